@@ -1,0 +1,38 @@
+# FindXNNPACK — XNNPACK, pthreadpool and cpuinfo as imported targets.
+#
+# Debian 12's libxnnpack-dev, libpthreadpool-dev and libcpuinfo-dev ship headers and shared
+# libraries but no CMake package files. This module provides:
+#   XNNPACK::XNNPACK      (links pthreadpool and cpuinfo)
+#   XNNPACK::pthreadpool
+#   XNNPACK::cpuinfo
+include(FindPackageHandleStandardArgs)
+
+find_path(XNNPACK_INCLUDE_DIR xnnpack.h)
+find_library(XNNPACK_LIBRARY NAMES XNNPACK xnnpack)
+find_path(XNNPACK_PTHREADPOOL_INCLUDE_DIR pthreadpool.h)
+find_library(XNNPACK_PTHREADPOOL_LIBRARY pthreadpool)
+find_path(XNNPACK_CPUINFO_INCLUDE_DIR cpuinfo.h)
+find_library(XNNPACK_CPUINFO_LIBRARY cpuinfo)
+
+find_package_handle_standard_args(XNNPACK REQUIRED_VARS
+  XNNPACK_LIBRARY XNNPACK_INCLUDE_DIR
+  XNNPACK_PTHREADPOOL_LIBRARY XNNPACK_PTHREADPOOL_INCLUDE_DIR
+  XNNPACK_CPUINFO_LIBRARY XNNPACK_CPUINFO_INCLUDE_DIR)
+
+if(XNNPACK_FOUND AND NOT TARGET XNNPACK::XNNPACK)
+  add_library(XNNPACK::cpuinfo UNKNOWN IMPORTED)
+  set_target_properties(XNNPACK::cpuinfo PROPERTIES
+    IMPORTED_LOCATION "${XNNPACK_CPUINFO_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${XNNPACK_CPUINFO_INCLUDE_DIR}")
+  add_library(XNNPACK::pthreadpool UNKNOWN IMPORTED)
+  set_target_properties(XNNPACK::pthreadpool PROPERTIES
+    IMPORTED_LOCATION "${XNNPACK_PTHREADPOOL_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${XNNPACK_PTHREADPOOL_INCLUDE_DIR}")
+  add_library(XNNPACK::XNNPACK UNKNOWN IMPORTED)
+  set_target_properties(XNNPACK::XNNPACK PROPERTIES
+    IMPORTED_LOCATION "${XNNPACK_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${XNNPACK_INCLUDE_DIR}"
+    INTERFACE_LINK_LIBRARIES "XNNPACK::pthreadpool;XNNPACK::cpuinfo")
+endif()
+mark_as_advanced(XNNPACK_INCLUDE_DIR XNNPACK_LIBRARY XNNPACK_PTHREADPOOL_INCLUDE_DIR
+  XNNPACK_PTHREADPOOL_LIBRARY XNNPACK_CPUINFO_INCLUDE_DIR XNNPACK_CPUINFO_LIBRARY)

@@ -1,0 +1,8 @@
+// edgenas/core.hpp — shapes, tensor views, RNG, threads, errors.
+#pragma once
+
+#include "edgenas/core/error.hpp"
+#include "edgenas/core/parallel.hpp"
+#include "edgenas/core/rng.hpp"
+#include "edgenas/core/shape.hpp"
+#include "edgenas/core/tensor.hpp"

@@ -1,0 +1,109 @@
+// edgenas/core/error.hpp — status codes and the one error macro.
+//
+// Every failure in edgenas goes through EDGENAS_FAIL / EDGENAS_CHECK. With exceptions on they
+// throw edgenas::Error (a std::runtime_error carrying a Status); with exceptions off
+// (-fno-exceptions, or EDGENAS_NO_EXCEPTIONS defined) they call the handler installed with
+// set_error_handler() and then abort, so firmware decides how to report before the halt.
+#pragma once
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+
+#if defined(__cpp_exceptions) && !defined(EDGENAS_NO_EXCEPTIONS)
+#define EDGENAS_HAS_EXCEPTIONS 1
+#include <stdexcept>
+#include <string>
+#else
+#define EDGENAS_HAS_EXCEPTIONS 0
+#endif
+
+namespace edgenas {
+
+enum class Status : int {
+  ok = 0,
+  invalid_argument,  // a value outside what the operation accepts
+  invalid_shape,     // tensor shapes that do not fit together
+  io_error,          // a file that cannot be opened, read or written
+  corrupt_data,      // a file whose content is malformed, truncated or fails its checksum
+  numerical_error,   // NaN or infinity where a finite number is required
+  unsupported,       // a valid request this build cannot serve
+  runtime_error,     // a failure reported by a backend (e.g. XNNPACK)
+};
+
+constexpr const char* status_name(Status s) noexcept {
+  switch (s) {
+    case Status::ok: return "ok";
+    case Status::invalid_argument: return "invalid argument";
+    case Status::invalid_shape: return "invalid shape";
+    case Status::io_error: return "I/O error";
+    case Status::corrupt_data: return "corrupt data";
+    case Status::numerical_error: return "numerical error";
+    case Status::unsupported: return "unsupported";
+    case Status::runtime_error: return "runtime error";
+  }
+  return "unknown status";
+}
+
+#if EDGENAS_HAS_EXCEPTIONS
+/// The exception every edgenas failure throws when exceptions are enabled.
+class Error : public std::runtime_error {
+ public:
+  Error(Status status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  Status status() const noexcept { return status_; }
+
+ private:
+  Status status_;
+};
+#endif
+
+/// Called with the status and message before abort() when exceptions are disabled.
+using ErrorHandler = void (*)(Status, const char* message);
+
+namespace detail {
+inline void default_error_handler(Status, const char* message) {
+  std::fputs("edgenas: ", stderr);
+  std::fputs(message, stderr);
+  std::fputc('\n', stderr);
+}
+inline ErrorHandler& error_handler_slot() noexcept {
+  static ErrorHandler handler = &default_error_handler;
+  return handler;
+}
+}  // namespace detail
+
+/// Installs the handler used when exceptions are off; returns the previous one.
+inline ErrorHandler set_error_handler(ErrorHandler handler) noexcept {
+  ErrorHandler previous = detail::error_handler_slot();
+  detail::error_handler_slot() = handler ? handler : &detail::default_error_handler;
+  return previous;
+}
+
+/// Formats a message printf-style and raises it as described at the top of this file.
+[[noreturn]] inline void raise_error(Status status, const char* format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+[[noreturn]] inline void raise_error(Status status, const char* format, ...) {
+  char message[512];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(message, sizeof message, format, args);
+  va_end(args);
+#if EDGENAS_HAS_EXCEPTIONS
+  throw Error(status, message);
+#else
+  detail::error_handler_slot()(status, message);
+  std::abort();
+#endif
+}
+
+}  // namespace edgenas
+
+/// Raises an edgenas error: EDGENAS_FAIL(Status::invalid_shape, "conv: %d != %d", a, b).
+#define EDGENAS_FAIL(status, ...) ::edgenas::raise_error((status), __VA_ARGS__)
+
+/// Raises the error unless `condition` holds. The message should name the operation and values.
+#define EDGENAS_CHECK(condition, status, ...)                 \
+  do {                                                        \
+    if (!(condition)) [[unlikely]] EDGENAS_FAIL(status, __VA_ARGS__); \
+  } while (0)

@@ -1,0 +1,209 @@
+// edgenas/ops/batch_norm.hpp — batch normalisation over N·H·W per channel, and folding into a conv.
+//
+// Training mode normalises with the batch's statistics (biased variance, as in the paper and
+// PyTorch) and updates the running averages with the unbiased variance; eval mode uses the
+// running averages. Statistics are accumulated in double, per thread chunk, in chunk order.
+#pragma once
+
+#include <cmath>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "edgenas/core/parallel.hpp"
+#include "edgenas/core/tensor.hpp"
+
+namespace edgenas::ops {
+
+/// What training-mode forward keeps for backward.
+struct BatchNormCache {
+  std::vector<float> mean;     // batch mean per channel
+  std::vector<float> inv_std;  // 1 / sqrt(batch variance + eps) per channel
+};
+
+struct BatchNormConfig {
+  float eps = 1e-5f;
+  float momentum = 0.1f;  // running = (1 - momentum)·running + momentum·batch
+};
+
+namespace detail {
+
+inline void check_channel_params(const char* op, const char* name, std::size_t size, int channels) {
+  EDGENAS_CHECK(size == static_cast<std::size_t>(channels), Status::invalid_shape,
+                "%s: %s has %zu values, expected one per channel (%d)", op, name, size, channels);
+}
+
+// Per-channel Σ f(row, c) over all rows, each thread summing its rows, combined in chunk order.
+template <typename Term>
+std::vector<double> channel_sums(std::int64_t rows, int C, Term&& term) {
+  std::vector<std::vector<double>> partial(static_cast<std::size_t>(parallel_chunks(rows)),
+                                           std::vector<double>(static_cast<std::size_t>(C), 0.0));
+  parallel_for(rows, [&](int chunk, std::int64_t first, std::int64_t last) {
+    double* s = partial[static_cast<std::size_t>(chunk)].data();
+    for (std::int64_t r = first; r < last; ++r)
+      for (int c = 0; c < C; ++c) s[c] += term(r, c);
+  });
+  std::vector<double> total(static_cast<std::size_t>(C), 0.0);
+  for (const auto& p : partial)
+    for (int c = 0; c < C; ++c) total[static_cast<std::size_t>(c)] += p[static_cast<std::size_t>(c)];
+  return total;
+}
+
+// y[r, c] = x[r, c]·scale[c] + shift[c]
+inline void channel_affine(const float* x, std::int64_t rows, int C, const float* scale, const float* shift, float* y) {
+  parallel_for(rows, [&](int, std::int64_t first, std::int64_t last) {
+    for (std::int64_t r = first; r < last; ++r) {
+      const float* xr = x + r * C;
+      float* yr = y + r * C;
+      for (int c = 0; c < C; ++c) yr[c] = xr[c] * scale[c] + shift[c];
+    }
+  });
+}
+
+}  // namespace detail
+
+/// Training-mode forward: normalises with batch statistics, updates running_mean/running_var,
+/// fills `cache` for batch_norm_backward. y may alias x.
+inline void batch_norm_forward_train(ConstTensorView x, std::span<const float> gamma, std::span<const float> beta,
+                                     std::span<float> running_mean, std::span<float> running_var,
+                                     BatchNormConfig config, TensorView y, BatchNormCache& cache) {
+  const Shape xs = x.shape();
+  const int C = xs.c;
+  const std::int64_t M = xs.rows();
+  EDGENAS_CHECK(y.shape() == xs, Status::invalid_shape, "batch_norm_forward_train: output shape differs from input");
+  EDGENAS_CHECK(M >= 2, Status::invalid_shape,
+                "batch_norm_forward_train: %lld value(s) per channel; batch statistics need at least 2",
+                static_cast<long long>(M));
+  for (auto [name, size] : {std::pair{"gamma", gamma.size()}, {"beta", beta.size()},
+                            {"running_mean", running_mean.size()}, {"running_var", running_var.size()}})
+    detail::check_channel_params("batch_norm_forward_train", name, size, C);
+
+  const float* xp = x.data();
+  const std::vector<double> sum = detail::channel_sums(M, C, [&](std::int64_t r, int c) { return double{xp[r * C + c]}; });
+  std::vector<double> mean(static_cast<std::size_t>(C));
+  for (int c = 0; c < C; ++c) mean[static_cast<std::size_t>(c)] = sum[static_cast<std::size_t>(c)] / static_cast<double>(M);
+  const std::vector<double> sq = detail::channel_sums(M, C, [&](std::int64_t r, int c) {
+    const double d = xp[r * C + c] - mean[static_cast<std::size_t>(c)];
+    return d * d;
+  });
+
+  cache.mean.resize(static_cast<std::size_t>(C));
+  cache.inv_std.resize(static_cast<std::size_t>(C));
+  std::vector<float> scale(static_cast<std::size_t>(C)), shift(static_cast<std::size_t>(C));
+  for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c) {
+    const double var = sq[c] / static_cast<double>(M);
+    const double inv_std = 1.0 / std::sqrt(var + config.eps);
+    cache.mean[c] = static_cast<float>(mean[c]);
+    cache.inv_std[c] = static_cast<float>(inv_std);
+    scale[c] = static_cast<float>(gamma[c] * inv_std);
+    shift[c] = static_cast<float>(beta[c] - mean[c] * gamma[c] * inv_std);
+    const double unbiased = sq[c] / static_cast<double>(M - 1);
+    running_mean[c] = static_cast<float>((1.0 - config.momentum) * running_mean[c] + config.momentum * mean[c]);
+    running_var[c] = static_cast<float>((1.0 - config.momentum) * running_var[c] + config.momentum * unbiased);
+  }
+  detail::channel_affine(xp, M, C, scale.data(), shift.data(), y.data());
+}
+
+/// Per-channel scale and shift that eval-mode batch norm applies (also what folding uses).
+inline void batch_norm_eval_affine(std::span<const float> gamma, std::span<const float> beta,
+                                   std::span<const float> running_mean, std::span<const float> running_var, float eps,
+                                   std::span<float> scale, std::span<float> shift) {
+  for (std::size_t c = 0; c < gamma.size(); ++c) {
+    const double s = gamma[c] / std::sqrt(double{running_var[c]} + eps);
+    scale[c] = static_cast<float>(s);
+    shift[c] = static_cast<float>(beta[c] - running_mean[c] * s);
+  }
+}
+
+/// Eval-mode forward with the running statistics. y may alias x.
+inline void batch_norm_forward_eval(ConstTensorView x, std::span<const float> gamma, std::span<const float> beta,
+                                    std::span<const float> running_mean, std::span<const float> running_var, float eps,
+                                    TensorView y) {
+  const int C = x.shape().c;
+  EDGENAS_CHECK(y.shape() == x.shape(), Status::invalid_shape, "batch_norm_forward_eval: output shape differs from input");
+  for (auto [name, size] : {std::pair{"gamma", gamma.size()}, {"beta", beta.size()},
+                            {"running_mean", running_mean.size()}, {"running_var", running_var.size()}})
+    detail::check_channel_params("batch_norm_forward_eval", name, size, C);
+  std::vector<float> scale(static_cast<std::size_t>(C)), shift(static_cast<std::size_t>(C));
+  batch_norm_eval_affine(gamma, beta, running_mean, running_var, eps, scale, shift);
+  detail::channel_affine(x.data(), x.shape().rows(), C, scale.data(), shift.data(), y.data());
+}
+
+/// Gradients of batch_norm_forward_train (x is its input, cache what it filled). Writes dx;
+/// adds to dgamma and dbeta. dx may alias dy.
+inline void batch_norm_backward(ConstTensorView x, std::span<const float> gamma, const BatchNormCache& cache,
+                                ConstTensorView dy, TensorView dx, std::span<float> dgamma, std::span<float> dbeta) {
+  const Shape xs = x.shape();
+  const int C = xs.c;
+  const std::int64_t M = xs.rows();
+  EDGENAS_CHECK(dy.shape() == xs && dx.shape() == xs, Status::invalid_shape,
+                "batch_norm_backward: input, output gradient and input gradient shapes differ");
+  EDGENAS_CHECK(cache.mean.size() == static_cast<std::size_t>(C), Status::invalid_argument,
+                "batch_norm_backward: cache holds %zu channels, input has %d (was forward_train run?)",
+                cache.mean.size(), C);
+  for (auto [name, size] : {std::pair{"gamma", gamma.size()}, {"dgamma", dgamma.size()}, {"dbeta", dbeta.size()}})
+    detail::check_channel_params("batch_norm_backward", name, size, C);
+  const float* xp = x.data();
+  const float* g = dy.data();
+  const float* mean = cache.mean.data();
+  const float* inv_std = cache.inv_std.data();
+  const std::vector<double> sum_dy = detail::channel_sums(M, C, [&](std::int64_t r, int c) { return double{g[r * C + c]}; });
+  const std::vector<double> sum_dy_xhat = detail::channel_sums(M, C, [&](std::int64_t r, int c) {
+    return double{g[r * C + c]} * ((xp[r * C + c] - mean[c]) * inv_std[c]);
+  });
+  std::vector<float> a(static_cast<std::size_t>(C)), b(static_cast<std::size_t>(C)), k(static_cast<std::size_t>(C));
+  for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c) {
+    dgamma[c] += static_cast<float>(sum_dy_xhat[c]);
+    dbeta[c] += static_cast<float>(sum_dy[c]);
+    // dx = γ·σ⁻¹·(dy − mean(dy) − x̂·mean(dy·x̂))
+    k[c] = gamma[c] * inv_std[c];
+    a[c] = static_cast<float>(sum_dy[c] / static_cast<double>(M));
+    b[c] = static_cast<float>(sum_dy_xhat[c] / static_cast<double>(M));
+  }
+  float* out = dx.data();
+  parallel_for(M, [&](int, std::int64_t first, std::int64_t last) {
+    for (std::int64_t r = first; r < last; ++r)
+      for (int c = 0; c < C; ++c) {
+        const float xhat = (xp[r * C + c] - mean[c]) * inv_std[c];
+        out[r * C + c] = k[c] * (g[r * C + c] - a[c] - xhat * b[c]);
+      }
+  });
+}
+
+/// Gradient of batch_norm_forward_eval w.r.t. its input (frozen statistics). dx may alias dy.
+inline void batch_norm_backward_eval(std::span<const float> gamma, std::span<const float> running_var, float eps,
+                                     ConstTensorView dy, TensorView dx) {
+  const int C = dy.shape().c;
+  EDGENAS_CHECK(dx.shape() == dy.shape(), Status::invalid_shape, "batch_norm_backward_eval: gradient shapes differ");
+  std::vector<float> scale(static_cast<std::size_t>(C)), zero(static_cast<std::size_t>(C), 0.0f);
+  for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c)
+    scale[c] = static_cast<float>(gamma[c] / std::sqrt(double{running_var[c]} + eps));
+  detail::channel_affine(dy.data(), dy.shape().rows(), C, scale.data(), zero.data(), dx.data());
+}
+
+/// How a conv's weights are laid out relative to its output channels.
+enum class WeightLayout {
+  output_major,   // [O][...]: full conv OHWI, pointwise [O][I], linear
+  channel_minor,  // [...][C]: depthwise [k][k][C]
+};
+
+/// Folds eval-mode batch norm into the preceding conv: afterwards conv(x; w, b) equals
+/// bn(conv(x; w_old, b_old)). `bias` must hold one value per channel (zeros if the conv had none).
+inline void fold_batch_norm(std::span<float> weight, std::span<float> bias, WeightLayout layout,
+                            std::span<const float> gamma, std::span<const float> beta,
+                            std::span<const float> running_mean, std::span<const float> running_var, float eps) {
+  const std::size_t C = bias.size();
+  EDGENAS_CHECK(C > 0 && weight.size() % C == 0, Status::invalid_shape,
+                "fold_batch_norm: %zu weights do not split into %zu channels", weight.size(), C);
+  for (auto [name, size] : {std::pair{"gamma", gamma.size()}, {"beta", beta.size()},
+                            {"running_mean", running_mean.size()}, {"running_var", running_var.size()}})
+    detail::check_channel_params("fold_batch_norm", name, size, static_cast<int>(C));
+  std::vector<float> scale(C), shift(C);
+  batch_norm_eval_affine(gamma, beta, running_mean, running_var, eps, scale, shift);
+  const std::size_t per_channel = weight.size() / C;
+  for (std::size_t i = 0; i < weight.size(); ++i)
+    weight[i] *= scale[layout == WeightLayout::output_major ? i / per_channel : i % C];
+  for (std::size_t c = 0; c < C; ++c) bias[c] = bias[c] * scale[c] + shift[c];
+}
+
+}  // namespace edgenas::ops

@@ -1,0 +1,125 @@
+// edgenas/ops/conv2d.hpp — full k×k convolution (the stem), SAME padding, stride 1 or 2.
+//
+// Weights are OHWI [O][k][k][I] (XNNPACK's convolution layout), bias [O] or empty. The stem has
+// few input channels, so each call re-lays the weights as [k][k][I][O] and vectorises over
+// output channels — a direct loop, no im2col scratch proportional to the image.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "edgenas/core/parallel.hpp"
+#include "edgenas/core/tensor.hpp"
+#include "edgenas/ops/window.hpp"
+
+namespace edgenas::ops {
+
+namespace detail {
+
+// [O][k·k·I] → [k·k·I][O]
+inline std::vector<float> transpose_filters(std::span<const float> w, int out_c, int taps_by_in) {
+  std::vector<float> t(w.size());
+  for (int o = 0; o < out_c; ++o)
+    for (int t_i = 0; t_i < taps_by_in; ++t_i) t[static_cast<std::size_t>(t_i) * out_c + o] = w[static_cast<std::size_t>(o) * taps_by_in + t_i];
+  return t;
+}
+
+inline void check_conv_params(const char* op, int kernel, int in_c, int out_c, std::size_t w_size, std::size_t b_size) {
+  const std::size_t expected = static_cast<std::size_t>(out_c) * kernel * kernel * in_c;
+  EDGENAS_CHECK(w_size == expected, Status::invalid_shape, "%s: weight has %zu values, expected %zu (%d×%d×%d×%d)", op,
+                w_size, expected, out_c, kernel, kernel, in_c);
+  EDGENAS_CHECK(b_size == 0 || b_size == static_cast<std::size_t>(out_c), Status::invalid_shape,
+                "%s: bias has %zu values, expected %d or none", op, b_size, out_c);
+}
+
+}  // namespace detail
+
+/// y = conv_k×k(x) + b with SAME padding. y must be [N, ceil(H/s), ceil(W/s), O].
+inline void conv2d_forward(ConstTensorView x, std::span<const float> w, std::span<const float> b, int kernel,
+                           int stride, TensorView y) {
+  const Shape xs = x.shape(), ys = y.shape();
+  check_window("conv2d_forward", xs, ys, kernel, stride, ys.c);
+  detail::check_conv_params("conv2d_forward", kernel, xs.c, ys.c, w.size(), b.size());
+  const Window win(xs, kernel, stride);
+  const int I = xs.c, O = ys.c;
+  const std::vector<float> wt = detail::transpose_filters(w, O, kernel * kernel * I);
+  parallel_for(xs.n, [&](int, std::int64_t first, std::int64_t last) {
+    for (std::int64_t n = first; n < last; ++n) {
+      const float* xi = x.data() + n * xs.per_image();
+      for (int oy = 0; oy < win.out_h; ++oy) {
+        for (int ox = 0; ox < win.out_w; ++ox) {
+          float* __restrict out = y.data() + n * ys.per_image() + (std::int64_t{oy} * win.out_w + ox) * O;
+          for (int o = 0; o < O; ++o) out[o] = b.empty() ? 0.0f : b[static_cast<std::size_t>(o)];
+          for (int ky = win.ky_begin(oy); ky < win.ky_end(oy); ++ky) {
+            for (int kx = win.kx_begin(ox); kx < win.kx_end(ox); ++kx) {
+              const float* in = xi + (std::int64_t{win.in_y(oy) + ky} * xs.w + win.in_x(ox) + kx) * I;
+              const float* __restrict wk = wt.data() + static_cast<std::size_t>((ky * kernel + kx) * I) * O;
+              for (int i = 0; i < I; ++i)
+                for (int o = 0; o < O; ++o) out[o] += in[i] * wk[i * O + o];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+/// Gradients of conv2d_forward. Writes dx (skipped if dx has no data); adds to dw and db
+/// (db may be empty).
+inline void conv2d_backward(ConstTensorView x, std::span<const float> w, int kernel, int stride, ConstTensorView dy,
+                            TensorView dx, std::span<float> dw, std::span<float> db) {
+  const Shape xs = x.shape(), ys = dy.shape();
+  check_window("conv2d_backward", xs, ys, kernel, stride, ys.c);
+  detail::check_conv_params("conv2d_backward", kernel, xs.c, ys.c, w.size(), db.size());
+  EDGENAS_CHECK(dw.size() == w.size(), Status::invalid_shape,
+                "conv2d_backward: weight gradient has %zu values, weight %zu", dw.size(), w.size());
+  EDGENAS_CHECK(!dx.data() || dx.shape() == xs, Status::invalid_shape,
+                "conv2d_backward: input gradient shape differs from input shape");
+  const Window win(xs, kernel, stride);
+  const int I = xs.c, O = ys.c, taps_by_in = kernel * kernel * I;
+  const std::vector<float> wt = detail::transpose_filters(w, O, taps_by_in);
+  const int chunks = parallel_chunks(xs.n);
+  std::vector<std::vector<float>> partial_dwt(static_cast<std::size_t>(chunks), std::vector<float>(w.size(), 0.0f));
+  std::vector<std::vector<float>> partial_db(static_cast<std::size_t>(chunks), std::vector<float>(O, 0.0f));
+  parallel_for(xs.n, [&](int chunk, std::int64_t first, std::int64_t last) {
+    float* __restrict pdw = partial_dwt[static_cast<std::size_t>(chunk)].data();
+    float* pdb = partial_db[static_cast<std::size_t>(chunk)].data();
+    for (std::int64_t n = first; n < last; ++n) {
+      const float* xi = x.data() + n * xs.per_image();
+      float* dxi = dx.data() ? dx.data() + n * xs.per_image() : nullptr;
+      if (dxi) std::fill(dxi, dxi + xs.per_image(), 0.0f);
+      for (int oy = 0; oy < win.out_h; ++oy) {
+        for (int ox = 0; ox < win.out_w; ++ox) {
+          const float* __restrict g = dy.data() + n * ys.per_image() + (std::int64_t{oy} * win.out_w + ox) * O;
+          for (int o = 0; o < O; ++o) pdb[o] += g[o];
+          for (int ky = win.ky_begin(oy); ky < win.ky_end(oy); ++ky) {
+            for (int kx = win.kx_begin(ox); kx < win.kx_end(ox); ++kx) {
+              const std::int64_t at = (std::int64_t{win.in_y(oy) + ky} * xs.w + win.in_x(ox) + kx) * I;
+              const std::size_t tap = static_cast<std::size_t>((ky * kernel + kx) * I) * O;
+              for (int i = 0; i < I; ++i) {
+                const float* wk = wt.data() + tap + static_cast<std::size_t>(i) * O;
+                float* dwk = pdw + tap + static_cast<std::size_t>(i) * O;
+                const float xv = xi[at + i];
+                float sum = 0.0f;
+                for (int o = 0; o < O; ++o) {
+                  sum += g[o] * wk[o];
+                  dwk[o] += g[o] * xv;
+                }
+                if (dxi) dxi[at + i] += sum;
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+  for (const auto& p : partial_dwt)
+    for (int o = 0; o < O; ++o)
+      for (int t_i = 0; t_i < taps_by_in; ++t_i)
+        dw[static_cast<std::size_t>(o) * taps_by_in + t_i] += p[static_cast<std::size_t>(t_i) * O + o];
+  if (!db.empty())
+    for (const auto& p : partial_db)
+      for (int o = 0; o < O; ++o) db[static_cast<std::size_t>(o)] += p[static_cast<std::size_t>(o)];
+}
+
+}  // namespace edgenas::ops

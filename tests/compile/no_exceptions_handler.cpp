@@ -1,0 +1,18 @@
+// Built with -fno-exceptions -fno-rtti: a shape error must reach the installed handler
+// (which here reports and exits 0) instead of throwing or returning.
+#include <cstdio>
+#include <cstdlib>
+#include <edgenas/ops.hpp>
+
+int main() {
+  edgenas::set_error_handler([](edgenas::Status status, const char* message) {
+    std::printf("handler called: %s: %s\n", edgenas::status_name(status), message);
+    std::fflush(stdout);
+    std::_Exit(0);
+  });
+  edgenas::Tensor x({1, 8, 8, 4}), y({1, 8, 8, 4});
+  std::vector<float> w(3 * 3 * 4, 0.0f);
+  edgenas::ops::depthwise_forward(x, w, {}, 3, 2, y);  // stride 2 needs a 4×4 output
+  std::puts("returned normally");
+  return 1;
+}

@@ -1,0 +1,204 @@
+// Batch norm (train, eval, fold) and activations.
+#include <catch2/catch.hpp>
+#include <edgenas/ops.hpp>
+
+#include "../support/compare.hpp"
+#include "../support/gradcheck.hpp"
+#include "../support/random.hpp"
+#include "../support/reference.hpp"
+
+using namespace edgenas;
+using namespace edgenas::test;
+
+TEST_CASE("batch norm training forward normalises with batch statistics and updates running averages",
+          "[ops][batch_norm]") {
+  Rng rng(51);
+  for (const Shape xs : {Shape{4, 5, 3, 7}, Shape{2, 1, 1, 3}, Shape{3, 6, 6, 16}}) {
+    const Tensor x = random_tensor(xs, rng, -2.0f, 3.0f);
+    const int C = xs.c;
+    const auto gamma = random_vector(static_cast<std::size_t>(C), rng, 0.5f, 1.5f);
+    const auto beta = random_vector(static_cast<std::size_t>(C), rng);
+    std::vector<float> rmean(static_cast<std::size_t>(C), 0.0f), rvar(static_cast<std::size_t>(C), 1.0f);
+    Tensor y(xs);
+    ops::BatchNormCache cache;
+    const ops::BatchNormConfig config{1e-5f, 0.1f};
+    ops::batch_norm_forward_train(x, gamma, beta, rmean, rvar, config, y, cache);
+    std::vector<double> mean, var;
+    reference::channel_moments(x, mean, var);
+    require_close("bn train", y.data(), reference::batch_norm(x, mean, var, gamma, beta, 1e-5));
+    const double M = static_cast<double>(xs.rows());
+    for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c) {
+      CHECK(rmean[c] == Approx(0.1 * mean[c]).margin(1e-6));
+      CHECK(rvar[c] == Approx(0.9 + 0.1 * var[c] * M / (M - 1)).epsilon(1e-5));
+    }
+  }
+}
+
+TEST_CASE("batch norm eval forward uses running statistics", "[ops][batch_norm]") {
+  Rng rng(52);
+  const Shape xs{3, 4, 5, 9};
+  const Tensor x = random_tensor(xs, rng);
+  const auto gamma = random_vector(9, rng, 0.5f, 1.5f), beta = random_vector(9, rng);
+  const auto rmean = random_vector(9, rng), rvar = random_vector(9, rng, 0.2f, 2.0f);
+  Tensor y(xs);
+  ops::batch_norm_forward_eval(x, gamma, beta, rmean, rvar, 1e-3f, y);
+  std::vector<double> mean(rmean.begin(), rmean.end()), var(rvar.begin(), rvar.end());
+  require_close("bn eval", y.data(), reference::batch_norm(x, mean, var, gamma, beta, 1e-3));
+}
+
+TEST_CASE("batch norm backward matches finite differences through the batch statistics",
+          "[ops][batch_norm][grad]") {
+  Rng rng(53);
+  for (const Shape xs : {Shape{3, 3, 2, 5}, Shape{2, 4, 4, 3}, Shape{8, 1, 1, 4}}) {
+    Tensor x = random_tensor(xs, rng, -2.0f, 2.0f);
+    auto gamma = random_vector(static_cast<std::size_t>(xs.c), rng, 0.5f, 1.5f);
+    auto beta = random_vector(static_cast<std::size_t>(xs.c), rng);
+    std::vector<float> rmean(gamma.size(), 0.0f), rvar(gamma.size(), 1.0f);
+    const Tensor r = random_tensor(xs, rng);
+    Tensor y(xs), dx(xs);
+    ops::BatchNormCache cache;
+    auto loss = [&] {
+      ops::batch_norm_forward_train(x, gamma, beta, rmean, rvar, {}, y, cache);
+      return dot(y, r);
+    };
+    loss();
+    std::vector<float> dgamma(gamma.size(), 0.0f), dbeta(gamma.size(), 0.0f);
+    ops::batch_norm_backward(x, gamma, cache, r, dx, dgamma, dbeta);
+    check_gradient("dx", {x.data(), static_cast<std::size_t>(x.size())}, {dx.data(), static_cast<std::size_t>(dx.size())},
+                   loss, rng, 1e-3f);
+    check_gradient("dgamma", gamma, dgamma, loss, rng, 1e-3f);
+    check_gradient("dbeta", beta, dbeta, loss, rng, 1e-3f);
+  }
+  // Eval-mode backward: frozen statistics make it a per-channel scale.
+  Tensor x = random_tensor({2, 3, 3, 4}, rng);
+  const auto gamma = random_vector(4, rng, 0.5f, 1.5f), beta = random_vector(4, rng);
+  const auto rmean = random_vector(4, rng), rvar = random_vector(4, rng, 0.5f, 2.0f);
+  const Tensor r = random_tensor(x.shape(), rng);
+  Tensor y(x.shape()), dx(x.shape());
+  ops::batch_norm_backward_eval(gamma, rvar, 1e-5f, r, dx);
+  check_gradient("eval dx", {x.data(), static_cast<std::size_t>(x.size())},
+                 {dx.data(), static_cast<std::size_t>(dx.size())},
+                 [&] {
+                   ops::batch_norm_forward_eval(x, gamma, beta, rmean, rvar, 1e-5f, y);
+                   return dot(y, r);
+                 },
+                 rng);
+}
+
+TEST_CASE("folding batch norm into the preceding conv leaves outputs unchanged within 1e-5", "[ops][batch_norm][fold]") {
+  Rng rng(54);
+  const Shape xs{2, 9, 7, 6};
+  const Tensor x = random_tensor(xs, rng);
+  auto bn_params = [&](int C) {
+    struct {
+      std::vector<float> gamma, beta, mean, var;
+    } p{random_vector(static_cast<std::size_t>(C), rng, 0.5f, 1.5f), random_vector(static_cast<std::size_t>(C), rng),
+        random_vector(static_cast<std::size_t>(C), rng, -0.5f, 0.5f),
+        random_vector(static_cast<std::size_t>(C), rng, 0.3f, 2.0f)};
+    return p;
+  };
+  auto expect_same = [&](const char* what, const Tensor& conv_out, const auto& bn, const Tensor& folded_out) {
+    Tensor reference_out(conv_out.shape());
+    ops::batch_norm_forward_eval(conv_out, bn.gamma, bn.beta, bn.mean, bn.var, 1e-5f, reference_out);
+    for (std::int64_t i = 0; i < reference_out.size(); ++i) {
+      INFO(what << " element " << i);
+      REQUIRE(std::abs(folded_out[i] - reference_out[i]) <= 1e-5f * (1.0f + std::abs(reference_out[i])));
+    }
+  };
+  SECTION("full conv (OHWI), no original bias") {
+    const int O = 8;
+    auto w = random_vector(static_cast<std::size_t>(O * 3 * 3 * xs.c), rng);
+    const auto bn = bn_params(O);
+    Tensor y(same_window_output(xs, 2, O)), yf(y.shape());
+    ops::conv2d_forward(x, w, {}, 3, 2, y);
+    std::vector<float> bias(O, 0.0f);
+    ops::fold_batch_norm(w, bias, ops::WeightLayout::output_major, bn.gamma, bn.beta, bn.mean, bn.var, 1e-5f);
+    ops::conv2d_forward(x, w, bias, 3, 2, yf);
+    expect_same("conv2d", y, bn, yf);
+  }
+  SECTION("depthwise ([k][k][C]) with a bias") {
+    auto w = random_vector(static_cast<std::size_t>(5 * 5 * xs.c), rng);
+    auto bias = random_vector(static_cast<std::size_t>(xs.c), rng);
+    const auto bn = bn_params(xs.c);
+    Tensor y(xs), yf(xs);
+    ops::depthwise_forward(x, w, bias, 5, 1, y);
+    ops::fold_batch_norm(w, bias, ops::WeightLayout::channel_minor, bn.gamma, bn.beta, bn.mean, bn.var, 1e-5f);
+    ops::depthwise_forward(x, w, bias, 5, 1, yf);
+    expect_same("depthwise", y, bn, yf);
+  }
+  SECTION("pointwise ([O][I])") {
+    const int O = 11;
+    auto w = random_vector(static_cast<std::size_t>(O * xs.c), rng);
+    std::vector<float> bias(O, 0.0f);
+    const auto bn = bn_params(O);
+    Tensor y(xs.with_channels(O)), yf(y.shape());
+    ops::pointwise_forward(x, w, {}, y);
+    ops::fold_batch_norm(w, bias, ops::WeightLayout::output_major, bn.gamma, bn.beta, bn.mean, bn.var, 1e-5f);
+    ops::pointwise_forward(x, w, bias, yf);
+    expect_same("pointwise", y, bn, yf);
+  }
+}
+
+TEST_CASE("batch norm rejects mismatched parameters and batches too small for statistics", "[ops][batch_norm][errors]") {
+  Rng rng(55);
+  const Tensor x = random_tensor({2, 3, 3, 4}, rng);
+  Tensor y(x.shape());
+  std::vector<float> g3(3, 1.0f), g4(4, 1.0f), m4(4, 0.0f), v4(4, 1.0f);
+  ops::BatchNormCache cache;
+  CHECK_THROWS_WITH(ops::batch_norm_forward_train(x, g3, g4, m4, v4, {}, y, cache),
+                    Catch::Contains("gamma has 3 values, expected one per channel (4)"));
+  const Tensor single = random_tensor({1, 1, 1, 4}, rng);
+  Tensor single_y(single.shape());
+  CHECK_THROWS_WITH(ops::batch_norm_forward_train(single, g4, g4, m4, v4, {}, single_y, cache),
+                    Catch::Contains("at least 2"));
+}
+
+TEST_CASE("activations equal their definitions, including at the kinks", "[ops][activation]") {
+  const std::vector<float> points = {-8.0f, -3.0f, -2.999f, -1.5f, -0.0f, 0.0f, 1e-4f, 0.7f, 2.999f, 3.0f, 5.5f, 6.0f, 9.0f};
+  Tensor x({1, 1, 1, static_cast<int>(points.size())}), y(x.shape());
+  std::copy(points.begin(), points.end(), x.data());
+  for (Activation a : all_activations) {
+    INFO(activation_name(a));
+    ops::activation_forward(a, x, y);
+    std::vector<double> expected;
+    for (float p : points) expected.push_back(reference::activation(a, p));
+    require_close("activation", y.data(), expected, 1e-6);
+    for (std::size_t i = 0; i < points.size(); ++i) CHECK(ops::activate(a, points[i]) == Approx(expected[i]).margin(1e-6));
+    Activation parsed{};
+    CHECK(parse_activation(activation_name(a), parsed));
+    CHECK(parsed == a);
+  }
+  Activation out{};
+  CHECK_FALSE(parse_activation("gelu", out));
+  // A large tensor goes through the threaded path and aliasing (in place) works.
+  Rng rng(61);
+  Tensor big = random_tensor({4, 64, 64, 8}, rng, -8.0f, 8.0f), copy = big;
+  ops::activation_forward(Activation::hswish, big, big);
+  for (std::int64_t i = 0; i < big.size(); i += 997) CHECK(big[i] == Approx(reference::activation(Activation::hswish, copy[i])).margin(1e-6));
+}
+
+TEST_CASE("activation backward matches finite differences away from the kinks", "[ops][activation][grad]") {
+  Rng rng(62);
+  const float kinks[] = {-3.0f, 0.0f, 3.0f, 6.0f};
+  Tensor x({2, 3, 3, 7});
+  for (std::int64_t i = 0; i < x.size(); ++i) {
+    float v;
+    do {
+      v = rng.uniform(-8.0f, 8.0f);
+    } while (std::any_of(std::begin(kinks), std::end(kinks), [&](float k) { return std::abs(v - k) < 0.05f; }));
+    x[i] = v;
+  }
+  const Tensor r = random_tensor(x.shape(), rng);
+  for (Activation a : all_activations) {
+    INFO(activation_name(a));
+    Tensor y(x.shape()), dx(x.shape());
+    ops::activation_backward(a, x, r, dx);
+    check_gradient(std::string(activation_name(a)), {x.data(), static_cast<std::size_t>(x.size())},
+                   {dx.data(), static_cast<std::size_t>(dx.size())},
+                   [&] {
+                     ops::activation_forward(a, x, y);
+                     return dot(y, r);
+                   },
+                   rng, 1e-2f, {}, 200);
+  }
+}
