@@ -1,9 +1,12 @@
 // Central finite differences against analytic gradients.
 //
 // Kernels are float32, so the check is float32 too: the loss L = Σ r ⊙ f(θ) is summed in
-// double, and each derivative is (L(θ+h) − L(θ−h)) / 2h. With h = 1e-2 the truncation error of
-// smooth ops is ~h² and the rounding error ~1e-7·|L|/h, so we require
-//     |analytic − numeric| ≤ 2e-3 + 1e-2 · max(|analytic|, |numeric|).
+// double, and each derivative is (L(θ+h) − L(θ−h)) / 2h with h = 1e-2. Most ops are linear in
+// the perturbed argument (conv in x and w), where central differences are exact up to float
+// rounding (~1e-7·|L|/h); for the smooth non-linear ones (BN, SE, sigmoid) truncation adds ~h².
+// Measured on these shapes, both stay below
+//     |analytic − numeric| ≤ 1e-4 + 5e-4 · max(|analytic|, |numeric|),
+// tight enough that scaling any weight gradient by 1.002 fails the depthwise tests.
 // Inputs near an activation's kink are kept further than h from it by the tests themselves.
 #pragma once
 
@@ -16,8 +19,8 @@
 namespace edgenas::test {
 
 struct GradTolerance {
-  double abs = 2e-3;
-  double rel = 1e-2;
+  double abs = 1e-4;  // see above
+  double rel = 5e-4;
 };
 
 /// Checks up to `max_checks` entries of `param` (all if it is smaller; otherwise a random
