@@ -1,8 +1,10 @@
 // edgenas/ops/depthwise.hpp — depthwise k×k convolution (SAME padding, stride 1 or 2).
 //
 // Weights are [k][k][C] (XNNPACK's depthwise layout: channel innermost), bias [C] or empty.
-// Each output pixel accumulates its channels in register-sized tiles (16, 8, 4, 1 lanes), so
-// the inner loops are fixed-length and vectorise; images are split across threads.
+// Every kernel accumulates a register-sized tile of channels (16, 8, 4, 1 lanes) in locals and
+// writes memory once, so inner loops are fixed-length and vectorise: forward per output pixel,
+// the input gradient per input pixel (gathering the outputs that read it), the weight gradient
+// per tap along an output row. Images are split across threads.
 #pragma once
 
 #include <span>
@@ -34,24 +36,40 @@ inline void depthwise_pixel(const float* __restrict x, const float* __restrict w
   for (int j = 0; j < Lanes; ++j) out[c + j] = acc[j];
 }
 
-// Gradient contributions of one output pixel, channels [c, c + Lanes).
+// Input gradient of one input pixel, channels [c, c + Lanes): gathers every output pixel that
+// read it, so the sum stays in registers and dx is written once.
 template <int Lanes>
-inline void depthwise_pixel_backward(const float* __restrict x, const float* __restrict w, const float* __restrict g,
-                                     int c, int C, int W, int k, const Window& win, int oy, int ox,
-                                     float* __restrict dx, float* __restrict dw) {
-  const int ky0 = win.ky_begin(oy), ky1 = win.ky_end(oy), kx0 = win.kx_begin(ox), kx1 = win.kx_end(ox);
-  const int iy0 = win.in_y(oy), ix0 = win.in_x(ox);
-  float grad[Lanes];
-  for (int j = 0; j < Lanes; ++j) grad[j] = g[c + j];
-  for (int ky = ky0; ky < ky1; ++ky) {
-    for (int kx = kx0; kx < kx1; ++kx) {
-      const std::int64_t at = (std::int64_t{iy0 + ky} * W + (ix0 + kx)) * C + c;
-      const int tap = (ky * k + kx) * C + c;
-      if (dx)
-        for (int j = 0; j < Lanes; ++j) dx[at + j] += grad[j] * w[tap + j];
-      for (int j = 0; j < Lanes; ++j) dw[tap + j] += grad[j] * x[at + j];
+inline void depthwise_input_grad_pixel(const float* __restrict dy, const float* __restrict w, int c, int C, int k,
+                                       const Window& win, int iy, int ix, float* __restrict dx) {
+  float acc[Lanes] = {};
+  const int oy0 = win.oy_begin_reading(iy), oy1 = win.oy_end_reading(iy);
+  const int ox0 = win.ox_begin_reading(ix), ox1 = win.ox_end_reading(ix);
+  for (int oy = oy0; oy < oy1; ++oy) {
+    const int ky = iy - win.in_y(oy);
+    for (int ox = ox0; ox < ox1; ++ox) {
+      const int kx = ix - win.in_x(ox);
+      const float* g = dy + (std::int64_t{oy} * win.out_w + ox) * C + c;
+      const float* wk = w + (ky * k + kx) * C + c;
+      for (int j = 0; j < Lanes; ++j) acc[j] += g[j] * wk[j];
     }
   }
+  for (int j = 0; j < Lanes; ++j) dx[c + j] = acc[j];
+}
+
+// Weight gradient of tap (ky, kx) from one output row, channels [c, c + Lanes): the sum over
+// the row stays in registers and dw is updated once per row.
+template <int Lanes>
+inline void depthwise_weight_grad_row(const float* __restrict x, const float* __restrict dy, int c, int C, int W,
+                                      const Window& win, int oy, int ky, int kx, float* __restrict dw_tap) {
+  float acc[Lanes] = {};
+  const int iy = win.in_y(oy) + ky;
+  const int ox0 = win.ox_begin(kx), ox1 = win.ox_end(kx);
+  for (int ox = ox0; ox < ox1; ++ox) {
+    const float* g = dy + (std::int64_t{oy} * win.out_w + ox) * C + c;
+    const float* in = x + (std::int64_t{iy} * W + win.in_x(ox) + kx) * C + c;
+    for (int j = 0; j < Lanes; ++j) acc[j] += g[j] * in[j];
+  }
+  for (int j = 0; j < Lanes; ++j) dw_tap[c + j] += acc[j];
 }
 
 // Runs `pixel<Lanes>(c)` over the channel tiles of one pixel.
@@ -122,16 +140,27 @@ inline void depthwise_backward(ConstTensorView x, std::span<const float> w, int 
     for (std::int64_t n = first; n < last; ++n) {
       const float* xi = x.data() + n * xs.per_image();
       const float* gi = dy.data() + n * ys.per_image();
-      float* dxi = dx.data() ? dx.data() + n * xs.per_image() : nullptr;
-      if (dxi) std::fill(dxi, dxi + xs.per_image(), 0.0f);
+      if (dx.data()) {
+        float* dxi = dx.data() + n * xs.per_image();
+        for (int iy = 0; iy < xs.h; ++iy)
+          for (int ix = 0; ix < xs.w; ++ix) {
+            float* out = dxi + (std::int64_t{iy} * xs.w + ix) * C;
+            detail::for_channel_tiles(C, [&]<int Lanes>(int c) {
+              detail::depthwise_input_grad_pixel<Lanes>(gi, w.data(), c, C, kernel, win, iy, ix, out);
+            });
+          }
+      }
       for (int oy = 0; oy < win.out_h; ++oy) {
-        for (int ox = 0; ox < win.out_w; ++ox) {
-          const float* g = gi + (std::int64_t{oy} * win.out_w + ox) * C;
-          for (int c = 0; c < C; ++c) pdb[c] += g[c];
-          detail::for_channel_tiles(C, [&]<int Lanes>(int c) {
-            detail::depthwise_pixel_backward<Lanes>(xi, w.data(), g, c, C, xs.w, kernel, win, oy, ox, dxi, pdw);
-          });
-        }
+        for (int ky = win.ky_begin(oy); ky < win.ky_end(oy); ++ky)
+          for (int kx = 0; kx < kernel; ++kx) {
+            float* dw_tap = pdw + (ky * kernel + kx) * C;
+            detail::for_channel_tiles(C, [&]<int Lanes>(int c) {
+              detail::depthwise_weight_grad_row<Lanes>(xi, gi, c, C, xs.w, win, oy, ky, kx, dw_tap);
+            });
+          }
+        const float* g = gi + std::int64_t{oy} * win.out_w * C;
+        for (int ox = 0; ox < win.out_w; ++ox)
+          for (int c = 0; c < C; ++c) pdb[c] += g[std::int64_t{ox} * C + c];
       }
     }
   });

@@ -29,6 +29,19 @@ struct Window {
   int ky_end(int oy) const noexcept { return std::min(kernel, in_h - in_y(oy)); }
   int kx_begin(int ox) const noexcept { return std::max(0, -in_x(ox)); }
   int kx_end(int ox) const noexcept { return std::min(kernel, in_w - in_x(ox)); }
+
+  /// Output columns [ox_begin, ox_end) whose kernel column kx lands inside the image.
+  int ox_begin(int kx) const noexcept { return first_output(pad_left - kx); }
+  int ox_end(int kx) const noexcept { return std::min(out_w, (in_w - 1 + pad_left - kx) / stride + 1); }
+  /// Output rows [oy_begin, oy_end) that read input row iy (through kernel row iy + pad − oy·s).
+  int oy_begin_reading(int iy) const noexcept { return first_output(iy + pad_top - (kernel - 1)); }
+  int oy_end_reading(int iy) const noexcept { return std::min(out_h, (iy + pad_top) / stride + 1); }
+  int ox_begin_reading(int ix) const noexcept { return first_output(ix + pad_left - (kernel - 1)); }
+  int ox_end_reading(int ix) const noexcept { return std::min(out_w, (ix + pad_left) / stride + 1); }
+
+ private:
+  // Smallest output index o >= 0 with o·stride >= offset.
+  int first_output(int offset) const noexcept { return offset <= 0 ? 0 : (offset + stride - 1) / stride; }
 };
 
 /// Validates a SAME window op's arguments; `op` names the operation in the error.
