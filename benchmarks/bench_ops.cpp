@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <unistd.h>
 #include <edgenas/core/rng.hpp>
 #include <edgenas/ops.hpp>
 #include <limits>
@@ -175,6 +176,7 @@ void run_xnnpack_convolution(benchmark::State& state, int h, int w, int in_c, in
 // Collects forward times and prints edgenas/XNNPACK per shape after the normal console output.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
+  using ConsoleReporter::ConsoleReporter;
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
       if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
@@ -233,7 +235,9 @@ int main(int argc, char** argv) {
   register_all();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  RatioReporter reporter;
+  // Colour only on a terminal, so redirected output (notes, CI logs) stays plain text.
+  RatioReporter reporter(isatty(fileno(stdout)) ? benchmark::ConsoleReporter::OO_ColorTabular
+                                                : benchmark::ConsoleReporter::OO_Tabular);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return 0;

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The main job on a fresh Debian 12 machine: install what is missing, build optimised for this
+# CPU, and run the examples that exist. (The search on Fashion-MNIST with latency measured on
+# this machine takes this place as it lands.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cmake --preset release
+cmake --build --preset release
+echo "== examples/ops_tour: every kernel chained into a tiny MBConv net, trained by SGD"
+./build/release/examples/ops_tour
+echo "== benchmarks/bench_ops: trainer kernels vs XNNPACK on MobileNet and Fashion-MNIST shapes"
+./build/release/benchmarks/bench_ops --benchmark_min_time=0.1 --benchmark_enable_random_interleaving=true
