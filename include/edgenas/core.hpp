@@ -1,7 +1,9 @@
 // edgenas/core.hpp — shapes, tensor views, RNG, threads, errors.
 #pragma once
 
+#include "edgenas/core/activation.hpp"
 #include "edgenas/core/error.hpp"
+#include "edgenas/core/json.hpp"
 #include "edgenas/core/parallel.hpp"
 #include "edgenas/core/rng.hpp"
 #include "edgenas/core/shape.hpp"

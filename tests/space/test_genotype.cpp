@@ -1,0 +1,86 @@
+#include <catch2/catch.hpp>
+#include <edgenas/blocks.hpp>
+#include <edgenas/core/rng.hpp>
+#include <edgenas/zoo.hpp>
+
+using namespace edgenas;
+
+namespace {
+const char* const reference_text =
+    "in:28x28x1 stem:16:k3:s1:hswish mb:16:e4:k3:s1:se:hswish mb:24:e4:k3:s2:se:hswish mb:24:e4:k5:s1:se:hswish "
+    "mb:40:e4:k5:s2:se:hswish mb:40:e4:k3:s1:se:hswish mb:80:e4:k3:s1:se:hswish head:128:hswish fc:10";
+}
+
+TEST_CASE("genotype text form round-trips exactly and matches the typed reference network", "[space][genotype]") {
+  const Genotype g = parse_genotype(reference_text);
+  CHECK(to_string(g) == reference_text);
+  CHECK(g == genotype_of<zoo::FashionReference>());
+  REQUIRE(g.blocks.size() == 6);
+  CHECK(g.blocks[3] == BlockGene{40, 96, 5, 2, true, Activation::hswish});
+  // Random genotypes round-trip too (every kernel, stride, activation, SE on/off, e and x widths).
+  Rng rng(5);
+  for (int trial = 0; trial < 200; ++trial) {
+    Genotype r;
+    r.input = {1, rng.between(8, 64), rng.between(8, 64), rng.between(1, 3)};
+    r.stem = {rng.between(1, 32), std::array{1, 3, 5, 7}[rng.below(4)], rng.between(1, 2), all_activations[rng.below(7)]};
+    int in = r.stem.channels;
+    int h = same_output_extent(r.input.h, r.stem.stride), w = same_output_extent(r.input.w, r.stem.stride);
+    for (int b = rng.between(0, 6); b > 0; --b) {
+      const int stride = h > 1 || w > 1 ? rng.between(1, 2) : 1;
+      h = same_output_extent(h, stride), w = same_output_extent(w, stride);
+      BlockGene gene{rng.between(1, 64), in * rng.between(1, 6), std::array{3, 5, 7}[rng.below(3)], stride,
+                     rng.coin(), all_activations[rng.below(7)]};
+      if (rng.coin(0.2f)) gene.expanded = in * 2 + 1;  // not a multiple: the x form
+      r.blocks.push_back(gene);
+      in = gene.out;
+    }
+    r.head = {rng.between(1, 256), all_activations[rng.below(7)], rng.coin() ? 0 : rng.between(1, 64), rng.between(2, 100)};
+    const std::string text = to_string(r);
+    INFO(text);
+    const Genotype back = parse_genotype(text);
+    REQUIRE(back == r);
+    REQUIRE(to_string(back) == text);
+    REQUIRE(genotype_from_json(json::parse(json::dump(to_json(r)))) == r);
+  }
+}
+
+TEST_CASE("genotype JSON is readable and names the field on error", "[space][genotype][json]") {
+  const Genotype g = parse_genotype(reference_text);
+  const std::string text = json::dump(to_json(g));
+  CHECK_THAT(text, Catch::Contains("\"input\": [28, 28, 1]"));
+  CHECK_THAT(text, Catch::Contains("\"act\": \"hswish\""));
+  CHECK_THROWS_WITH(genotype_from_json(json::parse(R"({"input": [28, 28], "stem": {}})")),
+                    Catch::Contains("genotype.input: expected [H, W, C], got 2 values"));
+  CHECK_THROWS_WITH(genotype_from_json(json::parse(R"({"input": [28, 28, 1]})")),
+                    Catch::Contains("genotype: missing key \"stem\""));
+  CHECK_THROWS_WITH(json::parse("{\n  \"a\": [1, 2,\n", "space.json"), Catch::Contains("space.json:3:1: unexpected end of input"));
+  CHECK_THROWS_WITH(json::parse("{\"a\": tru}", "x.json"), Catch::Contains("x.json:1:7: expected a value"));
+  CHECK_THROWS_WITH(json::parse("[1] 2"), Catch::Contains("unexpected text after the JSON value"));
+  // Numbers round-trip exactly.
+  const json::Value v = json::parse(json::dump(json::Value(json::Value::Array{0.1, 1e-30, -3.0, 123456789.0})));
+  CHECK(v.as_array("")[0].as_number("") == 0.1);
+  CHECK(v.as_array("")[1].as_number("") == 1e-30);
+}
+
+TEST_CASE("invalid genotypes are rejected with a message naming block and field", "[space][genotype][errors]") {
+  const auto fails_with = [](const std::string& text, const std::string& message) {
+    INFO(text);
+    CHECK_THROWS_WITH(parse_genotype(text), Catch::Contains(message));
+  };
+  const std::string stem = "in:28x28x1 stem:16:k3:s1:hswish ";
+  const std::string tail = " head:128:hswish fc:10";
+  fails_with(stem + "mb:24:e4:k4:s1:relu" + tail, "block 0 has kernel 4, expected 3, 5 or 7");
+  fails_with(stem + "mb:24:e4:k3:s3:relu" + tail, "block 0 has stride 3, expected 1 or 2");
+  fails_with(stem + "mb:0:e4:k3:s1:relu" + tail, "block 0 has 0 output channels");
+  fails_with(stem + "mb:24:e4:k3:s1:gelu" + tail, "unknown activation \"gelu\"");
+  fails_with(stem + "mb:24:x8:k3:s1:relu" + tail, "block 0 expands 16 input channels to 8");
+  fails_with(stem + "mb:24:e4:k3:s1:xx:relu" + tail, "expected \"se\"");
+  fails_with("in:28x28x1 stem:0:k3:s1:relu head:8:relu fc:10", "stem has 0 channels");
+  fails_with("in:28x28 stem:8:k3:s1:relu head:8:relu fc:10", "is not HxWxC");
+  fails_with("in:28x28x1 stem:8:k3:s1:relu head:8:relu fc:1", "1 classes, need >= 2");
+  fails_with("in:28x28x1 stem:8:k3:s1:relu head:8:relu", "missing fc:");
+  fails_with("in:28x28x1 stem:8:k3:s1:relu conv:3 head:8:relu fc:10", "unknown element \"conv:3\"");
+  // Too many stride-2 blocks for the input.
+  fails_with("in:2x2x1 stem:8:k3:s2:relu mb:8:e1:k3:s2:relu head:8:relu fc:10",
+             "block 0 has stride 2 but its input is already 1x1");
+}
