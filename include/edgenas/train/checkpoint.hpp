@@ -1,0 +1,194 @@
+// edgenas/train/checkpoint.hpp — save and resume training state.
+//
+// File: "ENASCKPT", u32 format version, u32 0, u64 payload bytes, payload, u64 FNV-1a checksum
+// of the payload (little-endian). Payload: genotype text, optimizer name, epochs done,
+// optimizer steps, then named float tensors (parameters, batch-norm statistics, optimizer
+// state). Saving writes `path.tmp`, fsyncs and renames over `path`, so a crash never leaves a
+// half-written checkpoint and never destroys the previous one. Loading checks everything
+// (magic, version, size, checksum, genotype, tensor names and sizes) before touching the network.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "edgenas/train/network.hpp"
+#include "edgenas/train/optimizer.hpp"
+
+namespace edgenas::train {
+
+inline constexpr std::uint32_t checkpoint_version = 1;
+
+namespace detail {
+
+inline std::uint64_t fnv1a(const std::uint8_t* p, std::size_t n) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
+struct Writer {
+  std::vector<std::uint8_t> bytes;
+  template <typename T>
+  void pod(T v) {
+    const auto* p = reinterpret_cast<const std::uint8_t*>(&v);
+    bytes.insert(bytes.end(), p, p + sizeof v);
+  }
+  void string(const std::string& s) {
+    pod(static_cast<std::uint32_t>(s.size()));
+    bytes.insert(bytes.end(), s.begin(), s.end());
+  }
+  void floats(const std::vector<float>& v) {
+    pod(static_cast<std::uint64_t>(v.size()));
+    const auto* p = reinterpret_cast<const std::uint8_t*>(v.data());
+    bytes.insert(bytes.end(), p, p + v.size() * sizeof(float));
+  }
+};
+
+struct Reader {
+  const std::uint8_t* p;
+  std::size_t left;
+  const std::string& path;
+  void need(std::size_t n) {
+    EDGENAS_CHECK(n <= left, Status::corrupt_data, "%s: truncated payload (needs %zu more bytes, %zu left)", path.c_str(),
+                  n, left);
+  }
+  template <typename T>
+  T pod() {
+    need(sizeof(T));
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    p += sizeof v, left -= sizeof v;
+    return v;
+  }
+  std::string string() {
+    const auto n = pod<std::uint32_t>();
+    need(n);
+    std::string s(reinterpret_cast<const char*>(p), n);
+    p += n, left -= n;
+    return s;
+  }
+  void floats_into(std::vector<float>& out, std::size_t expected, const std::string& name) {
+    const auto n = pod<std::uint64_t>();
+    EDGENAS_CHECK(n == expected, Status::corrupt_data, "%s: tensor %s has %llu values, this network needs %zu",
+                  path.c_str(), name.c_str(), static_cast<unsigned long long>(n), expected);
+    need(n * sizeof(float));
+    out.resize(n);
+    std::memcpy(out.data(), p, n * sizeof(float));
+    p += n * sizeof(float), left -= n * sizeof(float);
+  }
+};
+
+struct NamedTensor {
+  std::string name;
+  std::vector<float>* values;
+};
+
+inline std::vector<NamedTensor> model_state(Network& net, Optimizer& opt) {
+  std::vector<NamedTensor> t;
+  for (Parameter* p : net.parameters()) t.push_back({p->name, &p->value});
+  for (const Buffer& b : net.buffers()) t.push_back({b.name, b.values});
+  const auto state = opt.state();
+  const auto& params = net.parameters();
+  for (std::size_t i = 0; i < state.size(); ++i)
+    t.push_back({std::string(i < params.size() ? "optimizer.first." : "optimizer.second.") +
+                     params[i % params.size()]->name,
+                 state[i]});
+  return t;
+}
+
+}  // namespace detail
+
+/// Writes the network, optimizer and progress atomically to `path`.
+inline void save_checkpoint(const std::string& path, Network& net, Optimizer& opt, int epochs_done) {
+  detail::Writer payload;
+  payload.string(to_string(net.genotype()));
+  payload.string(std::string(optimizer_name(opt.config().kind)));
+  payload.pod(static_cast<std::uint32_t>(epochs_done));
+  payload.pod(static_cast<std::int64_t>(opt.steps()));
+  const auto tensors = detail::model_state(net, opt);
+  payload.pod(static_cast<std::uint32_t>(tensors.size()));
+  for (const auto& t : tensors) {
+    payload.string(t.name);
+    payload.floats(*t.values);
+  }
+  detail::Writer file;
+  for (char c : std::string("ENASCKPT")) file.pod(c);
+  file.pod(checkpoint_version);
+  file.pod(std::uint32_t{0});
+  file.pod(static_cast<std::uint64_t>(payload.bytes.size()));
+  file.bytes.insert(file.bytes.end(), payload.bytes.begin(), payload.bytes.end());
+  file.pod(detail::fnv1a(payload.bytes.data(), payload.bytes.size()));
+
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  EDGENAS_CHECK(f != nullptr, Status::io_error, "%s: cannot create (directory missing or not writable?)", tmp.c_str());
+  const bool ok = std::fwrite(file.bytes.data(), 1, file.bytes.size(), f) == file.bytes.size() && std::fflush(f) == 0 &&
+                  ::fsync(fileno(f)) == 0;
+  std::fclose(f);
+  if (!ok) {
+    std::remove(tmp.c_str());
+    EDGENAS_FAIL(Status::io_error, "%s: write failed (disk full?); the previous checkpoint is untouched", tmp.c_str());
+  }
+  EDGENAS_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, Status::io_error, "%s: cannot rename to %s", tmp.c_str(),
+                path.c_str());
+}
+
+/// Restores a checkpoint into `net` and `opt` (which must be built for the same genotype and
+/// optimizer); returns the number of epochs it had completed. Nothing is modified unless the
+/// whole file checks out.
+inline int load_checkpoint(const std::string& path, Network& net, Optimizer& opt) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  EDGENAS_CHECK(f != nullptr, Status::io_error, "%s: cannot open checkpoint", path.c_str());
+  std::vector<std::uint8_t> bytes;
+  std::uint8_t buf[1 << 16];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) bytes.insert(bytes.end(), buf, buf + n);
+  std::fclose(f);
+  EDGENAS_CHECK(bytes.size() >= 32 && std::memcmp(bytes.data(), "ENASCKPT", 8) == 0, Status::corrupt_data,
+                "%s: not an edgenas checkpoint (bad magic or shorter than a header)", path.c_str());
+  std::uint32_t version;
+  std::uint64_t payload_bytes, checksum;
+  std::memcpy(&version, bytes.data() + 8, 4);
+  std::memcpy(&payload_bytes, bytes.data() + 16, 8);
+  EDGENAS_CHECK(version == checkpoint_version, Status::corrupt_data,
+                "%s: checkpoint format version %u, this build reads version %u", path.c_str(), version, checkpoint_version);
+  EDGENAS_CHECK(bytes.size() == 24 + payload_bytes + 8, Status::corrupt_data,
+                "%s: truncated or padded — header promises %llu payload bytes, file has %zu in all", path.c_str(),
+                static_cast<unsigned long long>(payload_bytes), bytes.size());
+  std::memcpy(&checksum, bytes.data() + 24 + payload_bytes, 8);
+  EDGENAS_CHECK(checksum == detail::fnv1a(bytes.data() + 24, payload_bytes), Status::corrupt_data,
+                "%s: checksum mismatch — the file is corrupt", path.c_str());
+
+  detail::Reader r{bytes.data() + 24, payload_bytes, path};
+  const std::string genotype = r.string();
+  EDGENAS_CHECK(genotype == to_string(net.genotype()), Status::invalid_argument,
+                "%s: checkpoint is for genotype \"%s\", this network is \"%s\"", path.c_str(), genotype.c_str(),
+                to_string(net.genotype()).c_str());
+  const std::string optimizer = r.string();
+  EDGENAS_CHECK(optimizer == optimizer_name(opt.config().kind), Status::invalid_argument,
+                "%s: checkpoint was written with optimizer %s, this run uses %s", path.c_str(), optimizer.c_str(),
+                std::string(optimizer_name(opt.config().kind)).c_str());
+  const auto epochs = r.pod<std::uint32_t>();
+  const auto steps = r.pod<std::int64_t>();
+  const auto tensors = detail::model_state(net, opt);
+  const auto count = r.pod<std::uint32_t>();
+  EDGENAS_CHECK(count == tensors.size(), Status::corrupt_data, "%s: %u tensors, this network and optimizer have %zu",
+                path.c_str(), count, tensors.size());
+  // Read everything into staging first, so a bad tensor leaves the network untouched.
+  std::vector<std::vector<float>> staged(tensors.size());
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const std::string name = r.string();
+    EDGENAS_CHECK(name == tensors[i].name, Status::corrupt_data, "%s: tensor %zu is %s, expected %s", path.c_str(), i,
+                  name.c_str(), tensors[i].name.c_str());
+    r.floats_into(staged[i], tensors[i].values->size(), name);
+  }
+  for (std::size_t i = 0; i < tensors.size(); ++i) *tensors[i].values = std::move(staged[i]);
+  opt.set_steps(steps);
+  return static_cast<int>(epochs);
+}
+
+}  // namespace edgenas::train
