@@ -75,6 +75,14 @@ class Tensor {
     shape_ = shape;
     storage_.assign(static_cast<std::size_t>(shape.size()), 0.0f);
   }
+  /// Changes the shape, keeping the allocation when it is large enough (values unspecified:
+  /// a buffer about to be overwritten, e.g. a layer output when the batch size changes).
+  void reshape(Shape shape) {
+    EDGENAS_CHECK(shape.valid(), Status::invalid_shape, "Tensor: invalid shape %dx%dx%dx%d", shape.n, shape.h, shape.w,
+                  shape.c);
+    shape_ = shape;
+    storage_.resize(static_cast<std::size_t>(shape.size()));
+  }
   void set_zero() noexcept { std::fill(storage_.begin(), storage_.end(), 0.0f); }
 
   float* data() noexcept { return storage_.data(); }

@@ -80,7 +80,7 @@ class BatchLoader {
     const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(batch_), order.size() - first));
     const Dataset& d = *data_;
     const Shape shape{n, d.height, d.width, d.channels};
-    if (images.shape() != shape) images.resize(shape);
+    if (images.shape() != shape) images.reshape(shape);  // every value is written below
     labels.resize(static_cast<std::size_t>(n));
     const Rng epoch_rng = Rng(seed).fork(2 * static_cast<std::uint64_t>(epoch) + 1);
     parallel_for(n, [&](int, std::int64_t lo, std::int64_t hi) {

@@ -33,20 +33,27 @@ inline void check_channel_params(const char* op, const char* name, std::size_t s
                 "%s: %s has %zu values, expected one per channel (%d)", op, name, size, channels);
 }
 
-// Per-channel Σ f(row, c) over all rows, each thread summing its rows, combined in chunk order.
-template <typename Term>
-std::vector<double> channel_sums(std::int64_t rows, int C, Term&& term) {
-  std::vector<std::vector<double>> partial(static_cast<std::size_t>(parallel_chunks(rows)),
-                                           std::vector<double>(static_cast<std::size_t>(C), 0.0));
+// Per-channel sums of several terms over all rows: fn(row, c, float* acc) adds its terms to
+// acc[t·C + c]. Each thread sums its rows in float within blocks of 256 rows (vectorised) and
+// in double across blocks; chunks are combined in order, so results are reproducible.
+template <int Terms, typename Fn>
+std::vector<double> channel_sums(std::int64_t rows, int C, Fn&& fn) {
+  const std::size_t width = static_cast<std::size_t>(Terms) * static_cast<std::size_t>(C);
+  std::vector<std::vector<double>> partial(static_cast<std::size_t>(parallel_chunks(rows)), std::vector<double>(width, 0.0));
   parallel_for(rows, [&](int chunk, std::int64_t first, std::int64_t last) {
-    double* s = partial[static_cast<std::size_t>(chunk)].data();
-    for (std::int64_t r = first; r < last; ++r)
-      for (int c = 0; c < C; ++c) s[c] += term(r, c);
+    double* total = partial[static_cast<std::size_t>(chunk)].data();
+    std::vector<float> block(width);
+    for (std::int64_t b = first; b < last; b += 256) {
+      std::fill(block.begin(), block.end(), 0.0f);
+      const std::int64_t end = std::min(last, b + 256);
+      for (std::int64_t r = b; r < end; ++r) fn(r, block.data());
+      for (std::size_t i = 0; i < width; ++i) total[i] += block[i];
+    }
   });
-  std::vector<double> total(static_cast<std::size_t>(C), 0.0);
+  std::vector<double> sums(width, 0.0);
   for (const auto& p : partial)
-    for (int c = 0; c < C; ++c) total[static_cast<std::size_t>(c)] += p[static_cast<std::size_t>(c)];
-  return total;
+    for (std::size_t i = 0; i < width; ++i) sums[i] += p[i];
+  return sums;
 }
 
 // y[r, c] = x[r, c]·scale[c] + shift[c]
@@ -78,14 +85,25 @@ inline void batch_norm_forward_train(ConstTensorView x, std::span<const float> g
                             {"running_mean", running_mean.size()}, {"running_var", running_var.size()}})
     detail::check_channel_params("batch_norm_forward_train", name, size, C);
 
+  // One pass: Σ(x − k) and Σ(x − k)² with k the first row, so the variance does not suffer
+  // from cancellation when |mean| ≫ std.
   const float* xp = x.data();
-  const std::vector<double> sum = detail::channel_sums(M, C, [&](std::int64_t r, int c) { return double{xp[r * C + c]}; });
-  std::vector<double> mean(static_cast<std::size_t>(C));
-  for (int c = 0; c < C; ++c) mean[static_cast<std::size_t>(c)] = sum[static_cast<std::size_t>(c)] / static_cast<double>(M);
-  const std::vector<double> sq = detail::channel_sums(M, C, [&](std::int64_t r, int c) {
-    const double d = xp[r * C + c] - mean[static_cast<std::size_t>(c)];
-    return d * d;
+  const std::vector<float> shift_k(xp, xp + C);
+  const float* k = shift_k.data();
+  const std::vector<double> sums = detail::channel_sums<2>(M, C, [&](std::int64_t r, float* acc) {
+    const float* row = xp + r * C;
+    for (int c = 0; c < C; ++c) {
+      const float d = row[c] - k[c];
+      acc[c] += d;
+      acc[C + c] += d * d;
+    }
   });
+  std::vector<double> mean(static_cast<std::size_t>(C)), sq(static_cast<std::size_t>(C));
+  for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c) {
+    const double shifted_mean = sums[c] / static_cast<double>(M);
+    mean[c] = k[c] + shifted_mean;
+    sq[c] = std::max(0.0, sums[static_cast<std::size_t>(C) + c] - static_cast<double>(M) * shifted_mean * shifted_mean);
+  }
 
   cache.mean.resize(static_cast<std::size_t>(C));
   cache.inv_std.resize(static_cast<std::size_t>(C));
@@ -147,10 +165,16 @@ inline void batch_norm_backward(ConstTensorView x, std::span<const float> gamma,
   const float* g = dy.data();
   const float* mean = cache.mean.data();
   const float* inv_std = cache.inv_std.data();
-  const std::vector<double> sum_dy = detail::channel_sums(M, C, [&](std::int64_t r, int c) { return double{g[r * C + c]}; });
-  const std::vector<double> sum_dy_xhat = detail::channel_sums(M, C, [&](std::int64_t r, int c) {
-    return double{g[r * C + c]} * ((xp[r * C + c] - mean[c]) * inv_std[c]);
+  const std::vector<double> sums = detail::channel_sums<2>(M, C, [&](std::int64_t r, float* acc) {
+    const float* xr = xp + r * C;
+    const float* gr = g + r * C;
+    for (int c = 0; c < C; ++c) {
+      acc[c] += gr[c];
+      acc[C + c] += gr[c] * ((xr[c] - mean[c]) * inv_std[c]);
+    }
   });
+  const double* sum_dy = sums.data();
+  const double* sum_dy_xhat = sums.data() + C;
   std::vector<float> a(static_cast<std::size_t>(C)), b(static_cast<std::size_t>(C)), k(static_cast<std::size_t>(C));
   for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c) {
     dgamma[c] += static_cast<float>(sum_dy_xhat[c]);

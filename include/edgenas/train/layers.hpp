@@ -14,8 +14,10 @@
 namespace edgenas::train {
 
 namespace detail {
+// Every buffer a layer keeps is fully overwritten before it is read, so reshaping may keep
+// stale values (and the allocation: switching between batch sizes costs nothing).
 inline void ensure(Tensor& t, Shape s) {
-  if (t.shape() != s) t.resize(s);
+  if (t.shape() != s) t.reshape(s);
 }
 }  // namespace detail
 

@@ -113,13 +113,14 @@ class Trainer {
             seconds, static_cast<double>(seen) / seconds};
   }
 
-  /// Eval-mode loss and accuracy on a dataset (normalised like the training data).
-  EvalStats evaluate(const data::Dataset& d, int batch_size = 500) {
-    data::BatchLoader loader(d, batch_size, norm_);
+  /// Eval-mode loss and accuracy on a dataset (normalised like the training data), in batches
+  /// of the training size (so layer buffers are reused).
+  EvalStats evaluate(const data::Dataset& d) {
+    data::BatchLoader loader(d, config_.batch_size, norm_);
     const auto order = loader.order(0, 0, false);
     EvalStats stats;
     std::vector<std::int32_t> labels;
-    Tensor images;
+    Tensor& images = images_;
     for (std::size_t b = 0; b < loader.batches(false); ++b) {
       loader.fill(order, b, data::Augmentation::none(), 0, 0, images, labels);
       const ConstTensorView logits = net_.forward(images, false);
