@@ -1,0 +1,172 @@
+// edgenas/runtime/reference/inference.hpp — single-image inference from folded weights through
+// the ops/ kernels, in one caller-provided arena.
+//
+// Works from a NetworkView, so a genotype (run time) and a network type (compile time:
+// infer<Net>, where the shapes are constants) share it. Buffers are placed at the two ends of
+// the arena — a block's input at one end, what it produces at the other, the shortcut kept
+// where it is — so the arena needs exactly peak_activation_bytes(view) (space/cost.hpp).
+//
+// Weight blob layout (what train::Network::inference_weights() writes), float32:
+//   stem: OHWI weights, bias
+//   per block: [expand: [O][I], bias] depthwise [k][k][C], bias
+//              [SE: reduce [R][C], bias R, expand [C][R], bias C] project [O][I], bias
+//   head: conv [O][I], bias; [hidden [H][C], bias]; classifier [K][F], bias
+#pragma once
+
+#include <span>
+
+#include "edgenas/ops/activation.hpp"
+#include "edgenas/ops/conv2d.hpp"
+#include "edgenas/ops/dense.hpp"
+#include "edgenas/ops/depthwise.hpp"
+#include "edgenas/ops/pooling.hpp"
+#include "edgenas/space/cost.hpp"
+
+namespace edgenas::reference {
+
+/// Floats the arena must hold for `g` (the input image is passed separately).
+constexpr std::int64_t arena_floats(const NetworkView& g) noexcept {
+  return peak_activation_bytes(g) / static_cast<std::int64_t>(sizeof(float));
+}
+
+namespace detail {
+
+class WeightCursor {
+ public:
+  explicit WeightCursor(std::span<const float> w) : w_(w) {}
+  std::span<const float> take(std::int64_t n) {
+    EDGENAS_CHECK(offset_ + n <= static_cast<std::int64_t>(w_.size()), Status::invalid_argument,
+                  "reference inference: weight blob has %zu floats, the architecture needs more", w_.size());
+    const auto s = w_.subspan(static_cast<std::size_t>(offset_), static_cast<std::size_t>(n));
+    offset_ += n;
+    return s;
+  }
+  std::int64_t used() const noexcept { return offset_; }
+
+ private:
+  std::span<const float> w_;
+  std::int64_t offset_ = 0;
+};
+
+// Two-ended placement in the arena: side 0 grows from the start, side 1 from the end.
+struct Arena {
+  float* base;
+  std::int64_t size;
+  float* at(int side, std::int64_t offset, std::int64_t n) const noexcept {
+    return side == 0 ? base + offset : base + size - offset - n;
+  }
+};
+
+// y = x ⊙ hsigmoid(W2·relu(W1·mean(x) + b1) + b2), in place; scratch holds 2C + R floats.
+inline void squeeze_excite_inplace(TensorView x, std::span<const float> w1, std::span<const float> b1,
+                                   std::span<const float> w2, std::span<const float> b2, float* scratch) {
+  const int C = x.shape().c, R = static_cast<int>(b1.size());
+  TensorView pooled(scratch, {1, 1, 1, C}), hidden(scratch + C, {1, 1, 1, R}), gate(scratch + C + R, {1, 1, 1, C});
+  ops::global_average_pool_forward(x, pooled);
+  ops::linear_forward(pooled, w1, b1, hidden);
+  ops::activation_forward(Activation::relu, hidden, hidden);
+  ops::linear_forward(hidden, w2, b2, gate);
+  ops::activation_forward(Activation::hsigmoid, gate, gate);
+  const std::int64_t pixels = x.shape().pixels();
+  for (std::int64_t p = 0; p < pixels; ++p)
+    for (int c = 0; c < C; ++c) x.data()[p * C + c] *= gate.data()[c];
+}
+
+}  // namespace detail
+
+/// Runs one image [1, H, W, C] through the network; writes `classes` logits.
+inline void infer(const NetworkView& g, std::span<const float> weights, ConstTensorView image, std::span<float> arena,
+                  std::span<float> logits) {
+  EDGENAS_CHECK(image.shape() == g.input.with_batch(1), Status::invalid_shape,
+                "reference inference: image is %dx%dx%dx%d, the network expects 1x%dx%dx%d", image.shape().n,
+                image.shape().h, image.shape().w, image.shape().c, g.input.h, g.input.w, g.input.c);
+  EDGENAS_CHECK(static_cast<std::int64_t>(arena.size()) >= arena_floats(g), Status::invalid_argument,
+                "reference inference: arena of %zu floats, this network needs %lld", arena.size(),
+                static_cast<long long>(arena_floats(g)));
+  EDGENAS_CHECK(static_cast<std::int64_t>(weights.size()) == inference_weight_count(g), Status::invalid_argument,
+                "reference inference: weight blob has %zu floats, this network needs %lld", weights.size(),
+                static_cast<long long>(inference_weight_count(g)));
+  EDGENAS_CHECK(logits.size() == static_cast<std::size_t>(g.head.classes), Status::invalid_shape,
+                "reference inference: %zu logits requested, the network has %d classes", logits.size(), g.head.classes);
+  detail::WeightCursor w(weights);
+  const detail::Arena a{arena.data(), static_cast<std::int64_t>(arena.size())};
+
+  const Shape stem_shape = stem_output_shape(g);
+  const auto stem_w = w.take(std::int64_t{g.stem.kernel} * g.stem.kernel * g.input.c * g.stem.channels);
+  TensorView cur(a.at(0, 0, stem_shape.size()), stem_shape);
+  ops::conv2d_forward(image, stem_w, w.take(g.stem.channels), g.stem.kernel, g.stem.stride, cur);
+  ops::activation_forward(g.stem.act, cur, cur);
+  int side = 0;
+
+  for_each_block(g, [&](std::size_t, const BlockGene& b, const BlockShapes& s) {
+    const bool residual = has_residual(s.in.c, b);
+    const std::int64_t keep = residual ? s.in.size() : 0;  // floats of the shortcut at `side`
+    const Shape dw_shape{1, s.out.h, s.out.w, b.expanded};
+    const int r = se_reduced_channels(b.expanded);
+    ConstTensorView dw_in = cur;
+    TensorView dw_out;
+    int dw_side;
+    if (b.expanded != s.in.c) {
+      TensorView expanded(a.at(1 - side, 0, s.expanded.size()), s.expanded);
+      const auto ew = w.take(std::int64_t{s.in.c} * b.expanded);
+      ops::pointwise_forward(cur, ew, w.take(b.expanded), expanded);
+      ops::activation_forward(b.act, expanded, expanded);
+      dw_in = expanded;
+      dw_side = side;
+      dw_out = TensorView(a.at(side, keep, dw_shape.size()), dw_shape);
+    } else {
+      dw_side = 1 - side;
+      dw_out = TensorView(a.at(1 - side, 0, dw_shape.size()), dw_shape);
+    }
+    const auto dww = w.take(std::int64_t{b.kernel} * b.kernel * b.expanded);
+    ops::depthwise_forward(dw_in, dww, w.take(b.expanded), b.kernel, b.stride, dw_out);
+    ops::activation_forward(b.act, dw_out, dw_out);
+    // Scratch and the projection go where nothing alive is: past the shortcut on the block's
+    // input side when the depthwise output sits on the other side, else on the other side.
+    const auto free_spot = [&](std::int64_t n) {
+      if (dw_side == side) return a.at(1 - side, 0, n);
+      return a.at(side, keep, n);
+    };
+    if (b.se) {
+      const auto w1 = w.take(std::int64_t{r} * b.expanded), b1 = w.take(r);
+      const auto w2 = w.take(std::int64_t{b.expanded} * r), b2 = w.take(b.expanded);
+      detail::squeeze_excite_inplace(dw_out, w1, b1, w2, b2, free_spot(2 * b.expanded + r));
+    }
+    TensorView out(free_spot(s.out.size()), s.out);
+    const auto pw = w.take(std::int64_t{b.expanded} * b.out);
+    ops::pointwise_forward(dw_out, pw, w.take(b.out), out);
+    if (residual) out.array() += cur.array();
+    cur = out;
+    side = dw_side == side ? 1 - side : side;
+  });
+
+  const Shape head_in = head_input_shape(g);
+  const Shape conv_shape{1, head_in.h, head_in.w, g.head.channels};
+  TensorView conv(a.at(1 - side, 0, conv_shape.size()), conv_shape);
+  const auto hw = w.take(std::int64_t{head_in.c} * g.head.channels);
+  ops::pointwise_forward(cur, hw, w.take(g.head.channels), conv);
+  ops::activation_forward(g.head.act, conv, conv);
+  TensorView features(a.at(side, 0, g.head.channels), {1, 1, 1, g.head.channels});
+  ops::global_average_pool_forward(conv, features);
+  if (g.head.hidden > 0) {
+    TensorView hidden(a.at(1 - side, 0, g.head.hidden), {1, 1, 1, g.head.hidden});
+    const auto hwts = w.take(std::int64_t{g.head.channels} * g.head.hidden);
+    ops::linear_forward(features, hwts, w.take(g.head.hidden), hidden);
+    ops::activation_forward(g.head.act, hidden, hidden);
+    features = hidden;
+  }
+  const auto cw = w.take(std::int64_t{features.shape().c} * g.head.classes);
+  ops::linear_forward(features, cw, w.take(g.head.classes), TensorView(logits.data(), {1, 1, 1, g.head.classes}));
+}
+
+/// The typed entry point: shapes, weight count and arena size are compile-time constants of Net.
+template <typename Net>
+inline constexpr std::int64_t arena_floats_v = arena_floats(Net::view);
+
+template <typename Net>
+void infer(std::span<const float> weights, ConstTensorView image, std::span<float, arena_floats_v<Net>> arena,
+           std::span<float, static_cast<std::size_t>(Net::output_shape.c)> logits) {
+  infer(Net::view, weights, image, arena, logits);
+}
+
+}  // namespace edgenas::reference

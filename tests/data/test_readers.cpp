@@ -1,0 +1,197 @@
+// IDX / CIFAR-10 readers on real and on synthetic (malformed) files, splits and batching.
+#include <zlib.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <edgenas/data.hpp>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <set>
+
+using namespace edgenas;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path temp_dir() {
+  const fs::path dir = fs::temp_directory_path() / ("edgenas_data_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
+
+void write_bytes(const fs::path& path, const std::vector<std::uint8_t>& bytes, bool gzip) {
+  if (gzip) {
+    gzFile f = gzopen(path.c_str(), "wb");
+    gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+    gzclose(f);
+  } else {
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  }
+}
+
+std::vector<std::uint8_t> idx_images(std::uint32_t n, std::uint32_t h, std::uint32_t w) {
+  std::vector<std::uint8_t> b = {0, 0, 8, 3};
+  for (std::uint32_t v : {n, h, w})
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(v >> s));
+  for (std::uint32_t i = 0; i < n * h * w; ++i) b.push_back(static_cast<std::uint8_t>(i * 7));
+  return b;
+}
+std::vector<std::uint8_t> idx_labels(std::uint32_t n, int max_label) {
+  std::vector<std::uint8_t> b = {0, 0, 8, 1};
+  for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(n >> s));
+  for (std::uint32_t i = 0; i < n; ++i) b.push_back(static_cast<std::uint8_t>(i % static_cast<std::uint32_t>(max_label + 1)));
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("Fashion-MNIST from the Debian package: sizes, balance and pixel range", "[data][fashion]") {
+  const data::Dataset train = data::load_fashion_mnist(data::Split::train);
+  const data::Dataset test = data::load_fashion_mnist(data::Split::test);
+  REQUIRE(train.size() == 60000);
+  REQUIRE(test.size() == 10000);
+  CHECK(train.height == 28);
+  CHECK(train.width == 28);
+  CHECK(train.channels == 1);
+  std::vector<int> per_class(10, 0);
+  for (auto l : train.labels) per_class[static_cast<std::size_t>(l)]++;
+  for (int c : per_class) CHECK(c == 6000);  // Fashion-MNIST is exactly balanced
+  const auto [lo, hi] = std::minmax_element(train.pixels.begin(), train.pixels.end());
+  CHECK(*lo == 0);
+  CHECK(*hi == 255);
+  const data::Normalization n = data::compute_normalization(train);
+  CHECK(n.mean[0] == Approx(0.2860).margin(1e-3));  // the published statistics
+  CHECK(n.stddev[0] == Approx(0.3530).margin(1e-3));
+}
+
+TEST_CASE("IDX reader accepts plain and gzipped files and names every malformation", "[data][idx][errors]") {
+  const fs::path dir = temp_dir();
+  const auto img = (dir / "img.idx").string(), lab = (dir / "lab.idx").string(), gz = (dir / "img.gz").string();
+  write_bytes(img, idx_images(5, 3, 4), false);
+  write_bytes(gz, idx_images(5, 3, 4), true);
+  write_bytes(lab, idx_labels(5, 9), false);
+  for (const auto& path : {img, gz}) {
+    const data::Dataset d = data::load_idx(path, lab);
+    REQUIRE(d.size() == 5);
+    CHECK(d.height == 3);
+    CHECK(d.width == 4);
+    CHECK(d.image(1)[0] == static_cast<std::uint8_t>(12 * 7));
+    CHECK(d.labels[4] == 4);
+  }
+  // Truncated image data.
+  auto short_images = idx_images(5, 3, 4);
+  short_images.resize(short_images.size() - 3);
+  write_bytes(img, short_images, false);
+  CHECK_THROWS_WITH(data::load_idx(img, lab), Catch::Contains(img) && Catch::Contains("truncated") &&
+                                                  Catch::Contains("header promises 5 images of 3×4"));
+  // A gzip stream cut in half.
+  {
+    std::ifstream in(gz, std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+    bytes.resize(bytes.size() / 2);
+    std::ofstream(gz, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  CHECK_THROWS_WITH(data::load_idx(gz, lab), Catch::Contains(gz));
+  // Wrong magic, count mismatch, label out of range, missing file.
+  write_bytes(img, idx_labels(40, 9), false);
+  CHECK_THROWS_WITH(data::load_idx(img, lab), Catch::Contains("magic 0x00000801, expected 0x00000803"));
+  write_bytes(img, {0, 0, 8, 3, 0}, false);
+  CHECK_THROWS_WITH(data::load_idx(img, lab), Catch::Contains("5 bytes, too short for an IDX image header"));
+  write_bytes(img, idx_images(5, 3, 4), false);
+  write_bytes(lab, idx_labels(4, 9), false);
+  CHECK_THROWS_WITH(data::load_idx(img, lab), Catch::Contains("4 labels for 5 images"));
+  write_bytes(lab, idx_labels(5, 9), false);
+  CHECK_THROWS_WITH(data::load_idx(img, lab, 3), Catch::Contains("label 3 of image 3 is outside [0, 3)"));
+  CHECK_THROWS_WITH(data::load_idx((dir / "missing").string(), lab), Catch::Contains("cannot open"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("CIFAR-10 binary reader converts planar RGB to HWC and rejects truncation", "[data][cifar]") {
+  const fs::path dir = temp_dir();
+  std::vector<std::uint8_t> bytes;
+  for (int rec = 0; rec < 3; ++rec) {
+    bytes.push_back(static_cast<std::uint8_t>(rec * 3));
+    for (int c = 0; c < 3; ++c)
+      for (int p = 0; p < 1024; ++p) bytes.push_back(static_cast<std::uint8_t>((c * 100 + p + rec) % 256));
+  }
+  const auto path = (dir / "data_batch_1.bin").string();
+  write_bytes(path, bytes, false);
+  const data::Dataset d = data::load_cifar10_batch(path);
+  REQUIRE(d.size() == 3);
+  CHECK(d.labels[2] == 6);
+  // Pixel 5 of image 1: R = 5+1, G = 105+1, B = 205+1.
+  CHECK(d.image(1)[5 * 3 + 0] == 6);
+  CHECK(d.image(1)[5 * 3 + 1] == 106);
+  CHECK(d.image(1)[5 * 3 + 2] == 206);
+  bytes.pop_back();
+  write_bytes(path, bytes, false);
+  CHECK_THROWS_WITH(data::load_cifar10_batch(path), Catch::Contains("not a whole number of CIFAR-10 records"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("split is deterministic, disjoint and complete", "[data][split]") {
+  data::Dataset d{1, 1, 1, 10, {}, {}};
+  for (int i = 0; i < 100; ++i) d.pixels.push_back(static_cast<std::uint8_t>(i)), d.labels.push_back(i % 10);
+  const auto [a, b] = data::split(d, 20, 3);
+  const auto [a2, b2] = data::split(d, 20, 3);
+  CHECK(b.pixels == b2.pixels);
+  REQUIRE(a.size() == 80);
+  REQUIRE(b.size() == 20);
+  std::set<int> all;
+  for (auto p : a.pixels) all.insert(p);
+  for (auto p : b.pixels) all.insert(p);
+  CHECK(all.size() == 100);
+  CHECK(data::split(d, 20, 4).second.pixels != b.pixels);
+  CHECK_THROWS_WITH(data::split(d, 100, 1), Catch::Contains("100 validation images requested from a dataset of 100"));
+}
+
+TEST_CASE("batch loader normalises, crops, flips and is reproducible", "[data][loader]") {
+  data::Dataset d{3, 3, 1, 2, {}, {}};
+  for (int i = 0; i < 9; ++i) d.pixels.push_back(static_cast<std::uint8_t>(10 * (i + 1)));  // 10..90
+  d.labels = {1};
+  data::BatchLoader loader(d, 1, {{0.0f}, {1.0f}});
+  Tensor x;
+  std::vector<std::int32_t> labels;
+  loader.fill({0}, 0, data::Augmentation::none(), 1, 0, x, labels);
+  REQUIRE(x.shape() == Shape{1, 3, 3, 1});
+  CHECK(x[0] == Approx(10.0f / 255.0f));
+  CHECK(labels[0] == 1);
+  // Every crop/flip is a shifted and possibly mirrored copy with zeros outside.
+  bool saw_flip = false, saw_shift = false;
+  for (int epoch = 0; epoch < 40; ++epoch) {
+    loader.fill({0}, 0, {1, true}, 9, epoch, x, labels);
+    bool matched = false;
+    for (int dy = -1; dy <= 1 && !matched; ++dy)
+      for (int dx = -1; dx <= 1 && !matched; ++dx)
+        for (bool flip : {false, true}) {
+          bool same = true;
+          for (int y = 0; y < 3; ++y)
+            for (int xx = 0; xx < 3; ++xx) {
+              const int sy = y + dy, sx = (flip ? 2 - xx : xx) + dx;
+              const float want = sy >= 0 && sy < 3 && sx >= 0 && sx < 3 ? d.pixels[static_cast<std::size_t>(sy * 3 + sx)] / 255.0f : 0.0f;
+              same = same && std::abs(x(0, y, xx, 0) - want) < 1e-6f;
+            }
+          if (same) {
+            matched = true;
+            saw_flip |= flip && dx == 0 && dy == 0;
+            saw_shift |= dx != 0 || dy != 0;
+            break;
+          }
+        }
+    REQUIRE(matched);
+  }
+  CHECK(saw_flip);
+  CHECK(saw_shift);
+  // Same seed and epoch → same batch; different epoch → different order.
+  data::Dataset many{1, 1, 1, 10, std::vector<std::uint8_t>(50), std::vector<std::int32_t>(50)};
+  std::iota(many.labels.begin(), many.labels.end(), 0);
+  for (auto& l : many.labels) l %= 10;
+  data::BatchLoader l2(many, 10, {{0.0f}, {1.0f}});
+  CHECK(l2.order(5, 1, true) == l2.order(5, 1, true));
+  CHECK(l2.order(5, 1, true) != l2.order(5, 2, true));
+  CHECK(l2.batches(true) == 5);
+  data::BatchLoader l3(many, 15, {{0.0f}, {1.0f}});
+  CHECK(l3.batches(true) == 3);
+  CHECK(l3.batches(false) == 4);
+}
