@@ -202,3 +202,37 @@ TEST_CASE("activation backward matches finite differences away from the kinks", 
                    rng, 1e-2f, {}, 200);
   }
 }
+
+TEST_CASE("fused batch norm + activation equals the separate ops, forward and backward", "[ops][batch_norm][fused]") {
+  Rng rng(63);
+  for (Activation a : all_activations) {
+    INFO(activation_name(a));
+    const Shape xs{3, 5, 4, 13};
+    const Tensor x = random_tensor(xs, rng, -3.0f, 4.0f);
+    const Tensor dy = random_tensor(xs, rng);
+    const auto gamma = random_vector(13, rng, 0.5f, 2.5f), beta = random_vector(13, rng, -1.0f, 1.0f);
+    std::vector<float> m1(13, 0.0f), v1(13, 1.0f), m2 = m1, v2 = v1;
+    ops::BatchNormCache c1, c2;
+    Tensor normed(xs), y_sep(xs), y_fused(xs), g_act(xs), dx_sep(xs), dx_fused(xs);
+    ops::batch_norm_forward_train(x, gamma, beta, m1, v1, {}, normed, c1);
+    ops::activation_forward(a, normed, y_sep);
+    ops::batch_norm_act_forward_train(x, gamma, beta, m2, v2, {}, a, y_fused, c2);
+    for (std::int64_t i = 0; i < x.size(); ++i) REQUIRE(y_fused[i] == Approx(y_sep[i]).margin(1e-5));
+    CHECK(m1 == m2);
+    CHECK(v1 == v2);
+    std::vector<float> dg1(13, 0.0f), db1(13, 0.0f), dg2(13, 0.0f), db2(13, 0.0f);
+    ops::activation_backward(a, normed, dy, g_act);
+    ops::batch_norm_backward(x, gamma, c1, g_act, dx_sep, dg1, db1);
+    ops::batch_norm_act_backward(x, gamma, beta, c2, a, dy, dx_fused, dg2, db2);
+    for (std::int64_t i = 0; i < x.size(); ++i) REQUIRE(dx_fused[i] == Approx(dx_sep[i]).margin(2e-5));
+    for (std::size_t c = 0; c < 13; ++c) {
+      CHECK(dg2[c] == Approx(dg1[c]).margin(1e-4));
+      CHECK(db2[c] == Approx(db1[c]).margin(1e-4));
+    }
+    Tensor y_eval(xs), y_eval_sep(xs);
+    ops::batch_norm_act_forward_eval(x, gamma, beta, m2, v2, 1e-5f, a, y_eval);
+    ops::batch_norm_forward_eval(x, gamma, beta, m2, v2, 1e-5f, y_eval_sep);
+    ops::activation_forward(a, y_eval_sep, y_eval_sep);
+    for (std::int64_t i = 0; i < x.size(); ++i) REQUIRE(y_eval[i] == Approx(y_eval_sep[i]).margin(1e-6));
+  }
+}

@@ -52,6 +52,53 @@ inline float activation_derivative(Activation a, float x) noexcept {
   return 1.0f;
 }
 
+/// Calls fn.template operator()<A>() with the activation as a compile-time constant, so loops
+/// inside fn specialise (and vectorise) per activation.
+template <typename Fn>
+decltype(auto) with_activation(Activation a, Fn&& fn) {
+  switch (a) {
+    case Activation::identity: return fn.template operator()<Activation::identity>();
+    case Activation::relu: return fn.template operator()<Activation::relu>();
+    case Activation::relu6: return fn.template operator()<Activation::relu6>();
+    case Activation::hsigmoid: return fn.template operator()<Activation::hsigmoid>();
+    case Activation::hswish: return fn.template operator()<Activation::hswish>();
+    case Activation::sigmoid: return fn.template operator()<Activation::sigmoid>();
+    case Activation::swish: return fn.template operator()<Activation::swish>();
+  }
+  return fn.template operator()<Activation::identity>();
+}
+
+/// f(x) with the activation fixed at compile time (branch-free where it matters).
+template <Activation A>
+inline float activate(float x) noexcept {
+  if constexpr (A == Activation::identity) return x;
+  else if constexpr (A == Activation::relu) return x > 0.0f ? x : 0.0f;
+  else if constexpr (A == Activation::relu6) return std::min(std::max(x, 0.0f), 6.0f);
+  else if constexpr (A == Activation::hsigmoid) return std::min(std::max(x * (1.0f / 6.0f) + 0.5f, 0.0f), 1.0f);
+  else if constexpr (A == Activation::hswish) return x * std::min(std::max(x * (1.0f / 6.0f) + 0.5f, 0.0f), 1.0f);
+  else if constexpr (A == Activation::sigmoid) return sigmoid(x);
+  else return x * sigmoid(x);
+}
+
+/// f'(x) with the activation fixed at compile time; same kink conventions as
+/// activation_derivative().
+template <Activation A>
+inline float derivative(float x) noexcept {
+  if constexpr (A == Activation::identity) return 1.0f;
+  else if constexpr (A == Activation::relu) return x > 0.0f ? 1.0f : 0.0f;
+  // Masks as 0/1 floats instead of nested conditionals: GCC vectorises these inside the
+  // fused batch-norm loops, where it leaves nested ternaries as scalar branches.
+  else if constexpr (A == Activation::relu6) return (x > 0.0f ? 1.0f : 0.0f) - (x >= 6.0f ? 1.0f : 0.0f);
+  else if constexpr (A == Activation::hsigmoid)
+    return ((x > -3.0f ? 1.0f : 0.0f) - (x >= 3.0f ? 1.0f : 0.0f)) * (1.0f / 6.0f);
+  else if constexpr (A == Activation::hswish) {
+    const float above_low = x > -3.0f ? 1.0f : 0.0f, above_high = x >= 3.0f ? 1.0f : 0.0f;
+    return above_high + (above_low - above_high) * ((2.0f * x + 3.0f) * (1.0f / 6.0f));
+  } else {
+    return activation_derivative(A, x);
+  }
+}
+
 namespace detail {
 // Elementwise map over [0, n) split across threads; each branch is a tight loop the compiler
 // vectorises (the switch is hoisted out of the loop).

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "edgenas/core/parallel.hpp"
+#include "edgenas/ops/activation.hpp"
 #include "edgenas/core/tensor.hpp"
 
 namespace edgenas::ops {
@@ -69,9 +70,8 @@ inline void channel_affine(const float* x, std::int64_t rows, int C, const float
 
 }  // namespace detail
 
-/// Training-mode forward: normalises with batch statistics, updates running_mean/running_var,
-/// fills `cache` for batch_norm_backward. y may alias x.
-inline void batch_norm_forward_train(ConstTensorView x, std::span<const float> gamma, std::span<const float> beta,
+namespace detail {
+inline void batch_norm_forward_train_statistics(ConstTensorView x, std::span<const float> gamma, std::span<const float> beta,
                                      std::span<float> running_mean, std::span<float> running_var,
                                      BatchNormConfig config, TensorView y, BatchNormCache& cache) {
   const Shape xs = x.shape();
@@ -83,14 +83,14 @@ inline void batch_norm_forward_train(ConstTensorView x, std::span<const float> g
                 static_cast<long long>(M));
   for (auto [name, size] : {std::pair{"gamma", gamma.size()}, {"beta", beta.size()},
                             {"running_mean", running_mean.size()}, {"running_var", running_var.size()}})
-    detail::check_channel_params("batch_norm_forward_train", name, size, C);
+    check_channel_params("batch_norm_forward_train", name, size, C);
 
   // One pass: Σ(x − k) and Σ(x − k)² with k the first row, so the variance does not suffer
   // from cancellation when |mean| ≫ std.
   const float* xp = x.data();
   const std::vector<float> shift_k(xp, xp + C);
   const float* k = shift_k.data();
-  const std::vector<double> sums = detail::channel_sums<2>(M, C, [&](std::int64_t r, float* acc) {
+  const std::vector<double> sums = channel_sums<2>(M, C, [&](std::int64_t r, float* acc) {
     const float* row = xp + r * C;
     for (int c = 0; c < C; ++c) {
       const float d = row[c] - k[c];
@@ -107,19 +107,31 @@ inline void batch_norm_forward_train(ConstTensorView x, std::span<const float> g
 
   cache.mean.resize(static_cast<std::size_t>(C));
   cache.inv_std.resize(static_cast<std::size_t>(C));
-  std::vector<float> scale(static_cast<std::size_t>(C)), shift(static_cast<std::size_t>(C));
   for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c) {
     const double var = sq[c] / static_cast<double>(M);
     const double inv_std = 1.0 / std::sqrt(var + config.eps);
     cache.mean[c] = static_cast<float>(mean[c]);
     cache.inv_std[c] = static_cast<float>(inv_std);
-    scale[c] = static_cast<float>(gamma[c] * inv_std);
-    shift[c] = static_cast<float>(beta[c] - mean[c] * gamma[c] * inv_std);
     const double unbiased = sq[c] / static_cast<double>(M - 1);
     running_mean[c] = static_cast<float>((1.0 - config.momentum) * running_mean[c] + config.momentum * mean[c]);
     running_var[c] = static_cast<float>((1.0 - config.momentum) * running_var[c] + config.momentum * unbiased);
   }
-  detail::channel_affine(xp, M, C, scale.data(), shift.data(), y.data());
+}
+}  // namespace detail
+
+/// Training-mode forward: normalises with batch statistics, updates running_mean/running_var,
+/// fills `cache` for batch_norm_backward. y may alias x.
+inline void batch_norm_forward_train(ConstTensorView x, std::span<const float> gamma, std::span<const float> beta,
+                                     std::span<float> running_mean, std::span<float> running_var,
+                                     BatchNormConfig config, TensorView y, BatchNormCache& cache) {
+  detail::batch_norm_forward_train_statistics(x, gamma, beta, running_mean, running_var, config, y, cache);
+  const int C = x.shape().c;
+  std::vector<float> scale(static_cast<std::size_t>(C)), shift(static_cast<std::size_t>(C));
+  for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c) {
+    scale[c] = gamma[c] * cache.inv_std[c];
+    shift[c] = beta[c] - cache.mean[c] * scale[c];
+  }
+  detail::channel_affine(x.data(), x.shape().rows(), C, scale.data(), shift.data(), y.data());
 }
 
 /// Per-channel scale and shift that eval-mode batch norm applies (also what folding uses).
@@ -203,6 +215,129 @@ inline void batch_norm_backward_eval(std::span<const float> gamma, std::span<con
   for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c)
     scale[c] = static_cast<float>(gamma[c] / std::sqrt(double{running_var[c]} + eps));
   detail::channel_affine(dy.data(), dy.shape().rows(), C, scale.data(), zero.data(), dx.data());
+}
+
+// ---- batch norm fused with the activation that follows it ------------------------------
+//
+// Training spends much of its time streaming activations through memory. The fused forms
+// never store the normalised tensor: forward writes f(bn(x)) in the pass after the statistics,
+// backward recomputes bn(x) from x on the fly. Results equal the separate ops (tested).
+
+/// y = act(batch_norm_train(x)); fills `cache` (mean, inv_std) for the fused backward.
+inline void batch_norm_act_forward_train(ConstTensorView x, std::span<const float> gamma, std::span<const float> beta,
+                                         std::span<float> running_mean, std::span<float> running_var,
+                                         BatchNormConfig config, Activation act, TensorView y, BatchNormCache& cache) {
+  // Statistics and the running-average update as in batch_norm_forward_train, then one pass.
+  const int C = x.shape().c;
+  detail::batch_norm_forward_train_statistics(x, gamma, beta, running_mean, running_var, config, y, cache);
+  std::vector<float> scale(static_cast<std::size_t>(C)), shift(static_cast<std::size_t>(C));
+  for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c) {
+    scale[c] = gamma[c] * cache.inv_std[c];
+    shift[c] = beta[c] - cache.mean[c] * scale[c];
+  }
+  with_activation(act, [&]<Activation A>() {
+    const float* xp = x.data();
+    float* yp = y.data();
+    const float *sc = scale.data(), *sh = shift.data();
+    parallel_for(x.shape().rows(), [&](int, std::int64_t first, std::int64_t last) {
+      const float* __restrict s_ = sc;
+      const float* __restrict h_ = sh;
+      for (std::int64_t r = first; r < last; ++r) {
+        const float* xr = xp + r * C;
+        float* yr = yp + r * C;
+        for (int c = 0; c < C; ++c) yr[c] = activate<A>(xr[c] * s_[c] + h_[c]);
+      }
+    });
+  });
+}
+
+/// y = act(batch_norm_eval(x)).
+inline void batch_norm_act_forward_eval(ConstTensorView x, std::span<const float> gamma, std::span<const float> beta,
+                                        std::span<const float> running_mean, std::span<const float> running_var,
+                                        float eps, Activation act, TensorView y) {
+  batch_norm_forward_eval(x, gamma, beta, running_mean, running_var, eps, y);
+  if (act != Activation::identity) activation_forward(act, y, y);
+}
+
+/// Gradients of batch_norm_act_forward_train (x: the BN input). Writes dx (may alias dy); adds
+/// to dgamma and dbeta.
+inline void batch_norm_act_backward(ConstTensorView x, std::span<const float> gamma, std::span<const float> beta,
+                                    const BatchNormCache& cache, Activation act, ConstTensorView dy, TensorView dx,
+                                    std::span<float> dgamma, std::span<float> dbeta) {
+  const Shape xs = x.shape();
+  const int C = xs.c;
+  const std::int64_t M = xs.rows();
+  EDGENAS_CHECK(dy.shape() == xs && dx.shape() == xs, Status::invalid_shape,
+                "batch_norm_act_backward: input, output gradient and input gradient shapes differ");
+  EDGENAS_CHECK(cache.mean.size() == static_cast<std::size_t>(C), Status::invalid_argument,
+                "batch_norm_act_backward: cache holds %zu channels, input has %d (was forward_train run?)",
+                cache.mean.size(), C);
+  for (auto [name, size] : {std::pair{"gamma", gamma.size()}, {"beta", beta.size()}, {"dgamma", dgamma.size()},
+                            {"dbeta", dbeta.size()}})
+    detail::check_channel_params("batch_norm_act_backward", name, size, C);
+  const float* xp = x.data();
+  const float* g = dy.data();
+  const float* mean = cache.mean.data();
+  const float* inv_std = cache.inv_std.data();
+  std::vector<float> scale_v(static_cast<std::size_t>(C)), shift_v(static_cast<std::size_t>(C));
+  for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c) {
+    scale_v[c] = gamma[c] * inv_std[c];
+    shift_v[c] = beta[c] - mean[c] * scale_v[c];
+  }
+  const float *scale = scale_v.data(), *shift = shift_v.data();
+  with_activation(act, [&]<Activation A>() {
+    // dL/d(bn output) = dy · f'(bn(x)), recomputed in both passes instead of stored.
+    // Each row goes through a stack tile: first the gradient through the activation (a plain
+    // map loop), then the sums. GCC vectorises the two simple loops for every activation; the
+    // single fused loop stayed scalar for most of them.
+    constexpr int tile = 256;
+    const auto grad_through_act = [&](const float* __restrict xr, const float* __restrict gr, int c0, int n,
+                                      float* __restrict out) {
+      const float* __restrict sc = scale + c0;
+      const float* __restrict sh = shift + c0;
+      for (int c = 0; c < n; ++c) out[c] = gr[c] * derivative<A>(xr[c] * sc[c] + sh[c]);
+    };
+    const std::vector<double> sums = detail::channel_sums<2>(M, C, [&](std::int64_t r, float* acc) {
+      float gb[tile];
+      for (int c0 = 0; c0 < C; c0 += tile) {
+        const int n = std::min(tile, C - c0);
+        const float* __restrict xr = xp + r * C + c0;
+        grad_through_act(xr, g + r * C + c0, c0, n, gb);
+        const float* __restrict mu = mean + c0;
+        const float* __restrict is = inv_std + c0;
+        float* __restrict sum_g = acc + c0;
+        float* __restrict sum_gx = acc + C + c0;
+        for (int c = 0; c < n; ++c) {
+          sum_g[c] += gb[c];
+          sum_gx[c] += gb[c] * ((xr[c] - mu[c]) * is[c]);
+        }
+      }
+    });
+    std::vector<float> a(static_cast<std::size_t>(C)), b(static_cast<std::size_t>(C));
+    for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c) {
+      dgamma[c] += static_cast<float>(sums[static_cast<std::size_t>(C) + c]);
+      dbeta[c] += static_cast<float>(sums[c]);
+      a[c] = static_cast<float>(sums[c] / static_cast<double>(M));
+      b[c] = static_cast<float>(sums[static_cast<std::size_t>(C) + c] / static_cast<double>(M));
+    }
+    float* out = dx.data();
+    parallel_for(M, [&](int, std::int64_t first, std::int64_t last) {
+      float gb[tile];
+      for (std::int64_t r = first; r < last; ++r)
+        for (int c0 = 0; c0 < C; c0 += tile) {
+          const int n = std::min(tile, C - c0);
+          const float* __restrict xr = xp + r * C + c0;
+          grad_through_act(xr, g + r * C + c0, c0, n, gb);  // read dy before dx (may alias) is written
+          const float* __restrict sc = scale + c0;
+          const float* __restrict mu = mean + c0;
+          const float* __restrict is = inv_std + c0;
+          const float* __restrict av = a.data() + c0;
+          const float* __restrict bv = b.data() + c0;
+          float* __restrict o = out + r * C + c0;
+          for (int c = 0; c < n; ++c) o[c] = sc[c] * (gb[c] - av[c] - (xr[c] - mu[c]) * is[c] * bv[c]);
+        }
+    });
+  });
 }
 
 /// How a conv's weights are laid out relative to its output channels.

@@ -57,33 +57,32 @@ class ConvBnAct {
   ConstTensorView forward(ConstTensorView x, bool training) {
     const Shape ys = output_shape(x.shape());
     detail::ensure(conv_, ys);
-    detail::ensure(normed_, ys);
+    detail::ensure(result_, ys);
     switch (kind_) {
       case ConvKind::full: ops::conv2d_forward(x, weight_.value, {}, kernel_, stride_, conv_); break;
       case ConvKind::depthwise: ops::depthwise_forward(x, weight_.value, {}, kernel_, stride_, conv_); break;
       case ConvKind::pointwise: ops::pointwise_forward(x, weight_.value, {}, conv_); break;
     }
+    // Batch norm and activation fused: only the activated output is stored; backward
+    // recomputes the normalised values from conv_.
     if (training)
-      ops::batch_norm_forward_train(conv_, gamma_.value, beta_.value, running_mean_, running_var_, bn_config_, normed_,
-                                    bn_cache_);
+      ops::batch_norm_act_forward_train(conv_, gamma_.value, beta_.value, running_mean_, running_var_, bn_config_, act_,
+                                        result_, bn_cache_);
     else
-      ops::batch_norm_forward_eval(conv_, gamma_.value, beta_.value, running_mean_, running_var_, bn_config_.eps, normed_);
-    if (act_ == Activation::identity) return normed_;
-    detail::ensure(activated_, ys);
-    ops::activation_forward(act_, normed_, activated_);
-    return activated_;
+      ops::batch_norm_act_forward_eval(conv_, gamma_.value, beta_.value, running_mean_, running_var_, bn_config_.eps,
+                                       act_, result_);
+    return result_;
   }
 
-  /// Output tensor of the last forward, writable (the MBConv adds its shortcut in place when
-  /// the activation is identity: batch-norm backward needs only the conv output).
-  TensorView output() { return act_ == Activation::identity ? normed_.view() : activated_.view(); }
+  /// Output tensor of the last forward, writable (the MBConv adds its shortcut in place:
+  /// backward needs only the conv output).
+  TensorView output() { return result_; }
 
   /// dy: gradient w.r.t. the output of the last forward(x, training=true). Writes dx if it has
   /// data (the stem skips it). Adds to the parameter gradients.
   void backward(ConstTensorView x, ConstTensorView dy, TensorView dx) {
     detail::ensure(grad_, conv_.shape());
-    ops::activation_backward(act_, normed_, dy, grad_);
-    ops::batch_norm_backward(conv_, gamma_.value, bn_cache_, grad_, grad_, gamma_.grad, beta_.grad);
+    ops::batch_norm_act_backward(conv_, gamma_.value, beta_.value, bn_cache_, act_, dy, grad_, gamma_.grad, beta_.grad);
     switch (kind_) {
       case ConvKind::full: ops::conv2d_backward(x, weight_.value, kernel_, stride_, grad_, dx, weight_.grad, {}); break;
       case ConvKind::depthwise:
@@ -122,7 +121,7 @@ class ConvBnAct {
   std::vector<float> running_mean_, running_var_;
   std::string name_;
   ops::BatchNormCache bn_cache_;
-  Tensor conv_, normed_, activated_, grad_;
+  Tensor conv_, result_, grad_;
 };
 
 /// Squeeze-and-excitation with its own FC weights (ReLU inside, h-sigmoid gate).
