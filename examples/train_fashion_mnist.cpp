@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   config.lr = 0.2f;
   config.warmup_epochs = 1.0f;
   config.label_smoothing = 0.1f;
-  config.optimizer.weight_decay = 5e-5f;
+  config.optimizer.weight_decay = 1e-4f;
   config.augmentation = {2, true};
   int threads = 2;
   std::size_t train_images = 0;

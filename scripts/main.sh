@@ -9,5 +9,9 @@ cmake --preset release
 cmake --build --preset release
 echo "== examples/ops_tour: every kernel chained into a tiny MBConv net, trained by SGD"
 ./build/release/examples/ops_tour
+echo "== examples/train_fashion_mnist: the reference network, 15 epochs on Fashion-MNIST (about 10 minutes on 2 cores)"
+./build/release/examples/train_fashion_mnist --epochs 15
+echo "== benchmarks/bench_train: training throughput (images/s) on 1 and 2 threads"
+./build/release/benchmarks/bench_train --benchmark_min_time=3
 echo "== benchmarks/bench_ops: trainer kernels vs XNNPACK on MobileNet and Fashion-MNIST shapes"
 ./build/release/benchmarks/bench_ops --benchmark_min_time=0.1 --benchmark_enable_random_interleaving=true
