@@ -97,15 +97,15 @@ inline void conv2d_backward(ConstTensorView x, std::span<const float> w, int ker
               const std::int64_t at = (std::int64_t{win.in_y(oy) + ky} * xs.w + win.in_x(ox) + kx) * I;
               const std::size_t tap = static_cast<std::size_t>((ky * kernel + kx) * I) * O;
               for (int i = 0; i < I; ++i) {
-                const float* wk = wt.data() + tap + static_cast<std::size_t>(i) * O;
-                float* dwk = pdw + tap + static_cast<std::size_t>(i) * O;
+                float* __restrict dwk = pdw + tap + static_cast<std::size_t>(i) * O;
                 const float xv = xi[at + i];
-                float sum = 0.0f;
-                for (int o = 0; o < O; ++o) {
-                  sum += g[o] * wk[o];
-                  dwk[o] += g[o] * xv;
+                for (int o = 0; o < O; ++o) dwk[o] += g[o] * xv;
+                if (dxi) {  // the stem needs no input gradient: skip the dot product
+                  const float* wk = wt.data() + tap + static_cast<std::size_t>(i) * O;
+                  float sum = 0.0f;
+                  for (int o = 0; o < O; ++o) sum += g[o] * wk[o];
+                  dxi[at + i] += sum;
                 }
-                if (dxi) dxi[at + i] += sum;
               }
             }
           }

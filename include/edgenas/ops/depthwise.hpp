@@ -36,6 +36,35 @@ inline void depthwise_pixel(const float* __restrict x, const float* __restrict w
   for (int j = 0; j < Lanes; ++j) out[c + j] = acc[j];
 }
 
+// Two horizontally adjacent output pixels whose windows lie fully inside the image's columns:
+// each weight vector loaded serves both (3 loads per 2 FMAs instead of 2 per 1).
+template <int Lanes>
+inline void depthwise_pixel_pair(const float* __restrict x, const float* __restrict w, const float* bias, int c, int C,
+                                 int W, int k, const Window& win, int oy, int ox, float* __restrict out) {
+  float acc0[Lanes], acc1[Lanes];
+  for (int j = 0; j < Lanes; ++j) acc0[j] = acc1[j] = bias ? bias[c + j] : 0.0f;
+  const int ky0 = win.ky_begin(oy), ky1 = win.ky_end(oy);
+  const int iy0 = win.in_y(oy), ix0 = win.in_x(ox);
+  const std::int64_t step = std::int64_t{win.stride} * C;
+  for (int ky = ky0; ky < ky1; ++ky) {
+    const float* row = x + (std::int64_t{iy0 + ky} * W + ix0) * C + c;
+    const float* wrow = w + ky * k * C + c;
+    for (int kx = 0; kx < k; ++kx) {
+      const float* in0 = row + std::int64_t{kx} * C;
+      const float* in1 = in0 + step;
+      const float* wk = wrow + kx * C;
+      for (int j = 0; j < Lanes; ++j) {
+        acc0[j] += in0[j] * wk[j];
+        acc1[j] += in1[j] * wk[j];
+      }
+    }
+  }
+  for (int j = 0; j < Lanes; ++j) {
+    out[c + j] = acc0[j];
+    out[C + c + j] = acc1[j];
+  }
+}
+
 // Input gradient of one input pixel, channels [c, c + Lanes): gathers every output pixel that
 // read it, so the sum stays in registers and dx is written once.
 template <int Lanes>
@@ -106,11 +135,19 @@ inline void depthwise_forward(ConstTensorView x, std::span<const float> w, std::
       const float* xi = x.data() + n * xs.per_image();
       float* yi = y.data() + n * y.shape().per_image();
       for (int oy = 0; oy < win.out_h; ++oy) {
-        for (int ox = 0; ox < win.out_w; ++ox) {
+        for (int ox = 0; ox < win.out_w;) {
           float* out = yi + (std::int64_t{oy} * win.out_w + ox) * C;
-          detail::for_channel_tiles(C, [&]<int Lanes>(int c) {
-            detail::depthwise_pixel<Lanes>(xi, w.data(), bias, c, C, xs.w, kernel, win, oy, ox, out);
-          });
+          if (ox + 1 < win.out_w && win.kx_begin(ox) == 0 && win.kx_end(ox + 1) == kernel) {
+            detail::for_channel_tiles(C, [&]<int Lanes>(int c) {
+              detail::depthwise_pixel_pair<Lanes>(xi, w.data(), bias, c, C, xs.w, kernel, win, oy, ox, out);
+            });
+            ox += 2;
+          } else {
+            detail::for_channel_tiles(C, [&]<int Lanes>(int c) {
+              detail::depthwise_pixel<Lanes>(xi, w.data(), bias, c, C, xs.w, kernel, win, oy, ox, out);
+            });
+            ox += 1;
+          }
         }
       }
     }

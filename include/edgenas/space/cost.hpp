@@ -110,16 +110,20 @@ constexpr std::int64_t mac_count(const NetworkView& g) noexcept {
 
 // ---- inference weights (batch norm folded into the convs) -------------------------------
 
+/// Floats of one block's folded weights (see inference_weight_count).
+constexpr std::int64_t block_inference_weight_count(int in_channels, const BlockGene& b) noexcept {
+  std::int64_t n = 0;
+  if (b.expanded != in_channels) n += std::int64_t{in_channels} * b.expanded + b.expanded;
+  n += std::int64_t{b.kernel} * b.kernel * b.expanded + b.expanded;
+  if (b.se) n += 2 * std::int64_t{b.expanded} * se_reduced_channels(b.expanded) + se_reduced_channels(b.expanded) + b.expanded;
+  return n + std::int64_t{b.expanded} * b.out + b.out;
+}
+
 /// Floats in the folded weight blob runtime/reference/inference.hpp reads: per conv its
 /// weights then one bias per output channel; SE and FC layers as trained.
 constexpr std::int64_t inference_weight_count(const NetworkView& g) noexcept {
   std::int64_t n = std::int64_t{g.stem.kernel} * g.stem.kernel * g.input.c * g.stem.channels + g.stem.channels;
-  for_each_block(g, [&](std::size_t, const BlockGene& b, const BlockShapes& s) {
-    if (b.expanded != s.in.c) n += std::int64_t{s.in.c} * b.expanded + b.expanded;
-    n += std::int64_t{b.kernel} * b.kernel * b.expanded + b.expanded;
-    if (b.se) n += 2 * std::int64_t{b.expanded} * se_reduced_channels(b.expanded) + se_reduced_channels(b.expanded) + b.expanded;
-    n += std::int64_t{b.expanded} * b.out + b.out;
-  });
+  for_each_block(g, [&](std::size_t, const BlockGene& b, const BlockShapes& s) { n += block_inference_weight_count(s.in.c, b); });
   n += std::int64_t{head_input_shape(g).c} * g.head.channels + g.head.channels;
   const int features = g.head.hidden > 0 ? g.head.hidden : g.head.channels;
   if (g.head.hidden > 0) n += std::int64_t{g.head.channels} * g.head.hidden + g.head.hidden;

@@ -1,0 +1,288 @@
+// edgenas/latency/table.hpp — per-piece latency lookup tables and the latency predictor.
+//
+// A table maps each distinct piece configuration (stem, MBConv block with its input shape,
+// head) to its measured latency on one device (Fingerprint: CPU, threads, dtype, XNNPACK
+// build). Network latency is predicted as a·Σ pieces + b, with (a, b) fitted on networks
+// measured whole (a covers fusion and cache effects, b the per-invocation overhead).
+//
+// File: JSON {"format": "edgenas-latency-table", "version": 1, "fingerprint": {...},
+// "fit": {"scale": a, "offset_ms": b, "networks": n}, "entries": {"key": {"median_ms": …,
+// "p10_ms": …, "p90_ms": …, "mad_ms": …, "runs": …, "stable": …}}}. Saving writes a temporary
+// file and renames it, after every new entry during a build, so an interrupted build keeps
+// everything it measured and resumes where it stopped.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "edgenas/core/rng.hpp"
+#include "edgenas/latency/fingerprint.hpp"
+#include "edgenas/latency/timing.hpp"
+#include "edgenas/runtime/xnnpack/runtime.hpp"
+
+namespace edgenas::latency {
+
+inline constexpr int table_version = 1;
+
+/// A piece of a network and the key it has in a table.
+struct PieceKey {
+  xnnpack::Piece piece;
+  std::string key;
+};
+
+inline std::string stem_key(const Genotype& g) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "stem %dx%dx%d c%d k%d s%d %s", g.input.h, g.input.w, g.input.c, g.stem.channels,
+                g.stem.kernel, g.stem.stride, activation_name(g.stem.act).data());
+  return buf;
+}
+inline std::string block_key(Shape in, const BlockGene& b) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "mbconv %dx%dx%d o%d x%d k%d s%d %s%s", in.h, in.w, in.c, b.out, b.expanded, b.kernel,
+                b.stride, b.se ? "se " : "", activation_name(b.act).data());
+  return buf;
+}
+inline std::string head_key(Shape in, const HeadGene& h) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "head %dx%dx%d c%d %s h%d k%d", in.h, in.w, in.c, h.channels,
+                activation_name(h.act).data(), h.hidden, h.classes);
+  return buf;
+}
+
+/// The pieces a genotype is made of, in order.
+inline std::vector<PieceKey> pieces_of(const Genotype& g) {
+  std::vector<PieceKey> out;
+  out.push_back({{xnnpack::Piece::Kind::stem, {}, {}}, stem_key(g)});
+  for_each_block(g.view(), [&](std::size_t, const BlockGene& b, const BlockShapes& s) {
+    out.push_back({{xnnpack::Piece::Kind::block, s.in, b}, block_key(s.in, b)});
+  });
+  const Shape head_in = head_input_shape(g.view());
+  out.push_back({{xnnpack::Piece::Kind::head, head_in, {}}, head_key(head_in, g.head)});
+  return out;
+}
+
+struct Table {
+  Fingerprint device;
+  std::map<std::string, Measurement> entries;
+  double scale = 1.0;      // fitted a
+  double offset_ms = 0.0;  // fitted b
+  int fitted_networks = 0;
+
+  bool covers(const Genotype& g) const {
+    for (const auto& p : pieces_of(g))
+      if (!entries.count(p.key)) return false;
+    return true;
+  }
+
+  /// Σ of the pieces' medians (no fit).
+  double sum_ms(const Genotype& g) const {
+    double sum = 0.0;
+    for (const auto& p : pieces_of(g)) {
+      const auto it = entries.find(p.key);
+      EDGENAS_CHECK(it != entries.end(), Status::invalid_argument,
+                    "latency table has no entry for \"%s\" (of %s); build the table for this search space first",
+                    p.key.c_str(), to_string(g).c_str());
+      sum += it->second.median_ms;
+    }
+    return sum;
+  }
+
+  /// Predicted latency of the whole network in milliseconds.
+  double predict_ms(const Genotype& g) const { return scale * sum_ms(g) + offset_ms; }
+};
+
+// ---- files ------------------------------------------------------------------------------
+
+inline json::Value to_json(const Table& t) {
+  json::Value entries;
+  entries = json::Value(json::Value::Object{});
+  for (const auto& [key, m] : t.entries)
+    entries.set(key, json::Value()
+                         .set("median_ms", m.median_ms)
+                         .set("p10_ms", m.p10_ms)
+                         .set("p90_ms", m.p90_ms)
+                         .set("mad_ms", m.mad_ms)
+                         .set("runs", m.runs)
+                         .set("stable", m.stable));
+  return json::Value()
+      .set("format", "edgenas-latency-table")
+      .set("version", table_version)
+      .set("fingerprint", to_json(t.device))
+      .set("fit", json::Value().set("scale", t.scale).set("offset_ms", t.offset_ms).set("networks", t.fitted_networks))
+      .set("entries", std::move(entries));
+}
+
+/// Writes the table atomically (temporary file + rename).
+inline void save_table(const Table& t, const std::string& path) {
+  const std::string text = json::dump(to_json(t)) + "\n";
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  EDGENAS_CHECK(f != nullptr, Status::io_error, "%s: cannot create", tmp.c_str());
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+  std::fclose(f);
+  if (!ok) {
+    std::remove(tmp.c_str());
+    EDGENAS_FAIL(Status::io_error, "%s: write failed; the previous table is untouched", tmp.c_str());
+  }
+  EDGENAS_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, Status::io_error, "%s: cannot rename to %s", tmp.c_str(),
+                path.c_str());
+}
+
+enum class DeviceCheck { must_match, warn_if_different };
+
+/// Reads a table. With must_match, a table measured on another device, thread count, dtype or
+/// XNNPACK build is an error naming both; with warn_if_different, `warning` receives the text.
+inline Table load_table(const std::string& path, const Fingerprint& expected, DeviceCheck check = DeviceCheck::must_match,
+                        std::string* warning = nullptr) {
+  std::ifstream in(path, std::ios::binary);
+  EDGENAS_CHECK(in.good(), Status::io_error, "%s: cannot open latency table", path.c_str());
+  std::stringstream text;
+  text << in.rdbuf();
+  const json::Value v = json::parse(text.str(), path.c_str());
+  EDGENAS_CHECK(v.is_object() && v.find("format") && v.at("format", path.c_str()).kind() == json::Value::Kind::string &&
+                    v.at("format", path.c_str()).as_string("format") == "edgenas-latency-table",
+                Status::corrupt_data, "%s: not an edgenas latency table", path.c_str());
+  const int version = v.at("version", path.c_str()).as_int("version");
+  EDGENAS_CHECK(version == table_version, Status::corrupt_data, "%s: table format version %d, this build reads %d",
+                path.c_str(), version, table_version);
+  Table t;
+  t.device = fingerprint_from_json(v.at("fingerprint", path.c_str()));
+  if (t.device.key() != expected.key()) {
+    const std::string msg = std::string(path) + ": measured on [" + describe(t.device) + "], this is [" +
+                            describe(expected) + "]";
+    EDGENAS_CHECK(check != DeviceCheck::must_match, Status::invalid_argument, "%s", msg.c_str());
+    if (warning) *warning = msg;
+  }
+  const json::Value& fit = v.at("fit", path.c_str());
+  t.scale = fit.at("scale", "fit").as_number("fit.scale");
+  t.offset_ms = fit.at("offset_ms", "fit").as_number("fit.offset_ms");
+  t.fitted_networks = fit.at("networks", "fit").as_int("fit.networks", 0);
+  for (const auto& [key, e] : v.at("entries", path.c_str()).as_object("entries")) {
+    Measurement m;
+    m.median_ms = e.at("median_ms", key.c_str()).as_number("median_ms");
+    m.p10_ms = e.at("p10_ms", key.c_str()).as_number("p10_ms");
+    m.p90_ms = e.at("p90_ms", key.c_str()).as_number("p90_ms");
+    m.mad_ms = e.at("mad_ms", key.c_str()).as_number("mad_ms");
+    m.runs = e.at("runs", key.c_str()).as_int("runs", 1);
+    m.stable = e.at("stable", key.c_str()).as_bool("stable");
+    EDGENAS_CHECK(m.median_ms > 0 && m.p10_ms <= m.median_ms && m.median_ms <= m.p90_ms, Status::corrupt_data,
+                  "%s: entry \"%s\" has inconsistent timings", path.c_str(), key.c_str());
+    t.entries[key] = m;
+  }
+  return t;
+}
+
+// ---- measuring --------------------------------------------------------------------------
+
+namespace detail {
+inline std::vector<float> random_weights(std::int64_t n, std::uint64_t seed) {
+  std::vector<float> w(static_cast<std::size_t>(n));
+  Rng rng(seed);
+  for (float& x : w) x = rng.uniform(-0.1f, 0.1f);
+  return w;
+}
+}  // namespace detail
+
+/// Times one piece of `g` through the XNNPACK runtime (random weights: latency does not depend
+/// on values for fp32).
+inline Measurement measure_piece(const Genotype& g, const xnnpack::Piece& piece, int threads,
+                                 const TimingOptions& options = {}) {
+  xnnpack::Runtime runtime(g, piece, detail::random_weights(xnnpack::piece_weight_count(g, piece), 7), threads);
+  Rng rng(11);
+  TensorView in = runtime.input();
+  for (std::int64_t i = 0; i < in.size(); ++i) in.data()[i] = rng.uniform(-1.0f, 1.0f);
+  return measure([&] { runtime.invoke(); }, options);
+}
+
+/// Times a whole network (batch 1).
+inline Measurement measure_network(const Genotype& g, int threads, const TimingOptions& options = {}) {
+  return measure_piece(g, xnnpack::Piece{}, threads, options);
+}
+
+using BuildProgress = std::function<void(std::size_t done, std::size_t total, const std::string& key, const Measurement&)>;
+
+/// Measures every piece of `genotypes` not yet in `table`, saving after each one when `path`
+/// is not empty. Returns the number of new entries.
+inline std::size_t extend_table(Table& table, const std::vector<Genotype>& genotypes, const std::string& path,
+                                const TimingOptions& options = {}, const BuildProgress& progress = {}) {
+  std::vector<std::pair<const Genotype*, PieceKey>> todo;
+  std::set<std::string> queued;
+  for (const Genotype& g : genotypes)
+    for (auto& p : pieces_of(g))
+      if (!table.entries.count(p.key) && queued.insert(p.key).second) todo.emplace_back(&g, std::move(p));
+  for (std::size_t i = 0; i < todo.size(); ++i) {
+    const auto& [g, p] = todo[i];
+    const Measurement m = measure_piece(*g, p.piece, table.device.threads, options);
+    table.entries[p.key] = m;
+    if (!path.empty()) save_table(table, path);
+    if (progress) progress(i + 1, todo.size(), p.key, m);
+  }
+  return todo.size();
+}
+
+/// Fits scale and offset by least squares on whole-network measurements.
+inline void fit_overhead(Table& table, const std::vector<Genotype>& networks, const std::vector<double>& measured_ms) {
+  EDGENAS_CHECK(networks.size() == measured_ms.size() && networks.size() >= 2, Status::invalid_argument,
+                "fit_overhead: need at least 2 networks with one measurement each");
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  const double n = static_cast<double>(networks.size());
+  for (std::size_t i = 0; i < networks.size(); ++i) {
+    const double x = table.sum_ms(networks[i]), y = measured_ms[i];
+    sx += x, sy += y, sxx += x * x, sxy += x * y;
+  }
+  const double denom = n * sxx - sx * sx;
+  if (std::abs(denom) < 1e-12) {  // all sums equal: only an offset can be fitted
+    table.scale = 1.0;
+    table.offset_ms = (sy - sx) / n;
+  } else {
+    table.scale = (n * sxy - sx * sy) / denom;
+    table.offset_ms = (sy - table.scale * sx) / n;
+  }
+  table.fitted_networks = static_cast<int>(networks.size());
+}
+
+/// How well the predictor matches measurement on a set of networks.
+struct PredictorReport {
+  int networks = 0;
+  double mean_abs_error_pct = 0;
+  double max_abs_error_pct = 0;
+  double rmse_ms = 0;
+  double kendall_tau = 0;  // rank agreement: what a search needs
+  std::vector<double> predicted_ms, measured_ms;
+};
+
+inline PredictorReport check_predictor(const Table& table, const std::vector<Genotype>& networks,
+                                       const std::vector<double>& measured_ms) {
+  PredictorReport r;
+  r.networks = static_cast<int>(networks.size());
+  for (std::size_t i = 0; i < networks.size(); ++i) {
+    const double p = table.predict_ms(networks[i]), m = measured_ms[i];
+    r.predicted_ms.push_back(p);
+    r.measured_ms.push_back(m);
+    const double err = std::abs(p - m) / m * 100.0;
+    r.mean_abs_error_pct += err / static_cast<double>(networks.size());
+    r.max_abs_error_pct = std::max(r.max_abs_error_pct, err);
+    r.rmse_ms += (p - m) * (p - m) / static_cast<double>(networks.size());
+  }
+  r.rmse_ms = std::sqrt(r.rmse_ms);
+  long concordant = 0, discordant = 0;
+  for (std::size_t i = 0; i < networks.size(); ++i)
+    for (std::size_t j = i + 1; j < networks.size(); ++j) {
+      const double a = (r.predicted_ms[i] - r.predicted_ms[j]) * (r.measured_ms[i] - r.measured_ms[j]);
+      if (a > 0) ++concordant;
+      else if (a < 0) ++discordant;
+    }
+  const long pairs = concordant + discordant;
+  r.kendall_tau = pairs > 0 ? static_cast<double>(concordant - discordant) / static_cast<double>(pairs) : 0.0;
+  return r;
+}
+
+}  // namespace edgenas::latency

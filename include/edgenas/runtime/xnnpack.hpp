@@ -1,0 +1,4 @@
+// edgenas/runtime/xnnpack.hpp — opt-in: the XNNPACK runtime (needs XNNPACK::XNNPACK).
+#pragma once
+
+#include "edgenas/runtime/xnnpack/runtime.hpp"

@@ -1,0 +1,113 @@
+// Device fingerprint, robust timing, latency tables and the predictor.
+#include <catch2/catch.hpp>
+#include <edgenas/latency.hpp>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+using namespace edgenas;
+namespace fs = std::filesystem;
+
+namespace {
+fs::path temp_dir() {
+  const fs::path dir = fs::temp_directory_path() / ("edgenas_latency_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
+const char* const small_a = "in:16x16x1 stem:8:k3:s2:hswish mb:16:e3:k3:s2:se:hswish mb:16:e3:k5:s1:relu head:32:hswish fc:10";
+const char* const small_b = "in:16x16x1 stem:8:k3:s2:hswish mb:16:e4:k3:s2:hswish mb:16:e3:k5:s1:relu head:32:hswish fc:10";
+latency::TimingOptions quick() {
+  latency::TimingOptions o;
+  o.warmup_runs = 2, o.min_runs = 5, o.min_round_seconds = 0.005, o.max_rounds = 2;
+  return o;
+}
+}  // namespace
+
+TEST_CASE("device fingerprint names this CPU and round-trips through JSON", "[latency][fingerprint]") {
+  const latency::Fingerprint f = latency::this_device(2);
+  CHECK(f.cores >= 1);
+  CHECK(f.logical_processors >= f.cores);
+  CHECK(f.threads == 2);
+  CHECK_FALSE(f.isa.empty());
+  CHECK_THAT(f.backend, Catch::Contains("XNNPACK"));
+  const latency::Fingerprint back = latency::fingerprint_from_json(json::parse(json::dump(latency::to_json(f))));
+  CHECK(back == f);
+  CHECK(back.key() == f.key());
+  CHECK(latency::this_device(1).key() != f.key());  // the thread count is part of the key
+  CHECK_THAT(latency::describe(f), Catch::Contains("2 threads"));
+}
+
+TEST_CASE("timing reports median, percentiles and stability", "[latency][timing]") {
+  latency::TimingOptions o = quick();
+  int calls = 0;
+  const latency::Measurement m = latency::measure(
+      [&] {
+        ++calls;
+        std::this_thread::sleep_for(std::chrono::microseconds(300));
+      },
+      o);
+  CHECK(m.median_ms >= 0.3);
+  CHECK(m.p10_ms <= m.median_ms);
+  CHECK(m.median_ms <= m.p90_ms);
+  CHECK(m.runs >= 5);
+  CHECK(calls >= m.runs + o.warmup_runs);
+  // A bimodal workload is reported as unstable after the allowed rounds.
+  int i = 0;
+  o.max_spread = 0.01;
+  const latency::Measurement noisy = latency::measure(
+      [&] { std::this_thread::sleep_for(std::chrono::microseconds(++i % 2 ? 100 : 2000)); }, o);
+  CHECK_FALSE(noisy.stable);
+  CHECK(noisy.rounds == o.max_rounds);
+  CHECK(noisy.spread() > 0.5);
+}
+
+TEST_CASE("latency tables: build incrementally, predict, save, reload, reject other devices and corrupt files",
+          "[latency][table]") {
+  const fs::path dir = temp_dir();
+  const std::string path = (dir / "table.json").string();
+  const Genotype a = parse_genotype(small_a), b = parse_genotype(small_b);
+  latency::Table table;
+  table.device = latency::this_device(1);
+  std::size_t reported = 0;
+  const std::size_t added = latency::extend_table(table, {a}, path, quick(),
+                                                  [&](std::size_t done, std::size_t, const std::string&, const latency::Measurement& m) {
+                                                    reported = done;
+                                                    CHECK(m.median_ms > 0);
+                                                  });
+  CHECK(added == latency::pieces_of(a).size());
+  CHECK(reported == added);
+  CHECK(table.covers(a));
+  CHECK_FALSE(table.covers(b));
+  CHECK_THROWS_WITH(table.predict_ms(b), Catch::Contains("latency table has no entry for \"mbconv 8x8x8"));
+  // b shares the stem, its second block and the head with a: only its first block is new.
+  CHECK(latency::extend_table(table, {a, b}, path, quick()) == 1);
+  // Resuming: a table reloaded from disk holds everything measured so far.
+  latency::Table reloaded = latency::load_table(path, latency::this_device(1));
+  CHECK(reloaded.entries.size() == table.entries.size());
+  CHECK(latency::extend_table(reloaded, {a, b}, path, quick()) == 0);
+  // Predictor: fit on whole-network measurements, then compare.
+  const std::vector<Genotype> nets = {a, b};
+  std::vector<double> measured;
+  for (const auto& g : nets) measured.push_back(latency::measure_network(g, 1, quick()).median_ms);
+  latency::fit_overhead(table, nets, measured);
+  const auto report = latency::check_predictor(table, nets, measured);
+  CHECK(report.networks == 2);
+  CHECK(report.mean_abs_error_pct < 50.0);  // two points fit exactly up to measurement noise
+  latency::save_table(table, path);
+  // Another device (here: another thread count) is an error, or a warning when asked.
+  CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(2)), Catch::Contains("measured on ["));
+  std::string warning;
+  latency::load_table(path, latency::this_device(2), latency::DeviceCheck::warn_if_different, &warning);
+  CHECK_THAT(warning, Catch::Contains("1 thread") && Catch::Contains("2 threads"));
+  // Truncated and foreign files.
+  std::string text;
+  {
+    std::ifstream in(path);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::ofstream(path) << text.substr(0, text.size() / 2);
+  CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(1)), Catch::Contains(path) && Catch::Contains("unexpected end of input"));
+  std::ofstream(path) << "{\"format\": \"something else\"}";
+  CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(1)), Catch::Contains("not an edgenas latency table"));
+  fs::remove_all(dir);
+}

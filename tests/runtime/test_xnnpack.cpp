@@ -1,0 +1,88 @@
+// The XNNPACK runtime against the trainer's eval mode and the reference engine.
+#include <catch2/catch.hpp>
+#include <edgenas/runtime/reference/inference.hpp>
+#include <edgenas/runtime/xnnpack.hpp>
+#include <edgenas/train.hpp>
+#include <edgenas/zoo.hpp>
+
+#include "../support/random.hpp"
+
+using namespace edgenas;
+
+namespace {
+
+Genotype random_genotype(Rng& rng) {
+  Genotype g;
+  g.input = {1, rng.between(5, 20), rng.between(5, 20), rng.between(1, 3)};
+  g.stem = {rng.between(4, 16), std::array{1, 3, 5}[rng.below(3)], rng.between(1, 2), all_activations[rng.below(7)]};
+  int in = g.stem.channels;
+  for (int b = rng.between(1, 4); b > 0; --b) {
+    g.blocks.push_back({rng.between(4, 24), in * std::array{1, 3, 4, 6}[rng.below(4)], std::array{3, 5, 7}[rng.below(3)],
+                        rng.between(1, 2), rng.coin(), all_activations[rng.below(7)]});
+    if (rng.coin(0.3f)) g.blocks.back().out = in, g.blocks.back().stride = 1;  // residual
+    in = g.blocks.back().out;
+  }
+  g.head = {rng.between(8, 48), all_activations[rng.below(7)], rng.coin(0.3f) ? rng.between(8, 32) : 0, rng.between(2, 12)};
+  return g;
+}
+
+// Trains one step so batch-norm statistics are not the identity, then returns the network.
+std::unique_ptr<train::Network> trained_network(const Genotype& g, Rng& rng) {
+  auto net = std::make_unique<train::Network>(g, rng.next_u64());
+  const Tensor x = test::random_tensor(g.input.with_batch(8), rng, -2.0f, 2.0f);
+  for (int i = 0; i < 3; ++i) net->forward(x, true);  // running statistics move off (0, 1)
+  return net;
+}
+
+void require_close(ConstTensorView got, ConstTensorView want, double rel) {
+  REQUIRE(got.size() == want.size());
+  double scale = 0.0;
+  for (std::int64_t i = 0; i < want.size(); ++i) scale = std::max(scale, double{std::abs(want.data()[i])});
+  for (std::int64_t i = 0; i < want.size(); ++i) {
+    INFO("logit " << i << ": XNNPACK " << got.data()[i] << ", trainer " << want.data()[i]);
+    REQUIRE(std::abs(got.data()[i] - want.data()[i]) <= rel * std::max(1.0, scale));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("XNNPACK runtime equals the trainer's eval mode on random genotypes", "[runtime][xnnpack]") {
+  set_num_threads(2);
+  Rng rng(31);
+  for (int trial = 0; trial < 40; ++trial) {
+    const Genotype g = random_genotype(rng);
+    INFO(to_string(g));
+    auto net = trained_network(g, rng);
+    const int batch = trial % 3 + 1;
+    const Tensor x = test::random_tensor(g.input.with_batch(batch), rng, -2.0f, 2.0f);
+    const ConstTensorView expected = net->forward(x, false);
+    xnnpack::Runtime runtime(g, net->inference_weights(), trial % 2 + 1, batch);
+    Tensor logits(expected.shape());
+    runtime.run(x, logits);
+    require_close(logits, expected, 1e-4);
+  }
+}
+
+TEST_CASE("XNNPACK runtime runs MobileNetV3-Small and agrees with the reference engine", "[runtime][xnnpack][zoo]") {
+  Rng rng(32);
+  const Genotype g = genotype_of<zoo::MobileNetV3Small>();
+  train::Network net(g, 3);
+  const std::vector<float> weights = net.inference_weights();
+  const Tensor x = test::random_tensor(g.input, rng, -1.0f, 1.0f);
+  xnnpack::Runtime runtime(g, weights, 2);
+  Tensor logits({1, 1, 1, 1000});
+  runtime.run(x, logits);
+  std::vector<float> arena(static_cast<std::size_t>(reference::arena_floats(g.view()))), expected(1000);
+  reference::infer(g.view(), weights, x, arena, expected);
+  require_close(logits, ConstTensorView(expected.data(), {1, 1, 1, 1000}), 1e-4);
+}
+
+TEST_CASE("XNNPACK runtime rejects wrong weights and shapes with clear errors", "[runtime][xnnpack][errors]") {
+  const Genotype g = parse_genotype("in:8x8x1 stem:4:k3:s1:relu mb:8:e2:k3:s2:relu head:16:relu fc:3");
+  std::vector<float> weights(static_cast<std::size_t>(inference_weight_count(g.view())), 0.1f);
+  std::vector<float> short_weights(weights.begin(), weights.end() - 1);
+  CHECK_THROWS_WITH(xnnpack::Runtime(g, short_weights), Catch::Contains("weight blob has"));
+  xnnpack::Runtime runtime(g, weights);
+  Tensor wrong({1, 9, 8, 1}), logits({1, 1, 1, 3});
+  CHECK_THROWS_WITH(runtime.run(wrong, logits), Catch::Contains("runtime built for 1x8x8x1"));
+}
