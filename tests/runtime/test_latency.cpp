@@ -106,7 +106,7 @@ TEST_CASE("latency tables: build incrementally, predict, save, reload, reject ot
     text.assign(std::istreambuf_iterator<char>(in), {});
   }
   std::ofstream(path) << text.substr(0, text.size() / 2);
-  CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(1)), Catch::Contains(path) && Catch::Contains("unexpected end of input"));
+  CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(1)), Catch::Contains(path) && Catch::Contains("truncated file?"));
   std::ofstream(path) << "{\"format\": \"something else\"}";
   CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(1)), Catch::Contains("not an edgenas latency table"));
   fs::remove_all(dir);

@@ -113,7 +113,9 @@ class Parser {
       if (text_[i] == '\n') ++line, column = 1;
       else ++column;
     }
-    EDGENAS_FAIL(Status::corrupt_data, "%s:%d:%d: %s", source_, line, column, what);
+    const bool at_end = pos_ >= text_.size();
+    EDGENAS_FAIL(Status::corrupt_data, "%s:%d:%d: %s%s", source_, line, column, what,
+                 at_end ? " — the text ends here (truncated file?)" : "");
   }
   void skip_space() {
     while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r'))
@@ -132,7 +134,7 @@ class Parser {
   Value value(int depth) {
     if (depth > 64) fail("nesting deeper than 64 levels");
     skip_space();
-    if (pos_ >= text_.size()) fail("unexpected end of input (truncated file?)");
+    if (pos_ >= text_.size()) fail("unexpected end of input");
     const char c = text_[pos_];
     if (c == '{') return object(depth);
     if (c == '[') return array(depth);
@@ -199,7 +201,7 @@ class Parser {
       }
       out.push_back(c);
     }
-    if (pos_ >= text_.size()) fail("unterminated string (truncated file?)");
+    if (pos_ >= text_.size()) fail("unterminated string");
     ++pos_;
     return out;
   }

@@ -14,6 +14,7 @@
 #define EDGENAS_HAS_THREADS 0
 #else
 #define EDGENAS_HAS_THREADS 1
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <memory>
@@ -30,6 +31,20 @@ namespace edgenas {
 
 #if EDGENAS_HAS_THREADS
 
+namespace detail {
+// A pause hint for spin loops (lets the sibling hyper-thread run, saves power).
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  asm volatile("yield");
+#endif
+}
+// Training runs hundreds of short parallel regions per step; waking a sleeping thread costs
+// tens of microseconds each time, so both sides spin this many pauses before sleeping.
+inline constexpr int spin_iterations = 20000;
+}  // namespace detail
+
 /// Persistent workers; `run(tasks, fn)` calls fn(i) for i in [0, tasks) with task 0 on the caller.
 class ThreadPool {
  public:
@@ -39,7 +54,7 @@ class ThreadPool {
   ~ThreadPool() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
+      stopping_.store(true);
     }
     wake_.notify_all();
     for (auto& t : workers_) t.join();
@@ -62,14 +77,19 @@ class ThreadPool {
       task_ = [](void* ctx, int i) { (*static_cast<std::remove_reference_t<Fn>*>(ctx))(i); };
       context_ = const_cast<void*>(static_cast<const void*>(&fn));
       tasks_ = tasks;
-      pending_ = tasks - 1;
-      ++generation_;
+      pending_.store(tasks - 1, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     execute(0);
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
+    for (int i = 0; i < detail::spin_iterations && pending_.load(std::memory_order_acquire) != 0; ++i)
+      detail::cpu_relax();
+    if (pending_.load(std::memory_order_acquire) != 0) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+    }
 #if EDGENAS_HAS_EXCEPTIONS
+    std::lock_guard<std::mutex> lock(mutex_);
     if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 #endif
   }
@@ -98,16 +118,22 @@ class ThreadPool {
   void loop(int worker) {
     std::uint64_t seen = 0;
     for (;;) {
-      {
+      for (int i = 0; i < detail::spin_iterations && generation_.load(std::memory_order_acquire) == seen &&
+                      !stopping_.load(std::memory_order_relaxed);
+           ++i)
+        detail::cpu_relax();
+      if (generation_.load(std::memory_order_acquire) == seen) {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-        if (stopping_) return;
-        seen = generation_;
-        if (worker >= tasks_) continue;
+        wake_.wait(lock, [&] { return stopping_.load() || generation_.load(std::memory_order_acquire) != seen; });
       }
+      if (stopping_.load()) return;
+      seen = generation_.load(std::memory_order_acquire);  // task_, context_, tasks_ were written before
+      if (worker >= tasks_) continue;
       execute(worker);
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) done_.notify_one();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mutex_);  // pairs with the caller's predicate check
+        done_.notify_one();
+      }
     }
   }
 
@@ -120,9 +146,9 @@ class ThreadPool {
   void (*task_)(void*, int) = nullptr;
   void* context_ = nullptr;
   int tasks_ = 0;
-  int pending_ = 0;
-  std::uint64_t generation_ = 0;
-  bool stopping_ = false;
+  std::atomic<int> pending_{0};
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<bool> stopping_{false};
 #if EDGENAS_HAS_EXCEPTIONS
   std::exception_ptr error_;
 #endif
