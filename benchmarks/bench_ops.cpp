@@ -13,8 +13,9 @@
 #include <unistd.h>
 #include <edgenas/core/rng.hpp>
 #include <edgenas/ops.hpp>
+
+#include "ratio_reporter.hpp"
 #include <limits>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -173,34 +174,6 @@ void run_xnnpack_convolution(benchmark::State& state, int h, int w, int in_c, in
   set_gflops(state, flops);
 }
 
-// Collects forward times and prints edgenas/XNNPACK per shape after the normal console output.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  using ConsoleReporter::ConsoleReporter;
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
-      const std::string full = run.benchmark_name();
-      const auto slash = full.find('/');
-      if (slash == std::string::npos) continue;
-      const std::string kind = full.substr(0, slash), shape = full.substr(slash + 1);
-      const double t = run.GetAdjustedRealTime();
-      if (kind == "edgenas_depthwise_forward" || kind == "edgenas_pointwise_forward") times_[shape].first = t;
-      if (kind == "xnnpack_depthwise" || kind == "xnnpack_pointwise") times_[shape].second = t;
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    std::printf("\nforward time ratio edgenas / XNNPACK (1 thread, batch 1, same run):\n");
-    for (const auto& [shape, t] : times_)
-      if (t.first > 0 && t.second > 0) std::printf("  %-28s %6.2fx\n", shape.c_str(), t.first / t.second);
-  }
-
- private:
-  std::map<std::string, std::pair<double, double>> times_;
-};
-
 void register_all() {
   for (const auto& s : depthwise_shapes) {
     const std::string shape = std::string(s.origin) + "/" + name(s);
@@ -235,9 +208,9 @@ int main(int argc, char** argv) {
   register_all();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  // Colour only on a terminal, so redirected output (notes, CI logs) stays plain text.
-  RatioReporter reporter(isatty(fileno(stdout)) ? benchmark::ConsoleReporter::OO_ColorTabular
-                                                : benchmark::ConsoleReporter::OO_Tabular);
+  RatioReporter reporter({"edgenas_depthwise_forward", "edgenas_pointwise_forward"},
+                         {"xnnpack_depthwise", "xnnpack_pointwise"},
+                         "forward time ratio edgenas / XNNPACK (1 thread, batch 1, same run):");
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return 0;
