@@ -10,6 +10,7 @@ packages=(
   libeigen3-dev zlib1g-dev
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
   catch2 libbenchmark-dev
+  libcli11-dev
   dataset-fashion-mnist
 )
 cross_packages=(

@@ -57,6 +57,7 @@ inline const char* vendor_name(cpuinfo_vendor v) {
 
 inline std::string uarch_name(cpuinfo_uarch u) {
   switch (u) {
+    case cpuinfo_uarch_unknown: return "unknown uarch";  // e.g. a core newer than this cpuinfo (2022)
     case cpuinfo_uarch_zen: return "Zen";
     case cpuinfo_uarch_zen2: return "Zen 2";
     case cpuinfo_uarch_zen3: return "Zen 3";

@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <unordered_map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "edgenas/latency/fingerprint.hpp"
 #include "edgenas/latency/timing.hpp"
 #include "edgenas/runtime/xnnpack/runtime.hpp"
+#include "edgenas/space/search_space.hpp"
 
 namespace edgenas::latency {
 
@@ -57,6 +59,62 @@ inline std::string head_key(Shape in, const HeadGene& h) {
   return buf;
 }
 
+// ---- numeric keys: what predictions look up (no strings, no allocation) ------------------
+
+namespace detail {
+constexpr std::uint64_t mix(std::uint64_t h, std::uint64_t v) noexcept {
+  h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+  return h * 0xff51afd7ed558ccdull;
+}
+constexpr std::uint64_t shape_hash(std::uint64_t kind, int h, int w, int c) noexcept {
+  return mix(mix(mix(mix(0x51ED27ull, kind), static_cast<std::uint64_t>(h)), static_cast<std::uint64_t>(w)),
+             static_cast<std::uint64_t>(c));
+}
+}  // namespace detail
+
+constexpr std::uint64_t stem_hash(const Genotype& g) noexcept {
+  std::uint64_t k = detail::shape_hash(1, g.input.h, g.input.w, g.input.c);
+  for (int v : {g.stem.channels, g.stem.kernel, g.stem.stride, static_cast<int>(g.stem.act)})
+    k = detail::mix(k, static_cast<std::uint64_t>(v));
+  return k;
+}
+constexpr std::uint64_t block_hash(Shape in, const BlockGene& b) noexcept {
+  std::uint64_t k = detail::shape_hash(2, in.h, in.w, in.c);
+  for (int v : {b.out, b.expanded, b.kernel, b.stride, static_cast<int>(b.se), static_cast<int>(b.act)})
+    k = detail::mix(k, static_cast<std::uint64_t>(v));
+  return k;
+}
+constexpr std::uint64_t head_hash(Shape in, const HeadGene& h) noexcept {
+  std::uint64_t k = detail::shape_hash(3, in.h, in.w, in.c);
+  for (int v : {h.channels, static_cast<int>(h.act), h.hidden, h.classes}) k = detail::mix(k, static_cast<std::uint64_t>(v));
+  return k;
+}
+
+/// The numeric key of a piece written as a table key string (the inverse of *_key()).
+inline bool parse_piece_key(const std::string& key, std::uint64_t& hash) {
+  int h, w, c, a, b, d, e, f;
+  char act[32], act2[32];
+  Activation x{};
+  if (std::sscanf(key.c_str(), "stem %dx%dx%d c%d k%d s%d %31s", &h, &w, &c, &a, &b, &d, act) == 7 && parse_activation(act, x)) {
+    Genotype g;
+    g.input = {1, h, w, c};
+    g.stem = {a, b, d, x};
+    hash = stem_hash(g);
+    return true;
+  }
+  if (std::sscanf(key.c_str(), "mbconv %dx%dx%d o%d x%d k%d s%d %31s %31s", &h, &w, &c, &a, &b, &d, &e, act, act2) >= 8) {
+    const bool se = std::string(act) == "se";
+    if (!parse_activation(se ? act2 : act, x)) return false;
+    hash = block_hash({1, h, w, c}, BlockGene{a, b, d, e, se, x});
+    return true;
+  }
+  if (std::sscanf(key.c_str(), "head %dx%dx%d c%d %31s h%d k%d", &h, &w, &c, &a, act, &e, &f) == 7 && parse_activation(act, x)) {
+    hash = head_hash({1, h, w, c}, HeadGene{a, x, e, f});
+    return true;
+  }
+  return false;
+}
+
 /// The pieces a genotype is made of, in order.
 inline std::vector<PieceKey> pieces_of(const Genotype& g) {
   std::vector<PieceKey> out;
@@ -75,6 +133,17 @@ struct Table {
   double scale = 1.0;      // fitted a
   double offset_ms = 0.0;  // fitted b
   int fitted_networks = 0;
+
+  /// Rebuilds the numeric index predict_ms() reads; called by extend_table and load_table.
+  void index() {
+    medians_.clear();
+    medians_.reserve(entries.size() * 2);
+    for (const auto& [key, m] : entries) {
+      std::uint64_t h = 0;
+      EDGENAS_CHECK(parse_piece_key(key, h), Status::corrupt_data, "latency table: unreadable entry key \"%s\"", key.c_str());
+      medians_[h] = m.median_ms;
+    }
+  }
 
   bool covers(const Genotype& g) const {
     for (const auto& p : pieces_of(g))
@@ -95,8 +164,27 @@ struct Table {
     return sum;
   }
 
-  /// Predicted latency of the whole network in milliseconds.
-  double predict_ms(const Genotype& g) const { return scale * sum_ms(g) + offset_ms; }
+  /// Predicted latency of the whole network in milliseconds. Microseconds per call: numeric
+  /// keys, one hash lookup per piece, no allocation.
+  double predict_ms(const Genotype& g) const {
+    double sum = 0.0;
+    bool complete = lookup(stem_hash(g), sum);
+    for_each_block(g.view(), [&](std::size_t, const BlockGene& b, const BlockShapes& s) {
+      complete = lookup(block_hash(s.in, b), sum) && complete;
+    });
+    complete = lookup(head_hash(head_input_shape(g.view()), g.head), sum) && complete;
+    if (!complete) sum_ms(g);  // names the missing piece
+    return scale * sum + offset_ms;
+  }
+
+ private:
+  bool lookup(std::uint64_t key, double& sum) const {
+    const auto it = medians_.find(key);
+    if (it == medians_.end()) return false;
+    sum += it->second;
+    return true;
+  }
+  std::unordered_map<std::uint64_t, double> medians_;
 };
 
 // ---- files ------------------------------------------------------------------------------
@@ -177,6 +265,7 @@ inline Table load_table(const std::string& path, const Fingerprint& expected, De
                   "%s: entry \"%s\" has inconsistent timings", path.c_str(), key.c_str());
     t.entries[key] = m;
   }
+  t.index();
   return t;
 }
 
@@ -209,23 +298,85 @@ inline Measurement measure_network(const Genotype& g, int threads, const TimingO
 
 using BuildProgress = std::function<void(std::size_t done, std::size_t total, const std::string& key, const Measurement&)>;
 
-/// Measures every piece of `genotypes` not yet in `table`, saving after each one when `path`
-/// is not empty. Returns the number of new entries.
-inline std::size_t extend_table(Table& table, const std::vector<Genotype>& genotypes, const std::string& path,
-                                const TimingOptions& options = {}, const BuildProgress& progress = {}) {
-  std::vector<std::pair<const Genotype*, PieceKey>> todo;
-  std::set<std::string> queued;
+/// A piece to measure, with a genotype it belongs to (for the stem and head settings).
+struct PieceJob {
+  Genotype genotype;
+  PieceKey piece;
+};
+
+/// Every distinct piece configuration a search space can produce: stems and heads for each
+/// resolution and width, and every block at every input shape a stage can give it.
+inline std::vector<PieceJob> space_pieces(const SearchSpace& space) {
+  std::vector<PieceJob> jobs;
+  std::set<std::string> seen;
+  const auto add = [&](const Genotype& g, PieceKey p) {
+    if (seen.insert(p.key).second) jobs.push_back({g, std::move(p)});
+  };
+  Rng rng(1);
+  for (int res : space.resolutions)
+    for (double w : space.width_multipliers) {
+      SearchSpace one = space;
+      one.resolutions = {res};
+      one.width_multipliers = {w};
+      const Genotype g = one.sample(rng);  // stem, fixed blocks and head are the same for all
+      for (auto& p : pieces_of(g))
+        if (p.piece.kind != xnnpack::Piece::Kind::block) add(g, std::move(p));
+      Shape in = stem_output_shape(g.view());
+      for (std::size_t i = 0; i < space.fixed.size(); ++i) {
+        add(g, {{xnnpack::Piece::Kind::block, in, g.blocks[i]}, block_key(in, g.blocks[i])});
+        in = same_window_output(in, g.blocks[i].stride, g.blocks[i].out);
+      }
+      for (const StageSpace& st : space.stages) {
+        const int out = SearchSpace::scaled(st.out_channels, w);
+        const Shape after{1, same_output_extent(in.h, st.stride), same_output_extent(in.w, st.stride), out};
+        const int max_depth = *std::max_element(st.depths.begin(), st.depths.end());
+        for (int position = 0; position < std::min(max_depth, 2); ++position) {  // first block, then the rest
+          const Shape block_in = position == 0 ? in : after;
+          for (int k : st.kernels)
+            for (int e : st.expands)
+              for (bool se : st.se)
+                for (Activation a : st.acts) {
+                  const BlockGene b{out, block_in.c * e, k, position == 0 ? st.stride : 1, se, a};
+                  add(g, {{xnnpack::Piece::Kind::block, block_in, b}, block_key(block_in, b)});
+                }
+        }
+        in = after;
+      }
+    }
+  return jobs;
+}
+
+/// The pieces of `genotypes`, each once.
+inline std::vector<PieceJob> genotype_pieces(const std::vector<Genotype>& genotypes) {
+  std::vector<PieceJob> jobs;
+  std::set<std::string> seen;
   for (const Genotype& g : genotypes)
     for (auto& p : pieces_of(g))
-      if (!table.entries.count(p.key) && queued.insert(p.key).second) todo.emplace_back(&g, std::move(p));
+      if (seen.insert(p.key).second) jobs.push_back({g, std::move(p)});
+  return jobs;
+}
+
+/// Measures every job whose piece is not yet in `table`, saving after each one when `path` is
+/// not empty (an interrupted build keeps what it measured). Returns the number measured.
+inline std::size_t extend_table(Table& table, const std::vector<PieceJob>& jobs, const std::string& path,
+                                const TimingOptions& options = {}, const BuildProgress& progress = {}) {
+  std::vector<const PieceJob*> todo;
+  for (const PieceJob& j : jobs)
+    if (!table.entries.count(j.piece.key)) todo.push_back(&j);
   for (std::size_t i = 0; i < todo.size(); ++i) {
-    const auto& [g, p] = todo[i];
-    const Measurement m = measure_piece(*g, p.piece, table.device.threads, options);
-    table.entries[p.key] = m;
+    const Measurement m = measure_piece(todo[i]->genotype, todo[i]->piece.piece, table.device.threads, options);
+    table.entries[todo[i]->piece.key] = m;
+    table.index();
     if (!path.empty()) save_table(table, path);
-    if (progress) progress(i + 1, todo.size(), p.key, m);
+    if (progress) progress(i + 1, todo.size(), todo[i]->piece.key, m);
   }
   return todo.size();
+}
+
+/// Measures every piece of `genotypes` not yet in `table` (see above).
+inline std::size_t extend_table(Table& table, const std::vector<Genotype>& genotypes, const std::string& path,
+                                const TimingOptions& options = {}, const BuildProgress& progress = {}) {
+  return extend_table(table, genotype_pieces(genotypes), path, options, progress);
 }
 
 /// Fits scale and offset by least squares on whole-network measurements.
