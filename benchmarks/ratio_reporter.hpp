@@ -1,6 +1,7 @@
 // A Google Benchmark console reporter that also prints, per case, the time ratio of two
-// implementations measured in the same run: benchmarks named "<numerator>/<case>" and
-// "<denominator>/<case>" are paired.
+// implementations measured in the same run. A benchmark whose name contains a numerator
+// marker is paired with the one whose name is the same with a denominator marker instead
+// (e.g. "zoo/v2/edgenas/threads:1" with "zoo/v2/baseline/threads:1").
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -22,14 +23,15 @@ class RatioReporter : public benchmark::ConsoleReporter {
       // Single runs, or the median when repetitions are aggregated.
       if (run.error_occurred || (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median")) continue;
       const std::string full = run.run_name.str();
-      const auto slash = full.find('/');
-      if (slash == std::string::npos) continue;
-      const std::string kind = full.substr(0, slash), rest = full.substr(slash + 1);
       const double t = run.GetAdjustedRealTime();
+      const auto key = [&](const std::string& marker) {
+        std::string k = full;
+        return k.erase(k.find(marker), marker.size());
+      };
       for (const auto& n : numerators_)
-        if (kind == n) times_[rest].first = t;
+        if (full.find(n) != std::string::npos) times_[key(n)].first = t;
       for (const auto& d : denominators_)
-        if (kind == d) times_[rest].second = t;
+        if (full.find(d) != std::string::npos) times_[key(d)].second = t;
     }
     ConsoleReporter::ReportRuns(runs);
   }
@@ -37,7 +39,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::Finalize();
     std::printf("\n%s\n", title_.c_str());
     for (const auto& [name, t] : times_)
-      if (t.first > 0 && t.second > 0) std::printf("  %-32s %6.3fx\n", name.c_str(), t.first / t.second);
+      if (t.first > 0 && t.second > 0) std::printf("  %-40s %6.3fx\n", name.c_str(), t.first / t.second);
   }
 
  private:

@@ -3,6 +3,7 @@
 #include <edgenas/latency.hpp>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 using namespace edgenas;
@@ -110,4 +111,31 @@ TEST_CASE("latency tables: build incrementally, predict, save, reload, reject ot
   std::ofstream(path) << "{\"format\": \"something else\"}";
   CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(1)), Catch::Contains("not an edgenas latency table"));
   fs::remove_all(dir);
+}
+
+TEST_CASE("search spaces sample valid genotypes whose pieces the space enumeration covers", "[latency][space]") {
+  for (const SearchSpace& space : {spaces::fmnist(), spaces::mobilenetv3()}) {
+    INFO(space.name);
+    const auto jobs = latency::space_pieces(space);
+    std::set<std::string> keys;
+    for (const auto& j : jobs) keys.insert(j.piece.key);
+    CHECK(keys.size() == jobs.size());
+    Rng rng(3);
+    for (int i = 0; i < 200; ++i) {
+      const Genotype g = space.sample(rng);
+      validate(g);
+      CHECK(parse_genotype(to_string(g)) == g);
+      for (const auto& p : latency::pieces_of(g)) {
+        INFO(p.key);
+        REQUIRE(keys.count(p.key) == 1);
+        std::uint64_t h = 0;
+        REQUIRE(latency::parse_piece_key(p.key, h));  // the string and numeric keys agree
+        if (p.piece.kind == xnnpack::Piece::Kind::block) CHECK(h == latency::block_hash(p.piece.input, p.piece.block));
+        if (p.piece.kind == xnnpack::Piece::Kind::stem) CHECK(h == latency::stem_hash(g));
+        if (p.piece.kind == xnnpack::Piece::Kind::head) CHECK(h == latency::head_hash(p.piece.input, g.head));
+      }
+    }
+  }
+  CHECK(spaces::fmnist().log10_size() > 8.0);  // the issue asks for ~10^8+ architectures
+  CHECK(spaces::mobilenetv3().log10_size() == Approx(19.3).margin(0.1));  // Once-for-All: ~2·10^19
 }

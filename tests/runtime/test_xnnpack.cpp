@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <edgenas/runtime/reference/inference.hpp>
 #include <edgenas/runtime/xnnpack.hpp>
+#include <edgenas/data.hpp>
 #include <edgenas/train.hpp>
 #include <edgenas/zoo.hpp>
 
@@ -85,4 +86,42 @@ TEST_CASE("XNNPACK runtime rejects wrong weights and shapes with clear errors", 
   xnnpack::Runtime runtime(g, weights);
   Tensor wrong({1, 9, 8, 1}), logits({1, 1, 1, 3});
   CHECK_THROWS_WITH(runtime.run(wrong, logits), Catch::Contains("runtime built for 1x8x8x1"));
+}
+
+TEST_CASE("a network trained on Fashion-MNIST predicts the same classes through XNNPACK on all 10 000 test images",
+          "[runtime][xnnpack][fashion]") {
+  set_num_threads(2);
+  const data::Dataset all = data::load_fashion_mnist(data::Split::train);
+  const data::Dataset test = data::load_fashion_mnist(data::Split::test);
+  const data::Dataset fit = data::head(all, 5000);
+  const data::Normalization norm = data::compute_normalization(fit);
+  train::Network net(parse_genotype("in:28x28x1 stem:16:k3:s2:hswish mb:24:e3:k3:s2:se:hswish mb:24:e3:k5:s1:se:relu "
+                                    "head:64:hswish fc:10"),
+                     1);
+  train::TrainConfig config;
+  config.epochs = 1, config.batch_size = 32, config.lr = 0.2f, config.warmup_epochs = 0.1f;
+  train::Trainer trainer(net, fit, norm, config);
+  trainer.train_epoch();
+  const train::EvalStats expected = trainer.evaluate(test);
+  REQUIRE(expected.accuracy > 0.6);  // it learned something worth comparing
+
+  xnnpack::Runtime runtime(net.genotype(), net.inference_weights(), 2, 100);
+  data::BatchLoader loader(test, 100, norm);
+  const auto order = loader.order(0, 0, false);
+  Tensor images;
+  std::vector<std::int32_t> labels, predicted;
+  Tensor logits({100, 1, 1, 10});
+  std::size_t correct = 0;
+  for (std::size_t b = 0; b < loader.batches(false); ++b) {
+    loader.fill(order, b, data::Augmentation::none(), 0, 0, images, labels);
+    runtime.run(images, logits);
+    const std::size_t before = predicted.size();
+    train::predicted_classes(logits, predicted);
+    for (std::size_t i = 0; i < labels.size(); ++i) correct += predicted[before + i] == labels[i];
+  }
+  REQUIRE(predicted.size() == test.size());
+  std::size_t differ = 0;
+  for (std::size_t i = 0; i < predicted.size(); ++i) differ += predicted[i] != expected.predictions[i];
+  CHECK(differ == 0);
+  CHECK(static_cast<double>(correct) / static_cast<double>(test.size()) == Approx(expected.accuracy).margin(1e-12));
 }

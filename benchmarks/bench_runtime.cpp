@@ -1,0 +1,101 @@
+// bench_runtime — the XNNPACK runtime and the latency predictor.
+//
+//  * zoo/…: MobileNetV2-1.0, MobileNetV3-Small and -Large (224×224, batch 1) through edgenas's
+//    runtime on 1 and 2 threads, next to a plain hand-written XNNPACK subgraph of the same
+//    network (baseline/xnnpack_mobilenet.hpp, no edgenas code) on 1 thread, in one run;
+//  * block/…: single MBConv blocks at MobileNet shapes (Args: H, C_in, expanded, C_out,
+//    kernel, stride, SE), as XNNPACK's bench/subgraph/depthwise-separable.cc does;
+//  * predictor/…: latency predictions per second over random genotypes of both spaces.
+//
+//   build/release/benchmarks/bench_runtime --benchmark_min_time=2 --benchmark_enable_random_interleaving=true
+#include <benchmark/benchmark.h>
+
+#include <edgenas/core/rng.hpp>
+#include <edgenas/latency/table.hpp>
+#include <edgenas/runtime/xnnpack.hpp>
+#include <edgenas/zoo.hpp>
+
+#include "baseline/xnnpack_mobilenet.hpp"
+#include "ratio_reporter.hpp"
+
+namespace {
+
+template <typename Net>
+void edgenas_runtime(benchmark::State& state) {
+  const edgenas::Genotype g = edgenas::genotype_of<Net>();
+  std::vector<float> weights(static_cast<std::size_t>(edgenas::inference_weight_count(g.view())));
+  edgenas::Rng rng(1);
+  for (float& w : weights) w = rng.uniform(-0.1f, 0.1f);
+  edgenas::xnnpack::Runtime runtime(g, weights, static_cast<int>(state.range(0)));
+  for (std::int64_t i = 0; i < runtime.input().size(); ++i) runtime.input().data()[i] = rng.uniform(-1.0f, 1.0f);
+  for (auto _ : state) runtime.invoke();
+}
+
+void baseline_runtime(benchmark::State& state, baseline::Model (*model)()) {
+  baseline::Network net(model());
+  for (auto _ : state) net.run();
+}
+
+// One MBConv block: Args {H, C_in, expanded, C_out, kernel, stride, SE}.
+void block(benchmark::State& state) {
+  const int h = static_cast<int>(state.range(0)), in = static_cast<int>(state.range(1));
+  const edgenas::BlockGene b{static_cast<int>(state.range(3)), static_cast<int>(state.range(2)),
+                             static_cast<int>(state.range(4)), static_cast<int>(state.range(5)), state.range(6) != 0,
+                             edgenas::Activation::hswish};
+  const edgenas::Genotype g = edgenas::genotype_of<edgenas::zoo::MobileNetV3Small>();
+  const edgenas::xnnpack::Piece piece{edgenas::xnnpack::Piece::Kind::block, {1, h, h, in}, b};
+  std::vector<float> weights(static_cast<std::size_t>(edgenas::xnnpack::piece_weight_count(g, piece)), 0.01f);
+  edgenas::xnnpack::Runtime runtime(g, piece, weights, 1);
+  for (auto _ : state) runtime.invoke();
+  const edgenas::BlockShapes shapes{{1, h, h, in}, {1, h, h, b.expanded}, runtime.output().shape()};
+  state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * static_cast<double>(edgenas::block_macs(b, shapes)),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Predictions per second from a table holding every piece of the space (values arbitrary:
+// only the lookup cost is measured).
+void predictor(benchmark::State& state, edgenas::SearchSpace (*space)()) {
+  const edgenas::SearchSpace s = space();
+  edgenas::latency::Table table;
+  for (const auto& job : edgenas::latency::space_pieces(s)) table.entries[job.piece.key].median_ms = 0.1;
+  table.index();
+  edgenas::Rng rng(1);
+  std::vector<edgenas::Genotype> nets;
+  for (int i = 0; i < 256; ++i) nets.push_back(s.sample(rng));
+  std::size_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(table.predict_ms(nets[i++ & 255]));
+  state.counters["predictions/s"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+}  // namespace
+
+BENCHMARK_TEMPLATE(edgenas_runtime, edgenas::zoo::MobileNetV2)->Name("zoo/mobilenet_v2/edgenas")->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(edgenas_runtime, edgenas::zoo::MobileNetV3Small)->Name("zoo/mobilenet_v3_small/edgenas")->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(edgenas_runtime, edgenas::zoo::MobileNetV3Large)->Name("zoo/mobilenet_v3_large/edgenas")->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(baseline_runtime, v2, baseline::mobilenet_v2)->Name("zoo/mobilenet_v2/baseline")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(baseline_runtime, v3s, baseline::mobilenet_v3_small)->Name("zoo/mobilenet_v3_small/baseline")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(baseline_runtime, v3l, baseline::mobilenet_v3_large)->Name("zoo/mobilenet_v3_large/baseline")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(block)
+    ->ArgNames({"H", "Cin", "Cexp", "Cout", "k", "s", "se"})
+    ->Args({112, 16, 64, 24, 3, 2, 0})
+    ->Args({56, 24, 72, 24, 3, 1, 0})
+    ->Args({56, 24, 72, 40, 5, 2, 1})
+    ->Args({28, 40, 240, 80, 3, 2, 0})
+    ->Args({14, 80, 480, 112, 3, 1, 1})
+    ->Args({14, 112, 672, 160, 5, 2, 1})
+    ->Args({7, 160, 960, 160, 5, 1, 1})
+    ->Args({28, 16, 64, 24, 3, 2, 1})
+    ->Args({14, 24, 96, 40, 5, 2, 1})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(predictor, fmnist, edgenas::spaces::fmnist)->Name("predictor/fmnist");
+BENCHMARK_CAPTURE(predictor, mobilenetv3, edgenas::spaces::mobilenetv3)->Name("predictor/mobilenetv3");
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  RatioReporter reporter({"/edgenas"}, {"/baseline"},
+                         "time ratio edgenas runtime / hand-written XNNPACK (batch 1, same run):");
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}
