@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <edgenas/data.hpp>
+#include <edgenas/runtime/xnnpack.hpp>
 #include <edgenas/train.hpp>
 #include <string>
 
@@ -24,7 +25,7 @@ constexpr const char* reference_genotype =
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "train_fashion_mnist: %s\nusage: train_fashion_mnist [--epochs N] [--batch N] [--lr X] [--threads N] "
-               "[--seed N] [--train-images N] [--checkpoint FILE] [--resume] [--genotype TEXT]\n",
+               "[--seed N] [--train-images N] [--checkpoint FILE] [--resume] [--genotype TEXT] [--verify-xnnpack]\n",
                why);
   std::exit(2);
 }
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
   config.augmentation = {2, true};
   int threads = 2;
   std::size_t train_images = 0;
-  bool resume = false;
+  bool resume = false, verify_xnnpack = false;
   std::string genotype_text = reference_genotype;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
     else if (arg == "--checkpoint") config.checkpoint = value();
     else if (arg == "--genotype") genotype_text = value();
     else if (arg == "--resume") resume = true;
+    else if (arg == "--verify-xnnpack") verify_xnnpack = true;
     else usage(("unknown argument " + arg).c_str());
   }
   if (config.epochs < 1 || config.batch_size < 2 || threads < 1) usage("epochs, batch (>= 2) and threads must be positive");
@@ -103,6 +105,25 @@ int main(int argc, char** argv) {
     const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("test accuracy %.4f (loss %.4f) after %d epochs; training %.1f s, wall %.1f s\n", result.accuracy,
                 result.loss, trainer.epochs_done(), train_seconds, total);
+    if (verify_xnnpack) {
+      // The deployed network: BN folded, through XNNPACK, one image at a time.
+      xnnpack::Runtime runtime(net.genotype(), net.inference_weights(), 1, 1);
+      data::BatchLoader loader(test, 1, norm);
+      const auto order = loader.order(0, 0, false);
+      Tensor image, logits({1, 1, 1, 10});
+      std::vector<std::int32_t> label, predicted;
+      std::size_t correct = 0, differ = 0;
+      for (std::size_t i = 0; i < test.size(); ++i) {
+        loader.fill(order, i, data::Augmentation::none(), 0, 0, image, label);
+        runtime.run(image, logits);
+        predicted.clear();
+        train::predicted_classes(logits, predicted);
+        correct += predicted[0] == label[0];
+        differ += predicted[0] != result.predictions[i];
+      }
+      std::printf("XNNPACK runtime: test accuracy %.4f, %zu of %zu predicted classes differ from the trainer's\n",
+                  static_cast<double>(correct) / static_cast<double>(test.size()), differ, test.size());
+    }
     return 0;
   } catch (const Error& e) {
     std::fprintf(stderr, "train_fashion_mnist: %s\n", e.what());

@@ -3,6 +3,7 @@
 //   edgenas info [--threads N] [--json]
 //   edgenas latency build --space fmnist|mobilenetv3 --table FILE [--threads N] [--fit N]
 //   edgenas latency check --space fmnist|mobilenetv3 --table FILE [--samples N] [--json]
+//   edgenas latency breakdown --genotype TEXT --table FILE [--json]
 //
 // Errors are one line on stderr and a non-zero exit code.
 #include <CLI/CLI.hpp>
@@ -149,6 +150,43 @@ int latency_check(const std::string& space_name, const std::string& path, int th
   return 0;
 }
 
+// Where the time goes: every piece of a network measured on its own next to its table entry,
+// and the whole network measured against the prediction.
+int latency_breakdown(const std::string& genotype_text, const std::string& path, int threads, bool as_json) {
+  const Genotype g = parse_genotype(genotype_text);
+  const latency::Table table = latency::load_table(path, latency::this_device(threads));
+  json::Value::Array rows;
+  double measured_sum = 0.0;
+  if (!as_json) std::printf("%-52s %10s %10s %7s\n", "piece", "table ms", "now ms", "share");
+  const double predicted = table.predict_ms(g);
+  std::vector<std::pair<std::string, double>> now;
+  for (const auto& p : latency::pieces_of(g)) {
+    const double ms = latency::measure_piece(g, p.piece, threads).median_ms;
+    measured_sum += ms;
+    now.emplace_back(p.key, ms);
+  }
+  for (const auto& [key, ms] : now) {
+    const double entry = table.entries.at(key).median_ms;
+    if (as_json)
+      rows.push_back(json::Value().set("piece", key).set("table_ms", entry).set("measured_ms", ms));
+    else
+      std::printf("%-52s %10.4f %10.4f %6.1f%%\n", key.c_str(), entry, ms, 100.0 * ms / measured_sum);
+  }
+  const double whole = latency::measure_network(g, threads).median_ms;
+  if (as_json) {
+    std::printf("%s\n", json::dump(json::Value()
+                                       .set("genotype", to_string(g))
+                                       .set("pieces", std::move(rows))
+                                       .set("predicted_ms", predicted)
+                                       .set("measured_ms", whole))
+                            .c_str());
+  } else {
+    std::printf("network: predicted %.4f ms, measured %.4f ms (%+.1f %%)\n", predicted, whole,
+                100.0 * (predicted - whole) / whole);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -178,12 +216,19 @@ int main(int argc, char** argv) {
   check->add_option("--samples", samples, "Random networks to measure")->check(CLI::Range(2, 100000));
   check->add_option("--seed", seed, "Seed for the random networks")->default_val(12345);
   check->add_flag("--json", as_json, "Machine-readable output");
+  std::string genotype;
+  auto* breakdown = lat->add_subcommand("breakdown", "Per-piece latency of one network: table, measured now, share");
+  breakdown->add_option("--genotype", genotype, "The network, in genotype text form")->required();
+  breakdown->add_option("--table", table, "Latency table file (JSON)")->required();
+  breakdown->add_option("--threads", threads, "Threads XNNPACK uses")->check(CLI::PositiveNumber);
+  breakdown->add_flag("--json", as_json, "Machine-readable output");
 
   CLI11_PARSE(app, argc, argv);
   try {
     if (info_cmd->parsed()) return info(threads, as_json);
     if (build->parsed()) return latency_build(space, table, threads, fit, seed);
     if (check->parsed()) return latency_check(space, table, threads, samples, seed, as_json);
+    if (breakdown->parsed()) return latency_breakdown(genotype, table, threads, as_json);
   } catch (const Error& e) {
     std::fprintf(stderr, "edgenas: %s\n", e.what());
     return 1;
