@@ -2,6 +2,7 @@
 #pragma once
 
 #include "edgenas/core/activation.hpp"
+#include "edgenas/core/atomic_file.hpp"
 #include "edgenas/core/error.hpp"
 #include "edgenas/core/json.hpp"
 #include "edgenas/core/parallel.hpp"

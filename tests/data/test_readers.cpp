@@ -9,16 +9,13 @@
 #include <numeric>
 #include <set>
 
+#include "../support/temp_dir.hpp"
+
 using namespace edgenas;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_dir() {
-  const fs::path dir = fs::temp_directory_path() / ("edgenas_data_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir;
-}
 
 void write_bytes(const fs::path& path, const std::vector<std::uint8_t>& bytes, bool gzip) {
   if (gzip) {
@@ -66,7 +63,8 @@ TEST_CASE("Fashion-MNIST from the Debian package: sizes, balance and pixel range
 }
 
 TEST_CASE("IDX reader accepts plain and gzipped files and names every malformation", "[data][idx][errors]") {
-  const fs::path dir = temp_dir();
+  const test::TempDir scratch("data_test");
+  const fs::path dir = scratch.path();
   const auto img = (dir / "img.idx").string(), lab = (dir / "lab.idx").string(), gz = (dir / "img.gz").string();
   write_bytes(img, idx_images(5, 3, 4), false);
   write_bytes(gz, idx_images(5, 3, 4), true);
@@ -104,11 +102,11 @@ TEST_CASE("IDX reader accepts plain and gzipped files and names every malformati
   write_bytes(lab, idx_labels(5, 9), false);
   CHECK_THROWS_WITH(data::load_idx(img, lab, 3), Catch::Contains("label 3 of image 3 is outside [0, 3)"));
   CHECK_THROWS_WITH(data::load_idx((dir / "missing").string(), lab), Catch::Contains("cannot open"));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("CIFAR-10 binary reader converts planar RGB to HWC and rejects truncation", "[data][cifar]") {
-  const fs::path dir = temp_dir();
+  const test::TempDir scratch("data_test");
+  const fs::path dir = scratch.path();
   std::vector<std::uint8_t> bytes;
   for (int rec = 0; rec < 3; ++rec) {
     bytes.push_back(static_cast<std::uint8_t>(rec * 3));
@@ -127,7 +125,6 @@ TEST_CASE("CIFAR-10 binary reader converts planar RGB to HWC and rejects truncat
   bytes.pop_back();
   write_bytes(path, bytes, false);
   CHECK_THROWS_WITH(data::load_cifar10_batch(path), Catch::Contains("not a whole number of CIFAR-10 records"));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("split is deterministic, disjoint and complete", "[data][split]") {

@@ -6,15 +6,12 @@
 #include <set>
 #include <thread>
 
+#include "../support/temp_dir.hpp"
+
 using namespace edgenas;
 namespace fs = std::filesystem;
 
 namespace {
-fs::path temp_dir() {
-  const fs::path dir = fs::temp_directory_path() / ("edgenas_latency_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir;
-}
 const char* const small_a = "in:16x16x1 stem:8:k3:s2:hswish mb:16:e3:k3:s2:se:hswish mb:16:e3:k5:s1:relu head:32:hswish fc:10";
 const char* const small_b = "in:16x16x1 stem:8:k3:s2:hswish mb:16:e4:k3:s2:hswish mb:16:e3:k5:s1:relu head:32:hswish fc:10";
 latency::TimingOptions quick() {
@@ -64,7 +61,8 @@ TEST_CASE("timing reports median, percentiles and stability", "[latency][timing]
 
 TEST_CASE("latency tables: build incrementally, predict, save, reload, reject other devices and corrupt files",
           "[latency][table]") {
-  const fs::path dir = temp_dir();
+  const test::TempDir scratch("latency_test");
+  const fs::path dir = scratch.path();
   const std::string path = (dir / "table.json").string();
   const Genotype a = parse_genotype(small_a), b = parse_genotype(small_b);
   latency::Table table;
@@ -110,7 +108,6 @@ TEST_CASE("latency tables: build incrementally, predict, save, reload, reject ot
   CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(1)), Catch::Contains(path) && Catch::Contains("truncated file?"));
   std::ofstream(path) << "{\"format\": \"something else\"}";
   CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(1)), Catch::Contains("not an edgenas latency table"));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("search spaces sample valid genotypes whose pieces the space enumeration covers", "[latency][space]") {

@@ -11,6 +11,8 @@
 #include "../support/gradcheck.hpp"
 #include "../support/random.hpp"
 
+#include "../support/temp_dir.hpp"
+
 using namespace edgenas;
 namespace fs = std::filesystem;
 
@@ -35,11 +37,6 @@ data::Dataset tiny_dataset(std::size_t n, std::uint64_t seed) {
   return d;
 }
 
-fs::path temp_dir() {
-  const fs::path dir = fs::temp_directory_path() / ("edgenas_train_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir;
-}
 
 std::vector<std::vector<float>> snapshot(train::Network& net) {
   std::vector<std::vector<float>> s;
@@ -204,7 +201,8 @@ TEST_CASE("distillation loss: zero for identical logits, T² scaling and exact g
 
 TEST_CASE("checkpoints resume bit-for-bit and reject corrupt, truncated or mismatched files", "[train][checkpoint]") {
   set_num_threads(2);
-  const fs::path dir = temp_dir();
+  const test::TempDir scratch("train_test");
+  const fs::path dir = scratch.path();
   const std::string path = (dir / "run.ckpt").string();
   const data::Dataset d = tiny_dataset(96, 3);
   const data::Normalization norm{{0.5f, 0.5f}, {0.25f, 0.25f}};
@@ -266,11 +264,11 @@ TEST_CASE("checkpoints resume bit-for-bit and reject corrupt, truncated or misma
   train::Trainer ta(again, d, norm, with_ckpt);
   ta.resume(path);
   CHECK(snapshot(again) == snapshot(uninterrupted));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("divergence stops training with a message, the last checkpoint intact", "[train][nan]") {
-  const fs::path dir = temp_dir();
+  const test::TempDir scratch("train_test");
+  const fs::path dir = scratch.path();
   const data::Dataset d = tiny_dataset(64, 4);
   train::TrainConfig config;
   config.epochs = 3, config.batch_size = 16, config.lr = 1e12f, config.warmup_epochs = 0;
@@ -279,7 +277,6 @@ TEST_CASE("divergence stops training with a message, the last checkpoint intact"
   train::Trainer t(net, d, {{0.5f, 0.5f}, {0.25f, 0.25f}}, config);
   CHECK_THROWS_WITH([&] { while (!t.finished()) t.train_epoch(); }(),
                     Catch::Contains("training diverged: non-finite logits in epoch"));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("training is deterministic for a seed", "[train][determinism]") {

@@ -12,8 +12,6 @@
 // everything it measured and resumes where it stopped.
 #pragma once
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -24,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "edgenas/core/atomic_file.hpp"
 #include "edgenas/core/rng.hpp"
 #include "edgenas/latency/fingerprint.hpp"
 #include "edgenas/latency/timing.hpp"
@@ -210,18 +209,7 @@ inline json::Value to_json(const Table& t) {
 
 /// Writes the table atomically (temporary file + rename).
 inline void save_table(const Table& t, const std::string& path) {
-  const std::string text = json::dump(to_json(t)) + "\n";
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  EDGENAS_CHECK(f != nullptr, Status::io_error, "%s: cannot create", tmp.c_str());
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
-  std::fclose(f);
-  if (!ok) {
-    std::remove(tmp.c_str());
-    EDGENAS_FAIL(Status::io_error, "%s: write failed; the previous table is untouched", tmp.c_str());
-  }
-  EDGENAS_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, Status::io_error, "%s: cannot rename to %s", tmp.c_str(),
-                path.c_str());
+  write_file_atomically(path, json::dump(to_json(t)) + "\n");
 }
 
 enum class DeviceCheck { must_match, warn_if_different };

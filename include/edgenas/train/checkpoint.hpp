@@ -8,14 +8,13 @@
 // (magic, version, size, checksum, genotype, tensor names and sizes) before touching the network.
 #pragma once
 
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "edgenas/core/atomic_file.hpp"
 #include "edgenas/train/network.hpp"
 #include "edgenas/train/optimizer.hpp"
 
@@ -124,18 +123,7 @@ inline void save_checkpoint(const std::string& path, Network& net, Optimizer& op
   file.bytes.insert(file.bytes.end(), payload.bytes.begin(), payload.bytes.end());
   file.pod(detail::fnv1a(payload.bytes.data(), payload.bytes.size()));
 
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  EDGENAS_CHECK(f != nullptr, Status::io_error, "%s: cannot create (directory missing or not writable?)", tmp.c_str());
-  const bool ok = std::fwrite(file.bytes.data(), 1, file.bytes.size(), f) == file.bytes.size() && std::fflush(f) == 0 &&
-                  ::fsync(fileno(f)) == 0;
-  std::fclose(f);
-  if (!ok) {
-    std::remove(tmp.c_str());
-    EDGENAS_FAIL(Status::io_error, "%s: write failed (disk full?); the previous checkpoint is untouched", tmp.c_str());
-  }
-  EDGENAS_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, Status::io_error, "%s: cannot rename to %s", tmp.c_str(),
-                path.c_str());
+  write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(file.bytes.data()), file.bytes.size()));
 }
 
 /// Restores a checkpoint into `net` and `opt` (which must be built for the same genotype and
