@@ -136,3 +136,37 @@ TEST_CASE("search spaces sample valid genotypes whose pieces the space enumerati
   CHECK(spaces::fmnist().log10_size() > 8.0);  // the issue asks for ~10^8+ architectures
   CHECK(spaces::mobilenetv3().log10_size() == Approx(19.3).margin(0.1));  // Once-for-All: ~2·10^19
 }
+
+TEST_CASE("search-space choices: decode, mutation and crossover stay inside the space", "[space][evolution]") {
+  for (const SearchSpace& space : {spaces::fmnist(), spaces::mobilenetv3()}) {
+    INFO(space.name);
+    Rng rng(8);
+    Rng same(8);
+    CHECK(space.sample(same) == space.decode(space.random_choices(rng)));  // sample() is decode(random_choices())
+    const Choices a = space.random_choices(rng), b = space.random_choices(rng);
+    int changed_blocks = 0;
+    for (int trial = 0; trial < 200; ++trial) {
+      const Choices m = space.mutate(a, 0.1, rng);
+      CHECK(m != a);  // a mutation always changes something
+      validate(space.decode(m));
+      const Choices c = space.crossover(a, b, rng);
+      validate(space.decode(c));
+      // Every choice of the child comes from one of its parents.
+      REQUIRE(c.depth.size() == a.depth.size());
+      for (std::size_t i = 0; i < c.depth.size(); ++i) {
+        CHECK((c.depth[i] == a.depth[i] || c.depth[i] == b.depth[i]));
+        for (std::size_t j = 0; j < c.blocks[i].size(); ++j) {
+          CHECK((c.blocks[i][j] == a.blocks[i][j] || c.blocks[i][j] == b.blocks[i][j]));
+          changed_blocks += !(m.blocks[i][j] == a.blocks[i][j]);
+        }
+      }
+    }
+    CHECK(changed_blocks > 0);
+    // A low rate changes little: on average about rate × choices.
+    const Choices small = space.mutate(a, 0.02, rng);
+    int differences = 0;
+    for (std::size_t i = 0; i < a.blocks.size(); ++i)
+      for (std::size_t j = 0; j < a.blocks[i].size(); ++j) differences += !(small.blocks[i][j] == a.blocks[i][j]);
+    CHECK(differences <= 6);
+  }
+}

@@ -7,6 +7,7 @@
 // are both sampled here; mutation, crossover and the JSON form come with the search.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -24,6 +25,21 @@ struct StageSpace {
   std::vector<int> expands{1};
   std::vector<bool> se{false};
   std::vector<Activation> acts{Activation::relu};
+};
+
+/// One block's choices: indices into its stage's kernels, expands, se and acts.
+struct BlockChoice {
+  int kernel = 0, expand = 0, se = 0, act = 0;
+  friend bool operator==(const BlockChoice&, const BlockChoice&) = default;
+};
+
+/// An architecture as indices into a space: what evolution mutates and crosses over.
+/// Every stage keeps choices for its deepest option, so changing a depth never loses genes.
+struct Choices {
+  int resolution = 0, width = 0;
+  std::vector<int> depth;                      // index into each stage's depths
+  std::vector<std::vector<BlockChoice>> blocks;  // [stage][block], max depth entries each
+  friend bool operator==(const Choices&, const Choices&) = default;
 };
 
 struct SearchSpace {
@@ -44,11 +60,81 @@ struct SearchSpace {
     return r;
   }
 
-  /// A uniformly random architecture of the space.
-  Genotype sample(Rng& rng) const {
+  static int pick(Rng& rng, std::size_t n) { return static_cast<int>(rng.below(static_cast<std::uint32_t>(n))); }
+  static BlockChoice random_block(const StageSpace& s, Rng& rng) {
+    BlockChoice b;
+    b.kernel = pick(rng, s.kernels.size());
+    b.expand = pick(rng, s.expands.size());
+    b.se = pick(rng, s.se.size());
+    b.act = pick(rng, s.acts.size());
+    return b;
+  }
+  static int max_depth(const StageSpace& s) { return *std::max_element(s.depths.begin(), s.depths.end()); }
+
+  /// Uniformly random choices (the blocks a depth leaves unused are drawn last, so the
+  /// architecture drawn for a seed does not depend on them).
+  Choices random_choices(Rng& rng) const {
+    Choices c;
+    c.resolution = pick(rng, resolutions.size());
+    c.width = pick(rng, width_multipliers.size());
+    for (const StageSpace& s : stages) {
+      c.depth.push_back(pick(rng, s.depths.size()));
+      std::vector<BlockChoice> blocks;
+      for (int i = 0; i < s.depths[static_cast<std::size_t>(c.depth.back())]; ++i) blocks.push_back(random_block(s, rng));
+      c.blocks.push_back(std::move(blocks));
+    }
+    for (std::size_t i = 0; i < stages.size(); ++i)
+      while (static_cast<int>(c.blocks[i].size()) < max_depth(stages[i])) c.blocks[i].push_back(random_block(stages[i], rng));
+    return c;
+  }
+
+  /// Each choice re-drawn with probability `rate` (at least one changes when rate > 0).
+  Choices mutate(const Choices& parent, double rate, Rng& rng) const {
+    Choices c = parent;
+    bool changed = false;
+    const auto maybe = [&](int& value, std::size_t options) {
+      if (options > 1 && rng.uniform_double() < rate) {
+        const int v = pick(rng, options - 1);
+        value = v >= value ? v + 1 : v;  // a different value
+        changed = true;
+      }
+    };
+    maybe(c.resolution, resolutions.size());
+    maybe(c.width, width_multipliers.size());
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      const StageSpace& s = stages[i];
+      maybe(c.depth[i], s.depths.size());
+      for (BlockChoice& b : c.blocks[i]) {
+        maybe(b.kernel, s.kernels.size());
+        maybe(b.expand, s.expands.size());
+        maybe(b.se, s.se.size());
+        maybe(b.act, s.acts.size());
+      }
+    }
+    if (!changed && rate > 0 && log10_size() > 0) return mutate(parent, std::min(1.0, rate * 2 + 0.01), rng);
+    return c;
+  }
+
+  /// Uniform crossover: every choice from one parent or the other.
+  Choices crossover(const Choices& a, const Choices& b, Rng& rng) const {
+    Choices c = a;
+    if (rng.coin()) c.resolution = b.resolution;
+    if (rng.coin()) c.width = b.width;
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      if (rng.coin()) c.depth[i] = b.depth[i];
+      for (std::size_t j = 0; j < c.blocks[i].size(); ++j)
+        if (rng.coin()) c.blocks[i][j] = b.blocks[i][j];
+    }
+    return c;
+  }
+
+  /// The architecture the choices describe.
+  Genotype decode(const Choices& c) const {
+    EDGENAS_CHECK(c.depth.size() == stages.size() && c.blocks.size() == stages.size(), Status::invalid_argument,
+                  "SearchSpace %s: choices for %zu stages, the space has %zu", name.c_str(), c.depth.size(), stages.size());
     Genotype g;
-    const int res = resolutions[rng.below(static_cast<std::uint32_t>(resolutions.size()))];
-    const double w = width_multipliers[rng.below(static_cast<std::uint32_t>(width_multipliers.size()))];
+    const int res = resolutions.at(static_cast<std::size_t>(c.resolution));
+    const double w = width_multipliers.at(static_cast<std::size_t>(c.width));
     g.input = {1, res, res, in_channels};
     g.stem = stem;
     g.stem.channels = scaled(stem.channels, w);
@@ -60,17 +146,19 @@ struct SearchSpace {
       g.blocks.push_back(b);
       in = b.out;
     }
-    for (const StageSpace& s : stages) {
-      const int depth = s.depths[rng.below(static_cast<std::uint32_t>(s.depths.size()))];
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      const StageSpace& s = stages[i];
+      const int depth = s.depths.at(static_cast<std::size_t>(c.depth[i]));
       const int out = scaled(s.out_channels, w);
-      for (int i = 0; i < depth; ++i) {
+      for (int j = 0; j < depth; ++j) {
+        const BlockChoice& bc = c.blocks[i].at(static_cast<std::size_t>(j));
         BlockGene b;
         b.out = out;
-        b.kernel = s.kernels[rng.below(static_cast<std::uint32_t>(s.kernels.size()))];
-        b.expanded = in * s.expands[rng.below(static_cast<std::uint32_t>(s.expands.size()))];
-        b.stride = i == 0 ? s.stride : 1;
-        b.se = s.se[rng.below(static_cast<std::uint32_t>(s.se.size()))];
-        b.act = s.acts[rng.below(static_cast<std::uint32_t>(s.acts.size()))];
+        b.kernel = s.kernels.at(static_cast<std::size_t>(bc.kernel));
+        b.expanded = in * s.expands.at(static_cast<std::size_t>(bc.expand));
+        b.stride = j == 0 ? s.stride : 1;
+        b.se = s.se.at(static_cast<std::size_t>(bc.se));
+        b.act = s.acts.at(static_cast<std::size_t>(bc.act));
         g.blocks.push_back(b);
         in = out;
       }
@@ -78,6 +166,9 @@ struct SearchSpace {
     g.head = head;
     return g;
   }
+
+  /// A uniformly random architecture of the space.
+  Genotype sample(Rng& rng) const { return decode(random_choices(rng)); }
 
   /// log10 of the number of distinct architectures.
   double log10_size() const {
