@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <edgenas/blocks.hpp>
 #include <edgenas/core/rng.hpp>
+#include <edgenas/space/space_json.hpp>
 #include <edgenas/zoo.hpp>
 
 using namespace edgenas;
@@ -83,4 +84,30 @@ TEST_CASE("invalid genotypes are rejected with a message naming block and field"
   // Too many stride-2 blocks for the input.
   fails_with("in:2x2x1 stem:8:k3:s2:relu mb:8:e1:k3:s2:relu head:8:relu fc:10",
              "block 0 has stride 2 but its input is already 1x1");
+}
+
+TEST_CASE("search spaces round-trip through JSON and bad descriptions name the field", "[space][json]") {
+  for (const SearchSpace& space : {spaces::fmnist(), spaces::mobilenetv3()}) {
+    const SearchSpace back = search_space_from_json(json::parse(json::dump(to_json(space))));
+    CHECK(back.name == space.name);
+    CHECK(back.log10_size() == Approx(space.log10_size()));
+    Rng a(3), b(3);
+    for (int i = 0; i < 20; ++i) CHECK(back.sample(a) == space.sample(b));
+  }
+  const std::string good = json::dump(to_json(spaces::fmnist()));
+  const auto fails_with = [&](const std::string& from, const std::string& to, const std::string& message) {
+    std::string text = good;
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    INFO(to);
+    CHECK_THROWS_WITH(search_space_from_json(json::parse(text)), Catch::Contains(message));
+  };
+  fails_with("\"kernels\": [3, 5, 7]", "\"kernels\": [3, 4]", "space.stages[0].kernels: 4 is not allowed (choose from 3, 5, 7)");
+  fails_with("\"expands\": [1, 3, 4, 6]", "\"expands\": []", "space.stages[0].expands: no choices");
+  fails_with("\"stride\": 2", "\"stride\": 3", "space.stages[1].stride: 3 is not allowed");
+  fails_with("\"acts\": [\"relu\", \"hswish\"]", "\"acts\": [\"gelu\"]", "unknown activation \"gelu\"");
+  fails_with("\"in_channels\": 1", "\"in_channels\": 1, \"colour\": true", "space: unknown key \"colour\"");
+  fails_with("\"depths\": [1, 2]", "\"depth\": [1, 2]", "space.stages[0]: unknown key \"depth\"");
+  fails_with("\"resolutions\": [28]", "\"resolutions\": [2]", "stride 2 but its input is already 1x1");
 }
