@@ -5,10 +5,16 @@
 //    network (baseline/xnnpack_mobilenet.hpp, no edgenas code) on 1 thread, in one run;
 //  * block/…: single MBConv blocks at MobileNet shapes (Args: H, C_in, expanded, C_out,
 //    kernel, stride, SE), as XNNPACK's bench/subgraph/depthwise-separable.cc does;
-//  * predictor/…: latency predictions per second over random genotypes of both spaces.
+//  * predictor/…: latency predictions per second over random genotypes of both spaces;
+//  * breakdown/…: every piece (stem, each block, head) of one network on its own, next to the
+//    whole network — which blocks dominate. MobileNetV3-Small unless EDGENAS_BREAKDOWN_GENOTYPE
+//    holds a genotype in text form (any network).
 //
 //   build/release/benchmarks/bench_runtime --benchmark_min_time=2 --benchmark_enable_random_interleaving=true
 #include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include <edgenas/core/rng.hpp>
 #include <edgenas/latency/table.hpp>
@@ -90,7 +96,30 @@ BENCHMARK(block)
 BENCHMARK_CAPTURE(predictor, fmnist, edgenas::spaces::fmnist)->Name("predictor/fmnist");
 BENCHMARK_CAPTURE(predictor, mobilenetv3, edgenas::spaces::mobilenetv3)->Name("predictor/mobilenetv3");
 
+// Registers breakdown/<i> <piece key> for every piece of the network, plus the whole network.
+void register_breakdown() {
+  const char* text = std::getenv("EDGENAS_BREAKDOWN_GENOTYPE");
+  const edgenas::Genotype g =
+      text && *text ? edgenas::parse_genotype(text) : edgenas::genotype_of<edgenas::zoo::MobileNetV3Small>();
+  const auto pieces = edgenas::latency::pieces_of(g);
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    char name[256];
+    std::snprintf(name, sizeof name, "breakdown/%02zu %s", i, pieces[i].key.c_str());
+    benchmark::RegisterBenchmark(name, [g, piece = pieces[i].piece](benchmark::State& state) {
+      std::vector<float> weights(static_cast<std::size_t>(edgenas::xnnpack::piece_weight_count(g, piece)), 0.01f);
+      edgenas::xnnpack::Runtime runtime(g, piece, weights, 1);
+      for (auto _ : state) runtime.invoke();
+    })->Unit(benchmark::kMicrosecond);
+  }
+  benchmark::RegisterBenchmark("breakdown/whole network", [g](benchmark::State& state) {
+    std::vector<float> weights(static_cast<std::size_t>(edgenas::inference_weight_count(g.view())), 0.01f);
+    edgenas::xnnpack::Runtime runtime(g, weights, 1);
+    for (auto _ : state) runtime.invoke();
+  })->Unit(benchmark::kMicrosecond);
+}
+
 int main(int argc, char** argv) {
+  register_breakdown();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   RatioReporter reporter({"/edgenas"}, {"/baseline"},
