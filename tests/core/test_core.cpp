@@ -68,8 +68,12 @@ TEST_CASE("Rng is deterministic, forkable and well distributed", "[core][rng]") 
   // Forks are independent of each other and of the parent.
   Rng f1 = a.fork(1), f2 = a.fork(2);
   CHECK(f1.next_u64() != f2.next_u64());
-  // The first value of a fixed seed is pinned, so a platform difference shows up here.
-  CHECK(Rng(1).next_u64() == Rng(1).next_u64());
+  // This generator's stream for seed 1, pinned: a change to the algorithm or a platform
+  // difference (the cross-built suites run this too) shows up here.
+  Rng pinned(1);
+  CHECK(pinned.next_u64() == 12966619160104079557ull);
+  CHECK(pinned.next_u64() == 9600361134598540522ull);
+  CHECK(Rng(1).uniform() == 0.702921808f);
 }
 
 TEST_CASE("parallel_for covers the range once, in ordered chunks, and propagates errors", "[core][parallel]") {

@@ -84,14 +84,32 @@ TEST_CASE("latency tables: build incrementally, predict, save, reload, reject ot
   latency::Table reloaded = latency::load_table(path, latency::this_device(1));
   CHECK(reloaded.entries.size() == table.entries.size());
   CHECK(latency::extend_table(reloaded, {a, b}, path, quick()) == 0);
-  // Predictor: fit on whole-network measurements, then compare.
+  // The prediction is scale · Σ table entries of the network's pieces + offset.
   const std::vector<Genotype> nets = {a, b};
-  std::vector<double> measured;
-  for (const auto& g : nets) measured.push_back(latency::measure_network(g, 1, quick()).median_ms);
-  latency::fit_overhead(table, nets, measured);
+  std::vector<double> sums;
+  for (const auto& g : nets) {
+    double sum = 0.0;
+    for (const auto& p : latency::pieces_of(g)) sum += table.entries.at(p.key).median_ms;
+    CHECK(table.sum_ms(g) == Approx(sum).epsilon(1e-12));
+    sums.push_back(sum);
+  }
+  REQUIRE(sums[0] != sums[1]);
+  // Fitting latencies that lie on a known line recovers it.
+  latency::fit_overhead(table, nets, {2.0 * sums[0] + 0.5, 2.0 * sums[1] + 0.5});
+  CHECK(table.scale == Approx(2.0).epsilon(1e-9));
+  CHECK(table.offset_ms == Approx(0.5).epsilon(1e-9));
+  CHECK(table.predict_ms(a) == Approx(2.0 * sums[0] + 0.5).epsilon(1e-12));
+  // The report's arithmetic: every measurement 10 % above the prediction → 1/11 error each.
+  const std::vector<double> measured = {table.predict_ms(a) * 1.1, table.predict_ms(b) * 1.1};
   const auto report = latency::check_predictor(table, nets, measured);
   CHECK(report.networks == 2);
-  CHECK(report.mean_abs_error_pct < 50.0);  // two points fit exactly up to measurement noise
+  CHECK(report.mean_abs_error_pct == Approx(100.0 / 11.0).epsilon(1e-9));
+  CHECK(report.kendall_tau == Approx(1.0));
+  // And a real fit on whole-network measurements runs end to end.
+  std::vector<double> timed;
+  for (const auto& g : nets) timed.push_back(latency::measure_network(g, 1, quick()).median_ms);
+  latency::fit_overhead(table, nets, timed);
+  CHECK(table.fitted_networks == 2);
   latency::save_table(table, path);
   // Another device (here: another thread count) is an error, or a warning when asked.
   CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(2)), Catch::Contains("measured on ["));
