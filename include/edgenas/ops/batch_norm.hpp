@@ -119,21 +119,6 @@ inline void batch_norm_forward_train_statistics(ConstTensorView x, std::span<con
 }
 }  // namespace detail
 
-/// Training-mode forward: normalises with batch statistics, updates running_mean/running_var,
-/// fills `cache` for batch_norm_backward. y may alias x.
-inline void batch_norm_forward_train(ConstTensorView x, std::span<const float> gamma, std::span<const float> beta,
-                                     std::span<float> running_mean, std::span<float> running_var,
-                                     BatchNormConfig config, TensorView y, BatchNormCache& cache) {
-  detail::batch_norm_forward_train_statistics(x, gamma, beta, running_mean, running_var, config, y, cache);
-  const int C = x.shape().c;
-  std::vector<float> scale(static_cast<std::size_t>(C)), shift(static_cast<std::size_t>(C));
-  for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c) {
-    scale[c] = gamma[c] * cache.inv_std[c];
-    shift[c] = beta[c] - cache.mean[c] * scale[c];
-  }
-  detail::channel_affine(x.data(), x.shape().rows(), C, scale.data(), shift.data(), y.data());
-}
-
 /// Per-channel scale and shift that eval-mode batch norm applies (also what folding uses).
 inline void batch_norm_eval_affine(std::span<const float> gamma, std::span<const float> beta,
                                    std::span<const float> running_mean, std::span<const float> running_var, float eps,
@@ -157,53 +142,6 @@ inline void batch_norm_forward_eval(ConstTensorView x, std::span<const float> ga
   std::vector<float> scale(static_cast<std::size_t>(C)), shift(static_cast<std::size_t>(C));
   batch_norm_eval_affine(gamma, beta, running_mean, running_var, eps, scale, shift);
   detail::channel_affine(x.data(), x.shape().rows(), C, scale.data(), shift.data(), y.data());
-}
-
-/// Gradients of batch_norm_forward_train (x is its input, cache what it filled). Writes dx;
-/// adds to dgamma and dbeta. dx may alias dy.
-inline void batch_norm_backward(ConstTensorView x, std::span<const float> gamma, const BatchNormCache& cache,
-                                ConstTensorView dy, TensorView dx, std::span<float> dgamma, std::span<float> dbeta) {
-  const Shape xs = x.shape();
-  const int C = xs.c;
-  const std::int64_t M = xs.rows();
-  EDGENAS_CHECK(dy.shape() == xs && dx.shape() == xs, Status::invalid_shape,
-                "batch_norm_backward: input, output gradient and input gradient shapes differ");
-  EDGENAS_CHECK(cache.mean.size() == static_cast<std::size_t>(C), Status::invalid_argument,
-                "batch_norm_backward: cache holds %zu channels, input has %d (was forward_train run?)",
-                cache.mean.size(), C);
-  for (auto [name, size] : {std::pair{"gamma", gamma.size()}, {"dgamma", dgamma.size()}, {"dbeta", dbeta.size()}})
-    detail::check_channel_params("batch_norm_backward", name, size, C);
-  const float* xp = x.data();
-  const float* g = dy.data();
-  const float* mean = cache.mean.data();
-  const float* inv_std = cache.inv_std.data();
-  const std::vector<double> sums = detail::channel_sums<2>(M, C, [&](std::int64_t r, float* acc) {
-    const float* xr = xp + r * C;
-    const float* gr = g + r * C;
-    for (int c = 0; c < C; ++c) {
-      acc[c] += gr[c];
-      acc[C + c] += gr[c] * ((xr[c] - mean[c]) * inv_std[c]);
-    }
-  });
-  const double* sum_dy = sums.data();
-  const double* sum_dy_xhat = sums.data() + C;
-  std::vector<float> a(static_cast<std::size_t>(C)), b(static_cast<std::size_t>(C)), k(static_cast<std::size_t>(C));
-  for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c) {
-    dgamma[c] += static_cast<float>(sum_dy_xhat[c]);
-    dbeta[c] += static_cast<float>(sum_dy[c]);
-    // dx = γ·σ⁻¹·(dy − mean(dy) − x̂·mean(dy·x̂))
-    k[c] = gamma[c] * inv_std[c];
-    a[c] = static_cast<float>(sum_dy[c] / static_cast<double>(M));
-    b[c] = static_cast<float>(sum_dy_xhat[c] / static_cast<double>(M));
-  }
-  float* out = dx.data();
-  parallel_for(M, [&](int, std::int64_t first, std::int64_t last) {
-    for (std::int64_t r = first; r < last; ++r)
-      for (int c = 0; c < C; ++c) {
-        const float xhat = (xp[r * C + c] - mean[c]) * inv_std[c];
-        out[r * C + c] = k[c] * (g[r * C + c] - a[c] - xhat * b[c]);
-      }
-  });
 }
 
 /// Gradient of batch_norm_forward_eval w.r.t. its input (frozen statistics). dx may alias dy.
@@ -259,22 +197,22 @@ inline void batch_norm_act_forward_eval(ConstTensorView x, std::span<const float
   if (act != Activation::identity) activation_forward(act, y, y);
 }
 
-/// Gradients of batch_norm_act_forward_train (x: the BN input). Writes dx (may alias dy); adds
-/// to dgamma and dbeta.
-inline void batch_norm_act_backward(ConstTensorView x, std::span<const float> gamma, std::span<const float> beta,
-                                    const BatchNormCache& cache, Activation act, ConstTensorView dy, TensorView dx,
-                                    std::span<float> dgamma, std::span<float> dbeta) {
+namespace detail {
+// The backward of batch norm followed by `act`. beta only enters through bn(x) inside act',
+// so it may be empty when act is the identity (plain batch norm).
+inline void batch_norm_act_backward(const char* op, ConstTensorView x, std::span<const float> gamma,
+                                    std::span<const float> beta, const BatchNormCache& cache, Activation act,
+                                    ConstTensorView dy, TensorView dx, std::span<float> dgamma, std::span<float> dbeta) {
   const Shape xs = x.shape();
   const int C = xs.c;
   const std::int64_t M = xs.rows();
   EDGENAS_CHECK(dy.shape() == xs && dx.shape() == xs, Status::invalid_shape,
-                "batch_norm_act_backward: input, output gradient and input gradient shapes differ");
+                "%s: input, output gradient and input gradient shapes differ", op);
   EDGENAS_CHECK(cache.mean.size() == static_cast<std::size_t>(C), Status::invalid_argument,
-                "batch_norm_act_backward: cache holds %zu channels, input has %d (was forward_train run?)",
-                cache.mean.size(), C);
-  for (auto [name, size] : {std::pair{"gamma", gamma.size()}, {"beta", beta.size()}, {"dgamma", dgamma.size()},
-                            {"dbeta", dbeta.size()}})
-    detail::check_channel_params("batch_norm_act_backward", name, size, C);
+                "%s: cache holds %zu channels, input has %d (was forward_train run?)", op, cache.mean.size(), C);
+  for (auto [name, size] : {std::pair{"gamma", gamma.size()}, {"dgamma", dgamma.size()}, {"dbeta", dbeta.size()}})
+    check_channel_params(op, name, size, C);
+  if (act != Activation::identity) check_channel_params(op, "beta", beta.size(), C);
   const float* xp = x.data();
   const float* g = dy.data();
   const float* mean = cache.mean.data();
@@ -282,7 +220,7 @@ inline void batch_norm_act_backward(ConstTensorView x, std::span<const float> ga
   std::vector<float> scale_v(static_cast<std::size_t>(C)), shift_v(static_cast<std::size_t>(C));
   for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c) {
     scale_v[c] = gamma[c] * inv_std[c];
-    shift_v[c] = beta[c] - mean[c] * scale_v[c];
+    shift_v[c] = (beta.empty() ? 0.0f : beta[c]) - mean[c] * scale_v[c];
   }
   const float *scale = scale_v.data(), *shift = shift_v.data();
   with_activation(act, [&]<Activation A>() {
@@ -338,6 +276,33 @@ inline void batch_norm_act_backward(ConstTensorView x, std::span<const float> ga
         }
     });
   });
+}
+}  // namespace detail
+
+/// Gradients of batch_norm_act_forward_train (x: the BN input). Writes dx (may alias dy); adds
+/// to dgamma and dbeta.
+inline void batch_norm_act_backward(ConstTensorView x, std::span<const float> gamma, std::span<const float> beta,
+                                    const BatchNormCache& cache, Activation act, ConstTensorView dy, TensorView dx,
+                                    std::span<float> dgamma, std::span<float> dbeta) {
+  detail::check_channel_params("batch_norm_act_backward", "beta", beta.size(), x.shape().c);
+  detail::batch_norm_act_backward("batch_norm_act_backward", x, gamma, beta, cache, act, dy, dx, dgamma, dbeta);
+}
+
+/// Training-mode forward: normalises with batch statistics, updates running_mean/running_var,
+/// fills `cache` for batch_norm_backward. y may alias x. (Batch norm with identity activation.)
+inline void batch_norm_forward_train(ConstTensorView x, std::span<const float> gamma, std::span<const float> beta,
+                                     std::span<float> running_mean, std::span<float> running_var,
+                                     BatchNormConfig config, TensorView y, BatchNormCache& cache) {
+  batch_norm_act_forward_train(x, gamma, beta, running_mean, running_var, config, Activation::identity, y, cache);
+}
+
+/// Gradients of batch_norm_forward_train (x is its input, cache what it filled). Writes dx
+/// (may alias dy); adds to dgamma and dbeta:
+///   dx = γ·σ⁻¹·(dy − mean(dy) − x̂·mean(dy·x̂))
+inline void batch_norm_backward(ConstTensorView x, std::span<const float> gamma, const BatchNormCache& cache,
+                                ConstTensorView dy, TensorView dx, std::span<float> dgamma, std::span<float> dbeta) {
+  detail::batch_norm_act_backward("batch_norm_backward", x, gamma, {}, cache, Activation::identity, dy, dx, dgamma,
+                                  dbeta);
 }
 
 /// How a conv's weights are laid out relative to its output channels.
