@@ -150,31 +150,25 @@ struct Table {
     return true;
   }
 
-  /// Σ of the pieces' medians (no fit).
+  /// Σ of the pieces' medians (no fit). One hash lookup per piece, no allocation; a piece the
+  /// table lacks is an error naming it.
   double sum_ms(const Genotype& g) const {
-    double sum = 0.0;
-    for (const auto& p : pieces_of(g)) {
-      const auto it = entries.find(p.key);
-      EDGENAS_CHECK(it != entries.end(), Status::invalid_argument,
-                    "latency table has no entry for \"%s\" (of %s); build the table for this search space first",
-                    p.key.c_str(), to_string(g).c_str());
-      sum += it->second.median_ms;
-    }
-    return sum;
-  }
-
-  /// Predicted latency of the whole network in milliseconds. Microseconds per call: numeric
-  /// keys, one hash lookup per piece, no allocation.
-  double predict_ms(const Genotype& g) const {
     double sum = 0.0;
     bool complete = lookup(stem_hash(g), sum);
     for_each_block(g.view(), [&](std::size_t, const BlockGene& b, const BlockShapes& s) {
       complete = lookup(block_hash(s.in, b), sum) && complete;
     });
     complete = lookup(head_hash(head_input_shape(g.view()), g.head), sum) && complete;
-    if (!complete) sum_ms(g);  // names the missing piece
-    return scale * sum + offset_ms;
+    if (!complete)
+      for (const auto& p : pieces_of(g))
+        EDGENAS_CHECK(entries.count(p.key), Status::invalid_argument,
+                      "latency table has no entry for \"%s\" (of %s); build the table for this search space first",
+                      p.key.c_str(), to_string(g).c_str());
+    return sum;
   }
+
+  /// Predicted latency of the whole network in milliseconds.
+  double predict_ms(const Genotype& g) const { return scale * sum_ms(g) + offset_ms; }
 
  private:
   bool lookup(std::uint64_t key, double& sum) const {
