@@ -78,6 +78,31 @@ inline void squeeze_excite_forward(ConstTensorView x, const SqueezeExcite& se, T
   });
 }
 
+/// Floats of scratch squeeze_excite_inplace needs for C channels reduced to R.
+constexpr std::int64_t squeeze_excite_scratch_floats(int channels, int reduced) noexcept {
+  return 2 * std::int64_t{channels} + reduced;
+}
+
+/// Inference form: x ← x ⊙ gate(x) in place, intermediates in caller scratch (no allocation,
+/// nothing kept for backward).
+inline void squeeze_excite_inplace(TensorView x, const SqueezeExcite& se, std::span<float> scratch) {
+  const Shape xs = x.shape();
+  detail::check_se("squeeze_excite_inplace", se, xs.c);
+  const int C = xs.c, R = se.reduced();
+  EDGENAS_CHECK(xs.n == 1 && static_cast<std::int64_t>(scratch.size()) >= squeeze_excite_scratch_floats(C, R),
+                Status::invalid_argument, "squeeze_excite_inplace: batch %d (must be 1), scratch %zu floats (need %lld)",
+                xs.n, scratch.size(), static_cast<long long>(squeeze_excite_scratch_floats(C, R)));
+  TensorView pooled(scratch.data(), {1, 1, 1, C}), hidden(scratch.data() + C, {1, 1, 1, R}),
+      gate(scratch.data() + C + R, {1, 1, 1, C});
+  global_average_pool_forward(x, pooled);
+  linear_forward(pooled, se.w_reduce, se.b_reduce, hidden);
+  activation_forward(se.inner, hidden, hidden);
+  linear_forward(hidden, se.w_expand, se.b_expand, gate);
+  activation_forward(se.gate, gate, gate);
+  Eigen::Map<RowMajorMatrix<float>> image(x.data(), xs.pixels(), C);
+  image.array().rowwise() *= Eigen::Map<const Eigen::RowVectorXf>(gate.data(), C).array();
+}
+
 /// Gradients of squeeze_excite_forward (x is its input). Writes dx; adds to the weight gradients.
 inline void squeeze_excite_backward(ConstTensorView x, const SqueezeExcite& se, const SqueezeExciteCache& cache,
                                     ConstTensorView dy, TensorView dx, const SqueezeExciteGrad& grad) {

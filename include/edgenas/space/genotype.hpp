@@ -60,15 +60,17 @@ struct NetworkView {
   HeadGene head;
 };
 
-/// SE bottleneck width: expanded / 4 rounded to a multiple of 8 (torchvision's _make_divisible,
-/// as in MobileNetV3), at least 8.
-constexpr int se_reduced_channels(int expanded) noexcept {
-  const int v = expanded / 4;
-  int r = (v + 4) / 8 * 8;
+/// Rounds channels to a multiple of 8, at least 8, never down by more than 10% (torchvision's
+/// _make_divisible, used by MobileNets for width multipliers and SE widths).
+constexpr int make_divisible(double channels) noexcept {
+  int r = static_cast<int>(channels + 4) / 8 * 8;
   if (r < 8) r = 8;
-  if (r * 10 < v * 9) r += 8;  // never round down by more than 10%
+  if (r < 0.9 * channels) r += 8;
   return r;
 }
+
+/// SE bottleneck width: make_divisible(expanded / 4), as torchvision's MobileNetV3.
+constexpr int se_reduced_channels(int expanded) noexcept { return make_divisible(expanded / 4); }
 
 /// Residual connection when the block keeps the shape.
 constexpr bool has_residual(int in_channels, const BlockGene& b) noexcept { return b.stride == 1 && in_channels == b.out; }

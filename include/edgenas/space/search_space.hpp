@@ -52,13 +52,8 @@ struct SearchSpace {
   std::vector<StageSpace> stages;
   HeadGene head;
 
-  /// Channels after the width multiplier (multiple of 8, never shrinking by more than 10%).
-  static int scaled(int channels, double multiplier) {
-    const double v = channels * multiplier;
-    int r = std::max(8, static_cast<int>(v + 4) / 8 * 8);
-    if (r < 0.9 * v) r += 8;
-    return r;
-  }
+  /// Channels after the width multiplier.
+  static int scaled(int channels, double multiplier) { return make_divisible(channels * multiplier); }
 
   static int pick(Rng& rng, std::size_t n) { return static_cast<int>(rng.below(static_cast<std::uint32_t>(n))); }
   static BlockChoice random_block(const StageSpace& s, Rng& rng) {

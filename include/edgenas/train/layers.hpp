@@ -28,7 +28,7 @@ class ConvBnAct {
  public:
   ConvBnAct(std::string name, ConvKind kind, int in_channels, int out_channels, int kernel, int stride, Activation act,
             ops::BatchNormConfig bn = {})
-      : kind_(kind), in_(in_channels), out_(out_channels), kernel_(kernel), stride_(stride), act_(act), bn_config_(bn),
+      : kind_(kind), out_(out_channels), kernel_(kernel), stride_(stride), act_(act), bn_config_(bn),
         weight_(name + ".weight", weight_size(kind, in_channels, out_channels, kernel), true),
         gamma_(name + ".bn.gamma", static_cast<std::size_t>(out_channels), false),
         beta_(name + ".bn.beta", static_cast<std::size_t>(out_channels), false),
@@ -109,12 +109,9 @@ class ConvBnAct {
     out.insert(out.end(), b.begin(), b.end());
   }
 
-  std::vector<float>& running_mean() { return running_mean_; }
-  std::vector<float>& running_var() { return running_var_; }
-
  private:
   ConvKind kind_;
-  int in_, out_, kernel_, stride_;
+  int out_, kernel_, stride_;
   Activation act_;
   ops::BatchNormConfig bn_config_;
   Parameter weight_, gamma_, beta_;
@@ -166,7 +163,7 @@ class SqueezeExciteLayer {
 class LinearLayer {
  public:
   LinearLayer(const std::string& name, int in, int out, Activation act = Activation::identity)
-      : in_(in), out_(out), act_(act), w_(name + ".weight", static_cast<std::size_t>(out) * in, true),
+      : out_(out), act_(act), w_(name + ".weight", static_cast<std::size_t>(out) * in, true),
         b_(name + ".bias", static_cast<std::size_t>(out), false) {}
 
   /// The classifier uses N(0, 0.01) like torchvision's MobileNets; hidden layers Kaiming.
@@ -200,7 +197,7 @@ class LinearLayer {
   }
 
  private:
-  int in_, out_;
+  int out_;
   Activation act_;
   Parameter w_, b_;
   Tensor pre_, post_, grad_;

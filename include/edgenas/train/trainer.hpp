@@ -60,7 +60,7 @@ class Trainer {
   using Progress = std::function<void(std::size_t batch, std::size_t batches, double loss)>;
 
   Trainer(Network& net, const data::Dataset& train, data::Normalization norm, TrainConfig config)
-      : net_(net), train_(train), norm_(norm), config_(std::move(config)),
+      : net_(net), norm_(norm), config_(std::move(config)),
         loader_(train, config_.batch_size, norm),
         optimizer_(net.parameters(), config_.optimizer) {
     EDGENAS_CHECK(train.height == net.genotype().input.h && train.width == net.genotype().input.w &&
@@ -147,7 +147,6 @@ class Trainer {
   }
 
   Network& net_;
-  const data::Dataset& train_;
   data::Normalization norm_;
   TrainConfig config_;
   data::BatchLoader loader_;

@@ -20,6 +20,8 @@
 #include "edgenas/ops/dense.hpp"
 #include "edgenas/ops/depthwise.hpp"
 #include "edgenas/ops/pooling.hpp"
+#include "edgenas/ops/residual.hpp"
+#include "edgenas/ops/squeeze_excite.hpp"
 #include "edgenas/space/cost.hpp"
 
 namespace edgenas::reference {
@@ -56,21 +58,6 @@ struct Arena {
     return side == 0 ? base + offset : base + size - offset - n;
   }
 };
-
-// y = x ⊙ hsigmoid(W2·relu(W1·mean(x) + b1) + b2), in place; scratch holds 2C + R floats.
-inline void squeeze_excite_inplace(TensorView x, std::span<const float> w1, std::span<const float> b1,
-                                   std::span<const float> w2, std::span<const float> b2, float* scratch) {
-  const int C = x.shape().c, R = static_cast<int>(b1.size());
-  TensorView pooled(scratch, {1, 1, 1, C}), hidden(scratch + C, {1, 1, 1, R}), gate(scratch + C + R, {1, 1, 1, C});
-  ops::global_average_pool_forward(x, pooled);
-  ops::linear_forward(pooled, w1, b1, hidden);
-  ops::activation_forward(Activation::relu, hidden, hidden);
-  ops::linear_forward(hidden, w2, b2, gate);
-  ops::activation_forward(Activation::hsigmoid, gate, gate);
-  const std::int64_t pixels = x.shape().pixels();
-  for (std::int64_t p = 0; p < pixels; ++p)
-    for (int c = 0; c < C; ++c) x.data()[p * C + c] *= gate.data()[c];
-}
 
 }  // namespace detail
 
@@ -130,12 +117,13 @@ inline void infer(const NetworkView& g, std::span<const float> weights, ConstTen
     if (b.se) {
       const auto w1 = w.take(std::int64_t{r} * b.expanded), b1 = w.take(r);
       const auto w2 = w.take(std::int64_t{b.expanded} * r), b2 = w.take(b.expanded);
-      detail::squeeze_excite_inplace(dw_out, w1, b1, w2, b2, free_spot(2 * b.expanded + r));
+      const std::int64_t scratch = ops::squeeze_excite_scratch_floats(b.expanded, r);
+      ops::squeeze_excite_inplace(dw_out, {w1, b1, w2, b2}, {free_spot(scratch), static_cast<std::size_t>(scratch)});
     }
     TensorView out(free_spot(s.out.size()), s.out);
     const auto pw = w.take(std::int64_t{b.expanded} * b.out);
     ops::pointwise_forward(dw_out, pw, w.take(b.out), out);
-    if (residual) out.array() += cur.array();
+    if (residual) ops::residual_add_forward(out, cur, out);
     cur = out;
     side = dw_side == side ? 1 - side : side;
   });
