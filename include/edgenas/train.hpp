@@ -7,4 +7,6 @@
 #include "edgenas/train/network.hpp"
 #include "edgenas/train/optimizer.hpp"
 #include "edgenas/train/parameter.hpp"
+#include "edgenas/train/supernet.hpp"
+#include "edgenas/train/supernet_trainer.hpp"
 #include "edgenas/train/trainer.hpp"

@@ -1,7 +1,7 @@
 // edgenas/train/checkpoint.hpp — save and resume training state.
 //
 // File: "ENASCKPT", u32 format version, u32 0, u64 payload bytes, payload, u64 FNV-1a checksum
-// of the payload (little-endian). Payload: genotype text, optimizer name, epochs done,
+// of the payload (little-endian). Payload: identity (a genotype's text, a supernet's space), optimizer name, epochs done,
 // optimizer steps, then named float tensors (parameters, batch-norm statistics, optimizer
 // state). Saving writes `path.tmp`, fsyncs and renames over `path`, so a crash never leaves a
 // half-written checkpoint and never destroys the previous one. Loading checks everything
@@ -87,12 +87,12 @@ struct NamedTensor {
   std::vector<float>* values;
 };
 
-inline std::vector<NamedTensor> model_state(Network& net, Optimizer& opt) {
+inline std::vector<NamedTensor> model_state(const std::vector<Parameter*>& params, const std::vector<Buffer>& buffers,
+                                            Optimizer& opt) {
   std::vector<NamedTensor> t;
-  for (Parameter* p : net.parameters()) t.push_back({p->name, &p->value});
-  for (const Buffer& b : net.buffers()) t.push_back({b.name, b.values});
+  for (Parameter* p : params) t.push_back({p->name, &p->value});
+  for (const Buffer& b : buffers) t.push_back({b.name, b.values});
   const auto state = opt.state();
-  const auto& params = net.parameters();
   for (std::size_t i = 0; i < state.size(); ++i)
     t.push_back({std::string(i < params.size() ? "optimizer.first." : "optimizer.second.") +
                      params[i % params.size()]->name,
@@ -102,16 +102,23 @@ inline std::vector<NamedTensor> model_state(Network& net, Optimizer& opt) {
 
 }  // namespace detail
 
-/// Writes the network, optimizer and progress atomically to `path`.
-inline void save_checkpoint(const std::string& path, Network& net, Optimizer& opt, int epochs_done) {
+/// Training state as a list of named tensors plus progress, independent of what is trained
+/// (a Network, a Supernet): `identity` names the model (a genotype, a space) and must match.
+struct TrainingState {
+  std::string identity;
+  Optimizer* optimizer = nullptr;
+  std::vector<detail::NamedTensor> tensors;
+};
+
+/// Writes the state and progress atomically to `path`.
+inline void save_training_state(const std::string& path, const TrainingState& state, int epochs_done) {
   detail::Writer payload;
-  payload.string(to_string(net.genotype()));
-  payload.string(std::string(optimizer_name(opt.config().kind)));
+  payload.string(state.identity);
+  payload.string(std::string(optimizer_name(state.optimizer->config().kind)));
   payload.pod(static_cast<std::uint32_t>(epochs_done));
-  payload.pod(static_cast<std::int64_t>(opt.steps()));
-  const auto tensors = detail::model_state(net, opt);
-  payload.pod(static_cast<std::uint32_t>(tensors.size()));
-  for (const auto& t : tensors) {
+  payload.pod(static_cast<std::int64_t>(state.optimizer->steps()));
+  payload.pod(static_cast<std::uint32_t>(state.tensors.size()));
+  for (const auto& t : state.tensors) {
     payload.string(t.name);
     payload.floats(*t.values);
   }
@@ -126,10 +133,9 @@ inline void save_checkpoint(const std::string& path, Network& net, Optimizer& op
   write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(file.bytes.data()), file.bytes.size()));
 }
 
-/// Restores a checkpoint into `net` and `opt` (which must be built for the same genotype and
-/// optimizer); returns the number of epochs it had completed. Nothing is modified unless the
-/// whole file checks out.
-inline int load_checkpoint(const std::string& path, Network& net, Optimizer& opt) {
+/// Restores a state written for the same identity and optimizer; returns the number of epochs
+/// it had completed. Nothing is modified unless the whole file checks out.
+inline int load_training_state(const std::string& path, const TrainingState& state, const char* what = "model") {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   EDGENAS_CHECK(f != nullptr, Status::io_error, "%s: cannot open checkpoint", path.c_str());
   std::vector<std::uint8_t> bytes;
@@ -152,21 +158,20 @@ inline int load_checkpoint(const std::string& path, Network& net, Optimizer& opt
                 "%s: checksum mismatch — the file is corrupt", path.c_str());
 
   detail::Reader r{bytes.data() + 24, payload_bytes, path};
-  const std::string genotype = r.string();
-  EDGENAS_CHECK(genotype == to_string(net.genotype()), Status::invalid_argument,
-                "%s: checkpoint is for genotype \"%s\", this network is \"%s\"", path.c_str(), genotype.c_str(),
-                to_string(net.genotype()).c_str());
+  const std::string identity = r.string();
+  EDGENAS_CHECK(identity == state.identity, Status::invalid_argument, "%s: checkpoint is for %s \"%s\", this one is \"%s\"",
+                path.c_str(), what, identity.c_str(), state.identity.c_str());
   const std::string optimizer = r.string();
-  EDGENAS_CHECK(optimizer == optimizer_name(opt.config().kind), Status::invalid_argument,
+  EDGENAS_CHECK(optimizer == optimizer_name(state.optimizer->config().kind), Status::invalid_argument,
                 "%s: checkpoint was written with optimizer %s, this run uses %s", path.c_str(), optimizer.c_str(),
-                std::string(optimizer_name(opt.config().kind)).c_str());
+                std::string(optimizer_name(state.optimizer->config().kind)).c_str());
   const auto epochs = r.pod<std::uint32_t>();
   const auto steps = r.pod<std::int64_t>();
-  const auto tensors = detail::model_state(net, opt);
+  const auto& tensors = state.tensors;
   const auto count = r.pod<std::uint32_t>();
-  EDGENAS_CHECK(count == tensors.size(), Status::corrupt_data, "%s: %u tensors, this network and optimizer have %zu",
-                path.c_str(), count, tensors.size());
-  // Read everything into staging first, so a bad tensor leaves the network untouched.
+  EDGENAS_CHECK(count == tensors.size(), Status::corrupt_data, "%s: %u tensors, this %s and optimizer have %zu",
+                path.c_str(), count, what, tensors.size());
+  // Read everything into staging first, so a bad tensor leaves the model untouched.
   std::vector<std::vector<float>> staged(tensors.size());
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const std::string name = r.string();
@@ -175,8 +180,22 @@ inline int load_checkpoint(const std::string& path, Network& net, Optimizer& opt
     r.floats_into(staged[i], tensors[i].values->size(), name);
   }
   for (std::size_t i = 0; i < tensors.size(); ++i) *tensors[i].values = std::move(staged[i]);
-  opt.set_steps(steps);
+  state.optimizer->set_steps(steps);
   return static_cast<int>(epochs);
+}
+
+/// Writes the network, optimizer and progress atomically to `path`.
+inline void save_checkpoint(const std::string& path, Network& net, Optimizer& opt, int epochs_done) {
+  save_training_state(path, {to_string(net.genotype()), &opt, detail::model_state(net.parameters(), net.buffers(), opt)},
+                      epochs_done);
+}
+
+/// Restores a checkpoint into `net` and `opt` (which must be built for the same genotype and
+/// optimizer); returns the number of epochs it had completed. Nothing is modified unless the
+/// whole file checks out.
+inline int load_checkpoint(const std::string& path, Network& net, Optimizer& opt) {
+  return load_training_state(
+      path, {to_string(net.genotype()), &opt, detail::model_state(net.parameters(), net.buffers(), opt)}, "genotype");
 }
 
 }  // namespace edgenas::train

@@ -100,6 +100,12 @@ class ConvBnAct {
     buffers.push_back({name_ + ".bn.running_var", &running_var_});
   }
 
+  void set_batch_norm_momentum(float m) noexcept { bn_config_.momentum = m; }
+  void reset_batch_norm_statistics() {
+    std::fill(running_mean_.begin(), running_mean_.end(), 0.0f);
+    std::fill(running_var_.begin(), running_var_.end(), 1.0f);
+  }
+
   /// Appends the BN-folded weights then the bias (inference layout, see runtime/reference).
   void export_folded(std::vector<float>& out) const {
     std::vector<float> w = weight_.value, b(static_cast<std::size_t>(out_), 0.0f);

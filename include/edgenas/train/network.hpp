@@ -75,6 +75,13 @@ class MBConvLayer {
     project_.collect(params, buffers);
   }
 
+  template <typename F>
+  void for_each_conv(F&& f) {
+    if (expand_) f(*expand_);
+    f(dw_);
+    f(project_);
+  }
+
   void export_weights(std::vector<float>& out) const {
     if (expand_) expand_->export_folded(out);
     dw_.export_folded(out);
@@ -138,6 +145,14 @@ class Network {
     for (Parameter* p : params_) p->zero_grad();
   }
 
+  /// Batch-norm statistics back to mean 0, variance 1; and the running-average momentum.
+  void reset_batch_norm_statistics() {
+    for_each_conv([](ConvBnAct& c) { c.reset_batch_norm_statistics(); });
+  }
+  void set_batch_norm_momentum(float m) {
+    for_each_conv([m](ConvBnAct& c) { c.set_batch_norm_momentum(m); });
+  }
+
   /// Logits [N, 1, 1, classes] for images [N, H, W, C]. training: batch statistics (and their
   /// running averages are updated); otherwise the running statistics.
   ConstTensorView forward(ConstTensorView images, bool training) {
@@ -195,6 +210,13 @@ class Network {
   }
 
  private:
+  template <typename F>
+  void for_each_conv(F&& f) {
+    f(stem_);
+    for (auto& b : blocks_) b->for_each_conv(f);
+    f(head_conv_);
+  }
+
   Genotype genotype_;
   ConvBnAct stem_;
   std::vector<std::unique_ptr<MBConvLayer>> blocks_;

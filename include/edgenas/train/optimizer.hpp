@@ -77,6 +77,12 @@ class Optimizer {
     for (auto& v : second_) s.push_back(&v);
     return s;
   }
+  /// The state tensors of parameter i (momentum; AdamW's two moments), same layout as it.
+  std::vector<std::vector<float>*> state_of(std::size_t i) {
+    std::vector<std::vector<float>*> s{&first_.at(i)};
+    if (!second_.empty()) s.push_back(&second_.at(i));
+    return s;
+  }
   void set_steps(std::int64_t steps) noexcept { steps_ = steps; }
 
  private:

@@ -55,6 +55,47 @@ inline void predicted_classes(ConstTensorView logits, std::vector<std::int32_t>&
   }
 }
 
+/// Eval-mode loss and accuracy of `net` on a dataset, in batches of `batch_size`.
+inline EvalStats evaluate(Network& net, const data::Dataset& d, const data::Normalization& norm, int batch_size) {
+  data::BatchLoader loader(d, batch_size, norm);
+  const auto order = loader.order(0, 0, false);
+  EvalStats stats;
+  std::vector<std::int32_t> labels;
+  Tensor images;
+  for (std::size_t b = 0; b < loader.batches(false); ++b) {
+    loader.fill(order, b, data::Augmentation::none(), 0, 0, images, labels);
+    const ConstTensorView logits = net.forward(images, false);
+    stats.loss += ops::softmax_cross_entropy(logits, labels, 0.0f, {}) * static_cast<double>(labels.size());
+    const std::size_t before = stats.predictions.size();
+    predicted_classes(logits, stats.predictions);
+    for (std::size_t i = 0; i < labels.size(); ++i) stats.accuracy += stats.predictions[before + i] == labels[i];
+  }
+  stats.loss /= static_cast<double>(d.size());
+  stats.accuracy /= static_cast<double>(d.size());
+  return stats;
+}
+
+/// Re-estimates every batch-norm running statistic as the plain average over `batches`
+/// training-mode batches of `images` (Once-for-All's recalibration: a sub-network cut from a
+/// supernet inherits weights but not statistics). Order is fixed, so the result is deterministic.
+inline void recalibrate_batch_norm(Network& net, const data::Dataset& images, const data::Normalization& norm,
+                                   int batch_size, std::size_t max_batches) {
+  data::BatchLoader loader(images, batch_size, norm);
+  const auto order = loader.order(0, 0, false);
+  const std::size_t batches = std::min(max_batches, loader.batches(true));
+  EDGENAS_CHECK(batches > 0, Status::invalid_argument,
+                "recalibrate_batch_norm: %zu images make no full batch of %d", images.size(), batch_size);
+  net.reset_batch_norm_statistics();
+  Tensor x;
+  std::vector<std::int32_t> labels;
+  for (std::size_t b = 0; b < batches; ++b) {
+    loader.fill(order, b, data::Augmentation::none(), 0, 0, x, labels);
+    net.set_batch_norm_momentum(1.0f / static_cast<float>(b + 1));  // running mean of the batches
+    net.forward(x, true);
+  }
+  net.set_batch_norm_momentum(ops::BatchNormConfig{}.momentum);
+}
+
 class Trainer {
  public:
   using Progress = std::function<void(std::size_t batch, std::size_t batches, double loss)>;
@@ -114,25 +155,8 @@ class Trainer {
   }
 
   /// Eval-mode loss and accuracy on a dataset (normalised like the training data), in batches
-  /// of the training size (so layer buffers are reused).
-  EvalStats evaluate(const data::Dataset& d) {
-    data::BatchLoader loader(d, config_.batch_size, norm_);
-    const auto order = loader.order(0, 0, false);
-    EvalStats stats;
-    std::vector<std::int32_t> labels;
-    Tensor& images = images_;
-    for (std::size_t b = 0; b < loader.batches(false); ++b) {
-      loader.fill(order, b, data::Augmentation::none(), 0, 0, images, labels);
-      const ConstTensorView logits = net_.forward(images, false);
-      stats.loss += ops::softmax_cross_entropy(logits, labels, 0.0f, {}) * static_cast<double>(labels.size());
-      const std::size_t before = stats.predictions.size();
-      predicted_classes(logits, stats.predictions);
-      for (std::size_t i = 0; i < labels.size(); ++i) stats.accuracy += stats.predictions[before + i] == labels[i];
-    }
-    stats.loss /= static_cast<double>(d.size());
-    stats.accuracy /= static_cast<double>(d.size());
-    return stats;
-  }
+  /// of the training size.
+  EvalStats evaluate(const data::Dataset& d) { return train::evaluate(net_, d, norm_, config_.batch_size); }
 
   /// Continues from a checkpoint written by this configuration.
   void resume(const std::string& path) { epochs_done_ = load_checkpoint(path, net_, optimizer_); }

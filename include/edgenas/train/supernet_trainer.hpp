@@ -1,0 +1,245 @@
+// edgenas/train/supernet_trainer.hpp — training a supernet, and scoring its sub-networks.
+//
+// Every step follows the sandwich rule (Yu et al., BigNAS / slimmable networks): the largest
+// sub-network learns from the labels, then the smallest and `random_subnets` random ones learn
+// from the largest's soft predictions (in-place distillation), their gradients summed into the
+// shared weights before one optimizer step. Progressive shrinking (Once-for-All) optionally
+// splits the epochs into four phases that open one dimension at a time: the full network,
+// then elastic kernel, then depth, then expand ratio (with SE, activation and width).
+//
+// Deterministic for a seed and thread count; resuming from an epoch checkpoint continues
+// bit-for-bit, because sampling and batches depend only on (seed, epoch, step).
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "edgenas/data/loader.hpp"
+#include "edgenas/ops/loss.hpp"
+#include "edgenas/train/checkpoint.hpp"
+#include "edgenas/train/distillation.hpp"
+#include "edgenas/train/supernet.hpp"
+#include "edgenas/train/trainer.hpp"
+
+namespace edgenas::train {
+
+struct SupernetConfig {
+  int epochs = 4;
+  int batch_size = 128;
+  float lr = 0.1f;
+  float final_lr = 0.0f;
+  float warmup_epochs = 0.5f;
+  OptimizerConfig optimizer{};
+  float label_smoothing = 0.1f;
+  data::Augmentation augmentation{};
+  int random_subnets = 2;          // sandwich: largest + smallest + this many random
+  float distill_temperature = 1.0f;
+  bool progressive_shrinking = false;
+  std::uint64_t seed = 1;
+  std::string checkpoint;          // saved after every epoch when not empty
+};
+
+/// Which dimensions are elastic in a phase of progressive shrinking.
+enum class ShrinkPhase { full = 0, kernel = 1, depth = 2, expand = 3 };
+
+/// `c` with every dimension not yet elastic in `phase` set to the largest choice.
+inline Choices restrict_to_phase(const Choices& c, const Choices& largest, ShrinkPhase phase) {
+  if (phase == ShrinkPhase::expand) return c;
+  Choices r = largest;
+  if (phase == ShrinkPhase::full) return r;
+  for (std::size_t s = 0; s < r.blocks.size(); ++s) {
+    if (phase == ShrinkPhase::depth) r.depth[s] = c.depth[s];
+    for (std::size_t j = 0; j < r.blocks[s].size(); ++j) r.blocks[s][j].kernel = c.blocks[s][j].kernel;
+  }
+  return r;
+}
+
+struct SupernetEpochStats {
+  int epoch = 0;
+  ShrinkPhase phase = ShrinkPhase::expand;
+  double loss = 0.0;          // the largest sub-network's training loss
+  double accuracy = 0.0;      // the largest sub-network's training accuracy (augmented batches)
+  double distill_loss = 0.0;  // mean distillation loss of the other sub-networks
+  double seconds = 0.0;
+};
+
+class SupernetTrainer {
+ public:
+  using Progress = std::function<void(std::size_t batch, std::size_t batches, double loss)>;
+
+  SupernetTrainer(Supernet& supernet, const data::Dataset& train, data::Normalization norm, SupernetConfig config)
+      : net_(supernet), config_(std::move(config)), loader_(train, config_.batch_size, norm),
+        optimizer_(supernet.parameters(), config_.optimizer) {
+    for (int r : net_.space().resolutions)
+      EDGENAS_CHECK(r == train.height && r == train.width, Status::unsupported,
+                    "SupernetTrainer: the space has resolution %d, the images are %dx%d (elastic resolution is not "
+                    "supported yet: give the space only the images' resolution)", r, train.height, train.width);
+    EDGENAS_CHECK(train.channels == net_.space().in_channels, Status::invalid_shape,
+                  "SupernetTrainer: images have %d channels, the space expects %d", train.channels, net_.space().in_channels);
+    EDGENAS_CHECK(loader_.batches(true) > 0, Status::invalid_argument,
+                  "SupernetTrainer: %zu training images make no full batch of %d", train.size(), config_.batch_size);
+    EDGENAS_CHECK(config_.epochs >= 1 && config_.random_subnets >= 0, Status::invalid_argument,
+                  "SupernetTrainer: %d epochs, %d random sub-networks per step", config_.epochs, config_.random_subnets);
+    const auto steps = static_cast<std::int64_t>(loader_.batches(true));
+    schedule_ = {config_.lr, config_.final_lr, static_cast<std::int64_t>(config_.warmup_epochs * steps), steps * config_.epochs};
+  }
+
+  int epochs_done() const noexcept { return epochs_done_; }
+  bool finished() const noexcept { return epochs_done_ >= config_.epochs; }
+
+  ShrinkPhase phase(int epoch) const noexcept {
+    if (!config_.progressive_shrinking) return ShrinkPhase::expand;
+    return static_cast<ShrinkPhase>(std::min(3, epoch * 4 / config_.epochs));
+  }
+
+  /// The sub-networks trained at a step: largest first, then the smallest and random ones.
+  std::vector<Choices> sandwich(int epoch, std::size_t step) const {
+    const ShrinkPhase p = phase(epoch);
+    const Choices largest = net_.largest();
+    std::vector<Choices> subnets{largest};
+    if (p == ShrinkPhase::full) return subnets;
+    subnets.push_back(restrict_to_phase(net_.smallest(), largest, p));
+    Rng rng = Rng(config_.seed).fork(0x5a4d00000000ull + static_cast<std::uint64_t>(epoch) * 1000003u + step);
+    for (int i = 0; i < config_.random_subnets; ++i)
+      subnets.push_back(restrict_to_phase(net_.space().random_choices(rng), largest, p));
+    return subnets;
+  }
+
+  SupernetEpochStats train_epoch(const Progress& progress = {}) {
+    const auto start = std::chrono::steady_clock::now();
+    const int epoch = epochs_done_;
+    SupernetEpochStats stats;
+    stats.epoch = epoch + 1;
+    stats.phase = phase(epoch);
+    // Narrower sub-networks keep the most important channels (the largest is unaffected).
+    if (epoch > 0 && stats.phase == ShrinkPhase::expand) net_.sort_expanded_channels(&optimizer_);
+    const auto order = loader_.order(config_.seed, epoch, true);
+    const std::size_t batches = loader_.batches(true);
+    std::size_t correct = 0, seen = 0, distilled = 0;
+    std::vector<std::int32_t> predictions;
+    for (std::size_t b = 0; b < batches; ++b) {
+      loader_.fill(order, b, config_.augmentation, config_.seed, epoch, images_, labels_);
+      net_.zero_grad();
+      const std::vector<Choices> subnets = sandwich(epoch, b);
+      double loss = 0.0;
+      for (std::size_t i = 0; i < subnets.size(); ++i) {
+        Network& net = network_for(subnets[i]);
+        net_.extract(subnets[i], net);
+        net.zero_grad();
+        const ConstTensorView logits = net.forward(images_, true);
+        check_finite(logits, epoch, b);
+        if (dlogits_.shape() != logits.shape()) dlogits_.resize(logits.shape());
+        if (i == 0) {
+          loss = ops::softmax_cross_entropy(logits, labels_, config_.label_smoothing, dlogits_);
+          teacher_.resize(logits.shape());
+          std::copy_n(logits.data(), logits.size(), teacher_.data());
+          predictions.clear();
+          predicted_classes(logits, predictions);
+          for (std::size_t k = 0; k < labels_.size(); ++k) correct += predictions[k] == labels_[k];
+          seen += labels_.size();
+        } else {
+          stats.distill_loss += distillation_loss(logits, teacher_, config_.distill_temperature, dlogits_);
+          ++distilled;
+        }
+        net.backward(dlogits_);
+        net_.accumulate_gradients(subnets[i], net);
+      }
+      optimizer_.step(schedule_(optimizer_.steps()));
+      stats.loss += loss;
+      if (progress) progress(b + 1, batches, loss);
+    }
+    ++epochs_done_;
+    if (!config_.checkpoint.empty()) save(config_.checkpoint);
+    stats.loss /= static_cast<double>(batches);
+    stats.accuracy = static_cast<double>(correct) / static_cast<double>(std::max<std::size_t>(1, seen));
+    stats.distill_loss /= static_cast<double>(std::max<std::size_t>(1, distilled));
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return stats;
+  }
+
+  void save(const std::string& path) { save_training_state(path, state(), epochs_done_); }
+  /// Continues from a checkpoint written by this configuration (same space and optimizer).
+  void resume(const std::string& path) { epochs_done_ = load_training_state(path, state(), "space"); }
+
+ private:
+  TrainingState state() {
+    const auto params = net_.parameters();
+    return {net_.identity(), &optimizer_, detail::model_state(params, {}, optimizer_)};
+  }
+
+  /// Networks are reused while their architecture repeats (the largest and smallest every
+  /// step); random ones are built fresh, keeping at most a few alive.
+  Network& network_for(const Choices& c) {
+    Genotype g = net_.space().decode(c);
+    const std::string key = to_string(g);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return *it->second;
+    if (cache_.size() >= 6) {
+      const std::string keep_a = to_string(net_.space().decode(net_.largest()));
+      for (auto i = cache_.begin(); i != cache_.end();)
+        i = i->first == keep_a ? std::next(i) : cache_.erase(i);
+    }
+    return *cache_.emplace(key, std::make_unique<Network>(std::move(g))).first->second;
+  }
+
+  void check_finite(ConstTensorView logits, int epoch, std::size_t batch) const {
+    for (std::int64_t i = 0; i < logits.size(); ++i)
+      EDGENAS_CHECK(std::isfinite(logits.data()[i]), Status::numerical_error,
+                    "supernet training diverged: non-finite logits in epoch %d, batch %zu (learning rate %g); lower "
+                    "the learning rate — the last checkpoint is unaffected",
+                    epoch + 1, batch, double{schedule_(optimizer_.steps())});
+  }
+
+  Supernet& net_;
+  SupernetConfig config_;
+  data::BatchLoader loader_;
+  Optimizer optimizer_;
+  CosineSchedule schedule_;
+  int epochs_done_ = 0;
+  std::map<std::string, std::unique_ptr<Network>> cache_;
+  Tensor images_, dlogits_, teacher_;
+  std::vector<std::int32_t> labels_;
+};
+
+struct SubnetEvalConfig {
+  std::size_t calibration_images = 2000;  // training images for the batch-norm recalibration
+  int batch_size = 250;
+};
+
+/// Validation accuracy of sub-networks: weights from the supernet, batch-norm statistics
+/// recalibrated on a fixed set of training images, then eval mode on the validation split.
+class SubnetEvaluator {
+ public:
+  SubnetEvaluator(const Supernet& supernet, const data::Dataset& train, const data::Dataset& validation,
+                  data::Normalization norm, SubnetEvalConfig config = {})
+      : net_(supernet), calibration_(data::head(train, config.calibration_images)), validation_(validation),
+        norm_(std::move(norm)), config_(config) {
+    EDGENAS_CHECK(validation.size() > 0, Status::invalid_argument, "SubnetEvaluator: empty validation set");
+  }
+
+  /// The sub-network as a trainable Network, with recalibrated statistics.
+  std::unique_ptr<Network> network(const Choices& c) const {
+    auto net = std::make_unique<Network>(net_.space().decode(c));
+    net_.extract(c, *net);
+    recalibrate_batch_norm(*net, calibration_, norm_, config_.batch_size,
+                           calibration_.size() / static_cast<std::size_t>(config_.batch_size));
+    return net;
+  }
+
+  double accuracy(const Choices& c) const {
+    auto net = network(c);
+    return evaluate(*net, validation_, norm_, config_.batch_size).accuracy;
+  }
+
+ private:
+  const Supernet& net_;
+  data::Dataset calibration_;
+  const data::Dataset& validation_;
+  data::Normalization norm_;
+  SubnetEvalConfig config_;
+};
+
+}  // namespace edgenas::train
