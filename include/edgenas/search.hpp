@@ -1,4 +1,7 @@
-// edgenas/search.hpp — search strategies and their bookkeeping (so far: Pareto utilities).
+// edgenas/search.hpp — hardware-aware search: budgets, strategies, Pareto bookkeeping, journal.
 #pragma once
 
+#include "edgenas/search/candidate.hpp"
+#include "edgenas/search/journal.hpp"
 #include "edgenas/search/pareto.hpp"
+#include "edgenas/search/strategies.hpp"

@@ -162,6 +162,34 @@ struct SearchSpace {
     return g;
   }
 
+  /// The architecture with every choice at its largest (deepest, widest, largest kernel, SE
+  /// on, the last activation listed) and at its smallest (SE off, the first activation).
+  Choices largest_choices() const { return extreme_choices(true); }
+  Choices smallest_choices() const { return extreme_choices(false); }
+  Choices extreme_choices(bool largest) const {
+    const auto best = [&](const auto& values) {
+      int pick = 0;
+      for (std::size_t i = 1; i < values.size(); ++i)
+        if (largest ? values[i] > values[static_cast<std::size_t>(pick)] : values[i] < values[static_cast<std::size_t>(pick)])
+          pick = static_cast<int>(i);
+      return pick;
+    };
+    Choices c;
+    c.resolution = best(resolutions);
+    c.width = best(width_multipliers);
+    for (const StageSpace& s : stages) {
+      c.depth.push_back(best(s.depths));
+      BlockChoice b;
+      b.kernel = best(s.kernels);
+      b.expand = best(s.expands);
+      std::vector<int> se(s.se.begin(), s.se.end());
+      b.se = best(se);
+      b.act = largest ? static_cast<int>(s.acts.size()) - 1 : 0;
+      c.blocks.emplace_back(static_cast<std::size_t>(SearchSpace::max_depth(s)), b);
+    }
+    return c;
+  }
+
   /// A uniformly random architecture of the space.
   Genotype sample(Rng& rng) const { return decode(random_choices(rng)); }
 

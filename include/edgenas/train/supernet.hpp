@@ -96,10 +96,8 @@ class Supernet {
     for (auto& t : tensors_) t.param.zero_grad();
   }
 
-  /// The architecture with every choice at its largest (deepest, widest, largest kernel, SE
-  /// on, the last activation listed) and at its smallest (SE off, the first activation).
-  Choices largest() const { return extreme(true); }
-  Choices smallest() const { return extreme(false); }
+  Choices largest() const { return space_.largest_choices(); }
+  Choices smallest() const { return space_.smallest_choices(); }
 
   /// Copies the sub-network's weights into `net` (built from space().decode(c)).
   void extract(const Choices& c, Network& net) const {
@@ -248,30 +246,6 @@ class Supernet {
     }
     b.kernels = std::move(kernels);
     return b;
-  }
-
-  Choices extreme(bool largest) const {
-    const auto best = [&](const auto& values) {
-      int pick = 0;
-      for (std::size_t i = 1; i < values.size(); ++i)
-        if (largest ? values[i] > values[static_cast<std::size_t>(pick)] : values[i] < values[static_cast<std::size_t>(pick)])
-          pick = static_cast<int>(i);
-      return pick;
-    };
-    Choices c;
-    c.resolution = best(space_.resolutions);
-    c.width = best(space_.width_multipliers);
-    for (const StageSpace& s : space_.stages) {
-      c.depth.push_back(best(s.depths));
-      BlockChoice b;
-      b.kernel = best(s.kernels);
-      b.expand = best(s.expands);
-      std::vector<int> se(s.se.begin(), s.se.end());
-      b.se = best(se);
-      b.act = largest ? static_cast<int>(s.acts.size()) - 1 : 0;
-      c.blocks.emplace_back(static_cast<std::size_t>(SearchSpace::max_depth(s)), b);
-    }
-    return c;
   }
 
   /// One Slice per parameter of the sub-network, in Network::parameters() order.

@@ -1,0 +1,112 @@
+// edgenas/search/candidate.hpp — an evaluated architecture, the budgets it must meet, and
+// feasible sampling.
+//
+// Hard budgets (latency, parameters, arena, MACs) cost nothing to check: latency comes from
+// the device tables' predictor, the rest from the genotype's constexpr arithmetic. So a search
+// only ever spends training-free evaluations on architectures that fit, and a budget nothing
+// in the space can meet is reported before any work starts.
+#pragma once
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "edgenas/space/cost.hpp"
+#include "edgenas/space/search_space.hpp"
+
+namespace edgenas::search {
+
+/// Predicted latency of an architecture (the largest over several device tables, if so).
+using LatencyFn = std::function<double(const Genotype&)>;
+
+struct Costs {
+  double latency_ms = 0.0;
+  std::int64_t params = 0, macs = 0, arena_bytes = 0;
+};
+
+inline Costs costs_of(const Genotype& g, const LatencyFn& latency) {
+  const NetworkView v = g.view();
+  return {latency ? latency(g) : 0.0, parameter_count(v), mac_count(v), peak_activation_bytes(v)};
+}
+
+struct Candidate {
+  Choices choices;
+  Genotype genotype;
+  Costs costs;
+  double accuracy = 0.0;  // validation accuracy
+};
+
+/// Hard limits; infinity / max means none.
+struct Budgets {
+  double latency_ms = std::numeric_limits<double>::infinity();
+  std::int64_t params = std::numeric_limits<std::int64_t>::max();
+  std::int64_t arena_bytes = std::numeric_limits<std::int64_t>::max();
+  std::int64_t macs = std::numeric_limits<std::int64_t>::max();
+
+  /// Empty when every budget holds; otherwise names the first one broken, with both values.
+  std::string violation(const Costs& c) const {
+    char buf[160] = "";
+    if (c.latency_ms > latency_ms) std::snprintf(buf, sizeof buf, "latency %.4f ms > %.4f ms", c.latency_ms, latency_ms);
+    else if (c.params > params) std::snprintf(buf, sizeof buf, "parameters %lld > %lld", static_cast<long long>(c.params), static_cast<long long>(params));
+    else if (c.arena_bytes > arena_bytes)
+      std::snprintf(buf, sizeof buf, "arena %lld bytes > %lld", static_cast<long long>(c.arena_bytes), static_cast<long long>(arena_bytes));
+    else if (c.macs > macs) std::snprintf(buf, sizeof buf, "MACs %lld > %lld", static_cast<long long>(c.macs), static_cast<long long>(macs));
+    return buf;
+  }
+  bool admits(const Costs& c) const { return violation(c).empty(); }
+};
+
+/// Draws architectures of `space` that meet `budgets`, by rejection.
+class FeasibleSampler {
+ public:
+  FeasibleSampler(const SearchSpace& space, Budgets budgets, LatencyFn latency, int max_tries = 20000)
+      : space_(space), budgets_(budgets), latency_(std::move(latency)), max_tries_(max_tries) {
+    const std::string broken = budgets_.violation(costs(space_.smallest_choices()));
+    EDGENAS_CHECK(broken.empty(), Status::invalid_argument,
+                  "impossible budget: even the smallest architecture of space %s breaks it (%s)", space_.name.c_str(),
+                  broken.c_str());
+  }
+
+  const SearchSpace& space() const noexcept { return space_; }
+  const Budgets& budgets() const noexcept { return budgets_; }
+  Costs costs(const Choices& c) const { return costs_of(space_.decode(c), latency_); }
+  bool feasible(const Choices& c) const { return budgets_.admits(costs(c)); }
+
+  Choices random(Rng& rng) const {
+    Costs least{std::numeric_limits<double>::infinity(), std::numeric_limits<std::int64_t>::max(),
+                std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::max()};
+    std::string last;
+    for (int t = 0; t < max_tries_; ++t) {
+      Choices c = space_.random_choices(rng);
+      const Costs k = costs(c);
+      last = budgets_.violation(k);
+      if (last.empty()) return c;
+      least = {std::min(least.latency_ms, k.latency_ms), std::min(least.params, k.params),
+               std::min(least.arena_bytes, k.arena_bytes), std::min(least.macs, k.macs)};
+    }
+    EDGENAS_FAIL(Status::invalid_argument,
+                 "impossible budget: none of %d random architectures of space %s fits (e.g. %s); the smallest seen "
+                 "had latency %.4f ms, %lld parameters, %lld arena bytes, %lld MACs",
+                 max_tries_, space_.name.c_str(), last.c_str(), least.latency_ms, static_cast<long long>(least.params),
+                 static_cast<long long>(least.arena_bytes), static_cast<long long>(least.macs));
+  }
+
+  /// A feasible mutation of `parent` (the parent itself if none is found).
+  Choices mutate(const Choices& parent, double rate, Rng& rng) const {
+    for (int t = 0; t < 200; ++t) {
+      Choices c = space_.mutate(parent, rate, rng);
+      if (feasible(c)) return c;
+    }
+    return parent;
+  }
+
+ private:
+  const SearchSpace& space_;
+  Budgets budgets_;
+  LatencyFn latency_;
+  int max_tries_;
+};
+
+}  // namespace edgenas::search

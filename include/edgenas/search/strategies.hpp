@@ -1,0 +1,209 @@
+// edgenas/search/strategies.hpp — random search, regularized (aging) evolution and NSGA-II.
+//
+// A strategy proposes architectures (as Choices inside the space, always within the hard
+// budgets) and receives their validation accuracy from `Accuracy`, which is the expensive
+// part (a supernet sub-network, or training). Every architecture is evaluated at most once:
+// the evaluation budget counts distinct architectures. Given the same seed and the same
+// accuracies, a strategy proposes the same sequence — which is what makes a search resumable
+// from a journal of the accuracies it already received.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "edgenas/search/candidate.hpp"
+#include "edgenas/search/pareto.hpp"
+
+namespace edgenas::search {
+
+enum class Strategy { random, evolution, nsga2 };
+
+inline constexpr std::string_view strategy_name(Strategy s) {
+  return s == Strategy::random ? "random" : s == Strategy::evolution ? "evolution" : "nsga2";
+}
+inline Strategy parse_strategy(std::string_view name) {
+  for (Strategy s : {Strategy::random, Strategy::evolution, Strategy::nsga2})
+    if (strategy_name(s) == name) return s;
+  EDGENAS_FAIL(Status::invalid_argument, "unknown search strategy \"%.*s\" (random, evolution, nsga2)",
+               static_cast<int>(name.size()), name.data());
+}
+
+struct SearchConfig {
+  Strategy strategy = Strategy::evolution;
+  int evaluations = 100;        // distinct architectures evaluated
+  int population = 16;          // evolution and NSGA-II
+  int tournament = 4;           // evolution: sample size per parent choice
+  double mutation_rate = 0.15;  // per choice
+  double crossover_rate = 0.5;  // NSGA-II
+  std::uint64_t seed = 1;
+  // MnasNet's soft reward ACC·(LAT/T)^w replaces plain accuracy when target_ms > 0.
+  double reward_target_ms = 0.0;
+  double reward_exponent = -0.07;
+};
+
+/// What the single-objective strategies maximise.
+inline double fitness(const Candidate& c, const SearchConfig& config) {
+  if (config.reward_target_ms <= 0.0 || c.costs.latency_ms <= 0.0) return c.accuracy;
+  return c.accuracy * std::pow(c.costs.latency_ms / config.reward_target_ms, config.reward_exponent);
+}
+
+/// Minimised objectives: error and latency (parameters when no latency predictor is given).
+inline Objectives objectives(const Candidate& c) {
+  return {1.0 - c.accuracy, c.costs.latency_ms > 0.0 ? c.costs.latency_ms : static_cast<double>(c.costs.params)};
+}
+
+/// Indices of the candidates on the Pareto front (accuracy vs latency), by increasing latency.
+inline std::vector<std::size_t> front_of(const std::vector<Candidate>& history) {
+  std::vector<Objectives> points;
+  for (const Candidate& c : history) points.push_back(objectives(c));
+  std::vector<std::size_t> front = pareto_front(points);
+  std::sort(front.begin(), front.end(), [&](std::size_t a, std::size_t b) { return points[a][1] < points[b][1]; });
+  return front;
+}
+
+/// Hypervolume of the front in (error, latency) up to (1, reference_ms): larger is better.
+inline double hypervolume(const std::vector<Candidate>& history, double reference_ms) {
+  std::vector<Objectives> points;
+  for (const Candidate& c : history) points.push_back(objectives(c));
+  return hypervolume_2d(points, {1.0, reference_ms});
+}
+
+/// The most accurate candidate that meets `budgets`, or -1.
+inline std::ptrdiff_t best_within(const std::vector<Candidate>& history, const Budgets& budgets) {
+  std::ptrdiff_t best = -1;
+  for (std::size_t i = 0; i < history.size(); ++i)
+    if (budgets.admits(history[i].costs) && (best < 0 || history[i].accuracy > history[static_cast<std::size_t>(best)].accuracy))
+      best = static_cast<std::ptrdiff_t>(i);
+  return best;
+}
+
+class SearchRun {
+ public:
+  using Accuracy = std::function<double(const Choices&, const Genotype&)>;
+  /// Called after every new evaluation with the history so far.
+  using Progress = std::function<void(const std::vector<Candidate>& history)>;
+
+  SearchRun(const FeasibleSampler& sampler, SearchConfig config, Accuracy accuracy, Progress progress = {})
+      : sampler_(sampler), config_(config), accuracy_(std::move(accuracy)), progress_(std::move(progress)) {
+    EDGENAS_CHECK(config_.evaluations >= 1, Status::invalid_argument, "search: %d evaluations", config_.evaluations);
+    EDGENAS_CHECK(config_.strategy == Strategy::random || (config_.population >= 2 && config_.tournament >= 1),
+                  Status::invalid_argument, "search: population %d, tournament %d", config_.population, config_.tournament);
+  }
+
+  /// Every distinct architecture evaluated, in order.
+  const std::vector<Candidate>& run() {
+    Rng rng(config_.seed);
+    switch (config_.strategy) {
+      case Strategy::random: random_search(rng); break;
+      case Strategy::evolution: evolution(rng); break;
+      case Strategy::nsga2: nsga2(rng); break;
+    }
+    return history_;
+  }
+
+ private:
+  bool done() const { return static_cast<int>(history_.size()) >= config_.evaluations || attempts_ > 50 * config_.evaluations; }
+
+  /// The candidate for `c` (evaluated now unless seen before) as an index into history_.
+  std::size_t evaluate(const Choices& c) {
+    ++attempts_;
+    Genotype g = sampler_.space().decode(c);
+    const std::string key = to_string(g);
+    if (auto it = seen_.find(key); it != seen_.end()) return it->second;
+    Candidate cand{c, g, sampler_.costs(c), 0.0};
+    cand.accuracy = accuracy_(c, g);
+    history_.push_back(std::move(cand));
+    seen_.emplace(key, history_.size() - 1);
+    if (progress_) progress_(history_);
+    return history_.size() - 1;
+  }
+
+  void random_search(Rng& rng) {
+    while (!done()) evaluate(sampler_.random(rng));
+  }
+
+  /// Real et al. (2019): the oldest member dies, the best of a random sample has a child.
+  void evolution(Rng& rng) {
+    std::deque<std::size_t> population;
+    while (!done() && static_cast<int>(population.size()) < config_.population) population.push_back(evaluate(sampler_.random(rng)));
+    while (!done()) {
+      std::size_t parent = population[rng.below(static_cast<std::uint32_t>(population.size()))];
+      for (int i = 1; i < config_.tournament; ++i) {
+        const std::size_t other = population[rng.below(static_cast<std::uint32_t>(population.size()))];
+        if (fitness(history_[other], config_) > fitness(history_[parent], config_)) parent = other;
+      }
+      population.push_back(evaluate(sampler_.mutate(history_[parent].choices, config_.mutation_rate, rng)));
+      population.pop_front();
+    }
+  }
+
+  /// Deb et al. (2002): binary tournaments on (front rank, crowding), uniform crossover and
+  /// mutation, then parents and children compete for the next population.
+  void nsga2(Rng& rng) {
+    std::vector<std::size_t> population;
+    while (!done() && static_cast<int>(population.size()) < config_.population) population.push_back(evaluate(sampler_.random(rng)));
+    while (!done()) {
+      const auto [rank, crowd] = rank_and_crowding(population);
+      const auto pick = [&] {
+        const std::size_t a = rng.below(static_cast<std::uint32_t>(population.size()));
+        const std::size_t b = rng.below(static_cast<std::uint32_t>(population.size()));
+        const bool a_better = rank[a] < rank[b] || (rank[a] == rank[b] && crowd[a] > crowd[b]);
+        return population[a_better ? a : b];
+      };
+      std::vector<std::size_t> next = population;
+      for (int i = 0; i < config_.population && !done(); ++i) {
+        const std::size_t a = pick(), b = pick();
+        Choices child = rng.uniform_double() < config_.crossover_rate
+                            ? sampler_.space().crossover(history_[a].choices, history_[b].choices, rng)
+                            : history_[a].choices;
+        child = sampler_.mutate(child, config_.mutation_rate, rng);
+        if (!sampler_.feasible(child)) child = history_[a].choices;
+        const std::size_t c = evaluate(child);
+        if (std::find(next.begin(), next.end(), c) == next.end()) next.push_back(c);
+      }
+      population = select(next);
+    }
+  }
+
+  std::pair<std::vector<int>, std::vector<double>> rank_and_crowding(const std::vector<std::size_t>& members) const {
+    std::vector<Objectives> points;
+    for (std::size_t m : members) points.push_back(objectives(history_[m]));
+    std::vector<int> rank(members.size());
+    std::vector<double> crowd(members.size());
+    int r = 0;
+    for (const auto& front : non_dominated_fronts(points)) {
+      const auto d = crowding_distance(points, front);
+      for (std::size_t i = 0; i < front.size(); ++i) rank[front[i]] = r, crowd[front[i]] = d[i];
+      ++r;
+    }
+    return {rank, crowd};
+  }
+
+  std::vector<std::size_t> select(const std::vector<std::size_t>& members) const {
+    const auto [rank, crowd] = rank_and_crowding(members);
+    std::vector<std::size_t> order(members.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return rank[a] < rank[b] || (rank[a] == rank[b] && crowd[a] > crowd[b]);
+    });
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < order.size() && static_cast<int>(out.size()) < config_.population; ++i) out.push_back(members[order[i]]);
+    return out;
+  }
+
+  const FeasibleSampler& sampler_;
+  SearchConfig config_;
+  Accuracy accuracy_;
+  Progress progress_;
+  std::vector<Candidate> history_;
+  std::map<std::string, std::size_t> seen_;
+  int attempts_ = 0;
+};
+
+}  // namespace edgenas::search

@@ -1,0 +1,184 @@
+// Search strategies, budgets and the journal, on synthetic accuracies (fast and exact).
+#include <catch2/catch.hpp>
+#include <edgenas/search.hpp>
+#include <fstream>
+#include <set>
+
+#include "../support/temp_dir.hpp"
+
+using namespace edgenas;
+using namespace edgenas::search;
+
+namespace {
+
+// A synthetic "accuracy": rewards large kernels and expansion, a little depth; deterministic.
+double synthetic_accuracy(const Genotype& g) {
+  double score = 0.0;
+  for (const BlockGene& b : g.blocks) score += (b.kernel == 7 ? 1.0 : 0.0) + b.expanded / (8.0 * b.out) + (b.se ? 0.3 : 0.0);
+  return score / (2.5 * 11);
+}
+
+// Latency proxy: MACs in millions / 30 (ms).
+double proxy_latency(const Genotype& g) { return static_cast<double>(mac_count(g.view())) / 30e6; }
+
+}  // namespace
+
+TEST_CASE("budgets name what they break, and an impossible budget fails before any work", "[search]") {
+  Budgets b;
+  b.params = 50'000;
+  CHECK(b.violation({0.1, 60'000, 1, 1}) == "parameters 60000 > 50000");
+  CHECK(b.admits({0.1, 50'000, 1, 1}));
+  b.latency_ms = 0.2;
+  CHECK(b.violation({0.25, 1, 1, 1}) == "latency 0.2500 ms > 0.2000 ms");
+  const SearchSpace space = spaces::fmnist();
+  Budgets tiny;
+  tiny.params = 1000;
+  CHECK_THROWS_WITH(FeasibleSampler(space, tiny, proxy_latency),
+                    Catch::Contains("impossible budget") && Catch::Contains("parameters"));
+  Budgets arena;
+  arena.arena_bytes = 8 * 1024;
+  CHECK_THROWS_WITH(FeasibleSampler(space, arena, proxy_latency), Catch::Contains("arena"));
+}
+
+TEST_CASE("every strategy evaluates exactly its budget of distinct, feasible architectures, deterministically", "[search]") {
+  const SearchSpace space = spaces::fmnist();
+  Budgets budgets;
+  budgets.params = 100'000;
+  budgets.latency_ms = 0.5;
+  const FeasibleSampler sampler(space, budgets, proxy_latency);
+  for (Strategy s : {Strategy::random, Strategy::evolution, Strategy::nsga2}) {
+    SearchConfig config;
+    config.strategy = s;
+    config.evaluations = 60;
+    config.population = 12;
+    config.seed = 3;
+    int calls = 0;
+    const auto accuracy = [&](const Choices&, const Genotype& g) { return ++calls, synthetic_accuracy(g); };
+    SearchRun a(sampler, config, accuracy);
+    const auto history = a.run();
+    INFO(strategy_name(s));
+    CHECK(history.size() == 60);
+    CHECK(calls == 60);  // never the same architecture twice
+    std::set<std::string> distinct;
+    for (const Candidate& c : history) {
+      distinct.insert(to_string(c.genotype));
+      REQUIRE(budgets.admits(c.costs));
+      REQUIRE(c.costs.params == parameter_count(c.genotype.view()));
+    }
+    CHECK(distinct.size() == 60);
+    SearchRun b(sampler, config, accuracy);
+    const auto again = b.run();
+    for (std::size_t i = 0; i < history.size(); ++i) REQUIRE(to_string(again[i].genotype) == to_string(history[i].genotype));
+    config.seed = 4;
+    SearchRun c(sampler, config, accuracy);
+    CHECK(to_string(c.run()[5].genotype) != to_string(history[5].genotype));
+  }
+}
+
+TEST_CASE("evolution and NSGA-II use what they learn: better than random search on a synthetic objective", "[search]") {
+  const SearchSpace space = spaces::fmnist();
+  const FeasibleSampler sampler(space, Budgets{}, proxy_latency);
+  double best[3] = {0, 0, 0}, volume[3] = {0, 0, 0};
+  for (std::uint64_t seed = 1; seed <= 5; ++seed)
+    for (Strategy s : {Strategy::random, Strategy::evolution, Strategy::nsga2}) {
+      SearchConfig config;
+      config.strategy = s;
+      config.evaluations = 120;
+      config.seed = seed;
+      SearchRun run(sampler, config, [](const Choices&, const Genotype& g) { return synthetic_accuracy(g); });
+      const auto history = run.run();
+      best[static_cast<int>(s)] += history[static_cast<std::size_t>(best_within(history, Budgets{}))].accuracy;
+      volume[static_cast<int>(s)] += hypervolume(history, 2.0);
+    }
+  INFO("best: random " << best[0] << " evolution " << best[1] << " nsga2 " << best[2]);
+  INFO("hypervolume: random " << volume[0] << " evolution " << volume[1] << " nsga2 " << volume[2]);
+  CHECK(best[1] > best[0]);
+  CHECK(volume[2] > volume[0]);
+}
+
+TEST_CASE("the front is non-dominated and sorted by latency; best_within respects budgets", "[search]") {
+  std::vector<Candidate> h(5);
+  const double acc[] = {0.90, 0.92, 0.85, 0.93, 0.91}, lat[] = {0.10, 0.20, 0.30, 0.40, 0.15};
+  for (int i = 0; i < 5; ++i) h[static_cast<std::size_t>(i)].accuracy = acc[i], h[static_cast<std::size_t>(i)].costs.latency_ms = lat[i];
+  CHECK(front_of(h) == std::vector<std::size_t>{0, 4, 1, 3});
+  Budgets b;
+  b.latency_ms = 0.25;
+  CHECK(best_within(h, b) == 1);
+  b.latency_ms = 0.05;
+  CHECK(best_within(h, b) == -1);
+  // Hypervolume by hand: steps of the front under (error 1, latency 0.5).
+  const double expected = (0.15 - 0.10) * 0.90 + (0.20 - 0.15) * 0.91 + (0.40 - 0.20) * 0.92 + (0.5 - 0.40) * 0.93;
+  CHECK(hypervolume(h, 0.5) == Approx(expected).epsilon(1e-12));
+}
+
+TEST_CASE("MnasNet's soft reward trades accuracy for latency", "[search]") {
+  Candidate fast, slow;
+  fast.accuracy = 0.90, fast.costs.latency_ms = 0.1;
+  slow.accuracy = 0.91, slow.costs.latency_ms = 0.4;
+  SearchConfig config;
+  CHECK(fitness(slow, config) > fitness(fast, config));  // plain accuracy
+  config.reward_target_ms = 0.2;
+  CHECK(fitness(fast, config) == Approx(0.90 * std::pow(0.5, -0.07)));
+  CHECK(fitness(fast, config) > fitness(slow, config));
+}
+
+TEST_CASE("a search replayed from recorded accuracies continues exactly where it stopped", "[search]") {
+  const SearchSpace space = spaces::fmnist();
+  const FeasibleSampler sampler(space, Budgets{}, proxy_latency);
+  for (Strategy s : {Strategy::random, Strategy::evolution, Strategy::nsga2}) {
+    SearchConfig config;
+    config.strategy = s;
+    config.evaluations = 40;
+    config.population = 8;
+    std::map<std::string, double> recorded;
+    SearchRun full(sampler, config, [&](const Choices&, const Genotype& g) {
+      return recorded[to_string(g)] = synthetic_accuracy(g) + 0.01 * static_cast<double>(recorded.size() % 7);
+    });
+    const auto expected = full.run();
+    // "Killed" after 17 evaluations: a new run gets those from the record, then computes.
+    std::map<std::string, double> journal;
+    for (std::size_t i = 0; i < 17; ++i) journal[to_string(expected[i].genotype)] = expected[i].accuracy;
+    int fresh = 0;
+    SearchRun resumed(sampler, config, [&](const Choices&, const Genotype& g) {
+      if (auto it = journal.find(to_string(g)); it != journal.end()) return it->second;
+      ++fresh;
+      return recorded.at(to_string(g));
+    });
+    const auto got = resumed.run();
+    INFO(strategy_name(s));
+    CHECK(fresh == 23);
+    REQUIRE(got.size() == expected.size());
+    for (std::size_t i = 0; i < got.size(); ++i) REQUIRE(to_string(got[i].genotype) == to_string(expected[i].genotype));
+  }
+}
+
+TEST_CASE("journal: records survive reopening, a torn last line is dropped, a damaged one is named", "[search][journal]") {
+  test::TempDir dir("journal");
+  const std::string path = dir.file("journal.jsonl");
+  {
+    Journal j(path);
+    CHECK(j.records().empty());
+    j.append(json::Value().set("type", "candidate").set("accuracy", 0.912345678901234));
+    j.append(json::Value().set("type", "epoch").set("epoch", 2));
+  }
+  {
+    std::ofstream(path, std::ios::app) << "{\"type\": \"cand";  // killed mid-write
+  }
+  {
+    Journal j(path);
+    REQUIRE(j.records().size() == 2);
+    CHECK(j.torn_bytes() == 14);
+    CHECK(j.records()[0].at("accuracy", "").as_number("") == 0.912345678901234);  // exact round trip
+    j.append(json::Value().set("type", "final"));
+  }
+  {
+    Journal j(path);
+    REQUIRE(j.records().size() == 3);
+    CHECK(j.torn_bytes() == 0);
+    CHECK(j.records()[2].at("type", "").as_string("") == "final");
+  }
+  {
+    std::ofstream(path, std::ios::app) << "not json\n{\"type\": \"x\"}\n";
+  }
+  CHECK_THROWS_WITH(Journal(path), Catch::Contains("line 4"));
+}
