@@ -1,5 +1,9 @@
 // edgenas — the command-line tool.
 //
+//   edgenas search [--preset tiny|quick|full] [--out DIR] [--resume] [budgets…]  (search_command.cpp)
+//   edgenas train --genotype TEXT [--epochs N] [--out DIR] [--resume]
+//   edgenas bench --genotype TEXT | --model FILE [--table FILE] [--threads N]
+//   edgenas export --from CHECKPOINT|MODEL --model FILE
 //   edgenas info [--threads N] [--json]
 //   edgenas latency build --space fmnist|mobilenetv3 --table FILE [--threads N] [--fit N]
 //   edgenas latency check --space fmnist|mobilenetv3 --table FILE [--samples N] [--json]
@@ -7,6 +11,10 @@
 //
 // Errors are one line on stderr and a non-zero exit code.
 #include <CLI/CLI.hpp>
+#include <edgenas/data.hpp>
+#include <edgenas/export/model_file.hpp>
+#include <edgenas/runtime/xnnpack.hpp>
+#include <edgenas/train.hpp>
 #include <chrono>
 #include <cstdio>
 #include <edgenas/latency.hpp>
@@ -15,35 +23,13 @@
 #include <string>
 #include <unistd.h>
 
+#include "cli_common.hpp"
+#include "search_command.hpp"
+
 using namespace edgenas;
+using namespace edgenas::cli;
 
 namespace {
-
-SearchSpace space_named(const std::string& name) {
-  if (name == "fmnist") return spaces::fmnist();
-  if (name == "mobilenetv3") return spaces::mobilenetv3();
-  EDGENAS_FAIL(Status::invalid_argument, "unknown search space \"%s\" (built-in: fmnist, mobilenetv3)", name.c_str());
-}
-
-// A one-line progress bar with an ETA on stderr (only on a terminal).
-class Progress {
- public:
-  explicit Progress(std::string what) : what_(std::move(what)), start_(std::chrono::steady_clock::now()), tty_(isatty(2)) {}
-  void update(std::size_t done, std::size_t total, const std::string& detail = "") {
-    if (!tty_ || total == 0) return;
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const double eta = done > 0 ? elapsed / static_cast<double>(done) * static_cast<double>(total - done) : 0.0;
-    const int filled = static_cast<int>(30 * done / total);
-    std::fprintf(stderr, "\r%s [%-30.*s] %zu/%zu  ETA %4.0fs  %-48.48s", what_.c_str(), filled,
-                 "##############################", done, total, eta, detail.c_str());
-    if (done == total) std::fprintf(stderr, "\n");
-  }
-
- private:
-  std::string what_;
-  std::chrono::steady_clock::time_point start_;
-  bool tty_;
-};
 
 int info(int threads, bool as_json) {
   const latency::Fingerprint f = latency::this_device(threads);
@@ -64,31 +50,11 @@ int info(int threads, bool as_json) {
 int latency_build(const std::string& space_name, const std::string& path, int threads, int fit_networks,
                   std::uint64_t seed) {
   const SearchSpace space = space_named(space_name);
-  latency::Table table;
-  table.device = latency::this_device(threads);
-  if (std::filesystem::exists(path)) {
-    table = latency::load_table(path, table.device);  // resume; another device is an error
-    std::fprintf(stderr, "resuming %s: %zu entries already measured\n", path.c_str(), table.entries.size());
-  }
+  if (std::filesystem::exists(path)) std::fprintf(stderr, "resuming %s\n", path.c_str());
+  const latency::Table table = build_table(space, path, threads, fit_networks, seed);
   std::printf("device   %s\n", latency::describe(table.device).c_str());
-  const auto jobs = latency::space_pieces(space);
-  Progress bar("measuring pieces");
-  const std::size_t added = latency::extend_table(table, jobs, path, {},
-                                                  [&](std::size_t d, std::size_t n, const std::string& key,
-                                                      const latency::Measurement&) { bar.update(d, n, key); });
-  std::printf("pieces   %zu distinct in space %s, %zu measured now, %zu in the table\n", jobs.size(), space.name.c_str(),
-              added, table.entries.size());
-  Rng rng(seed);
-  std::vector<Genotype> nets;
-  std::vector<double> measured;
-  Progress fit_bar("measuring networks");
-  for (int i = 0; i < fit_networks; ++i) {
-    nets.push_back(space.sample(rng));
-    measured.push_back(latency::measure_network(nets.back(), threads).median_ms);
-    fit_bar.update(static_cast<std::size_t>(i + 1), static_cast<std::size_t>(fit_networks));
-  }
-  latency::fit_overhead(table, nets, measured);
-  latency::save_table(table, path);
+  std::printf("pieces   %zu distinct in space %s, %zu in the table\n", latency::space_pieces(space).size(),
+              space.name.c_str(), table.entries.size());
   std::printf("fit      latency = %.4f x sum(pieces) %+.4f ms over %d networks\ntable    %s\n", table.scale,
               table.offset_ms, table.fitted_networks, path.c_str());
   return 0;
@@ -187,36 +153,237 @@ int latency_breakdown(const std::string& genotype_text, const std::string& path,
   return 0;
 }
 
+// Trains one architecture from scratch on Fashion-MNIST-format data; checkpoint every epoch
+// (resumable), model file at the end.
+int train_command(const std::string& genotype_text, const std::string& data_dir, const std::string& out, int epochs,
+                  int batch, float lr, std::uint64_t seed, long validation, bool resume, bool as_json, bool quiet) {
+  const Genotype g = parse_genotype(genotype_text);
+  validate(g);
+  std::filesystem::create_directories(out);
+  const std::string dir = data_dir.empty() ? data::fashion_mnist_dir() : data_dir;
+  data::Dataset train_set = data::load_fashion_mnist(data::Split::train, dir), validation_set;
+  if (validation > 0) std::tie(train_set, validation_set) = data::split(train_set, static_cast<std::size_t>(validation), seed);
+  const data::Dataset test = data::load_fashion_mnist(data::Split::test, dir);
+  const data::Normalization norm = data::compute_normalization(train_set);
+  train::Network net(g, seed);
+  train::TrainConfig config;
+  config.epochs = epochs;
+  config.batch_size = batch;
+  config.lr = lr;
+  config.optimizer.weight_decay = 1e-4f;
+  config.augmentation = {2, true};
+  config.seed = seed;
+  config.checkpoint = (std::filesystem::path(out) / "train.ckpt").string();
+  EDGENAS_CHECK(resume || !std::filesystem::exists(config.checkpoint), Status::invalid_argument,
+                "%s exists; pass --resume to continue that training, or choose another --out", config.checkpoint.c_str());
+  train::Trainer trainer(net, train_set, norm, config);
+  if (resume && std::filesystem::exists(config.checkpoint)) trainer.resume(config.checkpoint);
+  json::Value::Array epochs_json;
+  while (!trainer.finished()) {
+    Progress bar("epoch " + std::to_string(trainer.epochs_done() + 1) + "/" + std::to_string(epochs), quiet);
+    const auto e = trainer.train_epoch([&](std::size_t b, std::size_t n, double loss) {
+      char detail[32];
+      std::snprintf(detail, sizeof detail, "loss %.3f", loss);
+      bar.update(b, n, detail);
+    });
+    const double val = validation > 0 ? trainer.evaluate(validation_set).accuracy : -1.0;
+    if (!quiet)
+      std::fprintf(stderr, "epoch %d: loss %.4f, training accuracy %.2f%%%s, %.1f s (%.0f images/s)\n", e.epoch, e.loss,
+                   100 * e.accuracy, val >= 0 ? (", validation " + std::to_string(100 * val).substr(0, 5) + "%").c_str() : "",
+                   e.seconds, e.images_per_second);
+    epochs_json.push_back(json::Value().set("epoch", e.epoch).set("loss", e.loss).set("seconds", e.seconds));
+  }
+  const auto result = trainer.evaluate(test);
+  const std::string model_path = (std::filesystem::path(out) / "model.enas").string();
+  save_model(model_path, {g, net.inference_weights()});
+  if (as_json) {
+    std::printf("%s\n", json::dump(json::Value()
+                                       .set("genotype", to_string(g))
+                                       .set("test_accuracy", result.accuracy)
+                                       .set("params", parameter_count(g.view()))
+                                       .set("model", model_path)
+                                       .set("epochs", std::move(epochs_json)))
+                            .c_str());
+  } else {
+    std::printf("test     %.2f%% on %zu images\nmodel    %s\n", 100 * result.accuracy, test.size(), model_path.c_str());
+  }
+  return 0;
+}
+
+// Latency of a network on this device through XNNPACK, next to a table's prediction.
+int bench_command(const std::string& genotype_text, const std::string& model_path, const std::string& table_path,
+                  int threads, bool as_json) {
+  EDGENAS_CHECK(genotype_text.empty() != model_path.empty(), Status::invalid_argument,
+                "bench: give exactly one of --genotype and --model");
+  const Model model = model_path.empty() ? Model{parse_genotype(genotype_text), {}} : load_model(model_path);
+  const Genotype& g = model.genotype;
+  const latency::Measurement m = latency::measure_network(g, threads);
+  double predicted = -1.0;
+  if (!table_path.empty()) predicted = latency::load_table(table_path, latency::this_device(threads)).predict_ms(g);
+  const NetworkView v = g.view();
+  if (as_json) {
+    json::Value r = json::Value()
+                        .set("genotype", to_string(g))
+                        .set("threads", threads)
+                        .set("median_ms", m.median_ms)
+                        .set("p10_ms", m.p10_ms)
+                        .set("p90_ms", m.p90_ms)
+                        .set("runs", m.runs)
+                        .set("stable", m.stable)
+                        .set("params", parameter_count(v))
+                        .set("macs", mac_count(v))
+                        .set("arena_bytes", peak_activation_bytes(v));
+    if (predicted >= 0) r.set("predicted_ms", predicted);
+    std::printf("%s\n", json::dump(r).c_str());
+    return 0;
+  }
+  std::printf("device    %s\n", latency::describe(latency::this_device(threads)).c_str());
+  std::printf("network   %s\n", to_string(g).c_str());
+  std::printf("latency   %.4f ms median (p10 %.4f, p90 %.4f, %d runs%s)\n", m.median_ms, m.p10_ms, m.p90_ms, m.runs,
+              m.stable ? "" : ", did not settle");
+  if (predicted >= 0) std::printf("predicted %.4f ms (%+.1f %%)\n", predicted, 100 * (predicted - m.median_ms) / m.median_ms);
+  std::printf("costs     %lld parameters, %.2f M MACs, %lld arena bytes\n", static_cast<long long>(parameter_count(v)),
+              mac_count(v) / 1e6, static_cast<long long>(peak_activation_bytes(v)));
+  return 0;
+}
+
+// A training checkpoint (or a model file, re-checked) to a deployable model file.
+int export_command(const std::string& from, const std::string& out) {
+  Model model;
+  if (read_binary_file(from, "input").size() >= 8 && std::string(reinterpret_cast<const char*>(read_binary_file(from, "input").data()), 8) == "ENASMODL") {
+    model = load_model(from);
+  } else {
+    const auto net = train::load_network(from);
+    model = {net->genotype(), net->inference_weights()};
+  }
+  save_model(out, model);
+  const Model back = load_model(out);  // what we wrote reads back
+  std::printf("model    %s\nnetwork  %s\nweights  %zu floats (batch norm folded)\n", out.c_str(), to_string(back.genotype).c_str(),
+              back.weights.size());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"edgenas — hardware-aware neural architecture search for embedded targets"};
+  CLI::App app{"edgenas — hardware-aware neural architecture search for embedded targets.\n\n"
+               "Start with `edgenas search --preset quick`: it measures this device, trains a weight-sharing\n"
+               "supernet on Fashion-MNIST, searches under the budgets and fine-tunes the winner.\n"
+               "Every subcommand has its own --help."};
   app.require_subcommand(1);
+  app.footer("Errors are one line on stderr and a non-zero exit code. Docs: docs/search.md, docs/latency.md.");
   int threads = 1;
-  bool as_json = false;
+  bool as_json = false, quiet = false;
 
   auto* info_cmd = app.add_subcommand("info", "Print this device's fingerprint and the built-in search spaces");
   info_cmd->add_option("--threads", threads, "Threads the fingerprint is for")->check(CLI::PositiveNumber);
   info_cmd->add_flag("--json", as_json, "Machine-readable output");
 
+  // ---- search ----
+  SearchOptions so;
+  auto* search_cmd = app.add_subcommand(
+      "search",
+      "Find the most accurate network that fits a device budget.\n"
+      "Trains a weight-sharing supernet (sandwich rule, in-place distillation), searches it with the chosen\n"
+      "strategy under hard budgets (latency from this device's measured table, parameters, arena, MACs),\n"
+      "fine-tunes the best network under each latency budget, measures it, and writes OUT/report.md,\n"
+      "front.svg, result.json and model files. Interrupted? Run the same command with --resume.");
+  search_cmd->add_option("--preset", so.preset,
+                         "tiny (seconds, a smoke test), quick (<= 20 min on 2 cores), full (<= 2 h; <= 100k params, <= 0.25 ms)")
+      ->check(CLI::IsMember({"tiny", "quick", "full"}))
+      ->capture_default_str();
+  search_cmd->add_option("--space", so.space, "fmnist, mobilenetv3, or a space .json file")->capture_default_str();
+  search_cmd->add_option("--data", so.data, "Directory with Fashion-MNIST-format IDX files (default: Debian's dataset-fashion-mnist)");
+  search_cmd->add_option("--out", so.out, "Output folder (journal, checkpoints, report)")->capture_default_str();
+  search_cmd->add_flag("--resume", so.resume, "Continue the search in --out after an interruption");
+  search_cmd->add_option("--strategy", so.strategy, "random, evolution (regularized/aging) or nsga2")
+      ->check(CLI::IsMember({"random", "evolution", "nsga2"}))
+      ->capture_default_str();
+  search_cmd->add_option("--evaluations", so.evaluations, "Distinct architectures evaluated")->check(CLI::PositiveNumber);
+  search_cmd->add_option("--population", so.population, "Population of evolution / NSGA-II")->check(CLI::Range(2, 100000));
+  search_cmd->add_option("--latency-budget", so.latency_budgets,
+                         "Hard latency budget in ms (repeat for several: one chosen network each)")
+      ->check(CLI::PositiveNumber);
+  search_cmd->add_option("--params-budget", so.params_budget, "Hard budget on parameters")->check(CLI::PositiveNumber);
+  search_cmd->add_option("--arena-budget", so.arena_budget, "Hard budget on the inference arena, bytes")->check(CLI::PositiveNumber);
+  search_cmd->add_option("--macs-budget", so.macs_budget, "Hard budget on multiply-accumulates")->check(CLI::PositiveNumber);
+  search_cmd->add_option("--table", so.tables,
+                         "Latency table(s) from `edgenas latency build` (repeat: the budget must hold on the slowest). "
+                         "Default: measure one on this device into OUT")
+      ->check(CLI::ExistingFile);
+  search_cmd->add_option("--reward-target", so.reward_target_ms, "MnasNet soft reward ACC*(LAT/T)^w with this T in ms");
+  search_cmd->add_option("--reward-exponent", so.reward_exponent, "w of the soft reward")->capture_default_str();
+  search_cmd->add_option("--supernet-epochs", so.supernet_epochs, "Epochs of supernet training")->check(CLI::NonNegativeNumber);
+  search_cmd->add_option("--supernet", so.supernet, "Start from this supernet checkpoint (e.g. OUT/supernet.ckpt of another run)")
+      ->check(CLI::ExistingFile);
+  search_cmd->add_flag("--progressive-shrinking", so.progressive_shrinking, "Once-for-All phases: full, kernel, depth, expand");
+  search_cmd->add_option("--finetune-epochs", so.finetune_epochs, "Epochs to fine-tune each chosen network")->check(CLI::NonNegativeNumber);
+  search_cmd->add_flag("--retrain", so.retrain, "Train the chosen networks from scratch instead of fine-tuning");
+  search_cmd->add_option("--train-images", so.train_images, "Use only this many training images")->check(CLI::PositiveNumber);
+  search_cmd->add_option("--validation-images", so.validation_images, "Held out from training for the search")->check(CLI::PositiveNumber);
+  search_cmd->add_option("--test-images", so.test_images, "Use only this many test images")->check(CLI::PositiveNumber);
+  search_cmd->add_option("--calibration-images", so.calibration_images, "Images for batch-norm recalibration")->check(CLI::PositiveNumber);
+  search_cmd->add_option("--threads", so.threads, "Training threads")->check(CLI::PositiveNumber)->capture_default_str();
+  search_cmd->add_option("--latency-threads", so.latency_threads, "Threads the deployed model will use (latency)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  search_cmd->add_option("--seed", so.seed, "Seed: the same seed gives the same search")->capture_default_str();
+  search_cmd->add_flag("--json", so.json, "Print result.json to stdout");
+  search_cmd->add_flag("--quiet", so.quiet, "No progress output");
+
+  // ---- train ----
+  std::string genotype, data_dir, out = "out/train", model_path, table;
+  int epochs = 15, batch = 128;
+  float lr = 0.2f;
+  long validation = 0;
+  bool resume = false;
+  std::uint64_t seed = 1;
+  auto* train_cmd = app.add_subcommand("train", "Train one architecture from scratch on Fashion-MNIST (resumable)");
+  train_cmd->add_option("--genotype", genotype, "The network, in genotype text form (see docs/blocks.md)")->required();
+  train_cmd->add_option("--data", data_dir, "Directory with Fashion-MNIST-format IDX files");
+  train_cmd->add_option("--out", out, "Output folder: train.ckpt, model.enas")->capture_default_str();
+  train_cmd->add_option("--epochs", epochs, "Epochs")->check(CLI::PositiveNumber)->capture_default_str();
+  train_cmd->add_option("--batch", batch, "Batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  train_cmd->add_option("--lr", lr, "Peak learning rate (SGD, Nesterov, cosine)")->check(CLI::PositiveNumber)->capture_default_str();
+  train_cmd->add_option("--validation", validation, "Hold out this many training images and report on them")->check(CLI::NonNegativeNumber);
+  train_cmd->add_option("--threads", so.threads, "Threads")->check(CLI::PositiveNumber);
+  train_cmd->add_option("--seed", seed, "Seed")->capture_default_str();
+  train_cmd->add_flag("--resume", resume, "Continue from OUT/train.ckpt");
+  train_cmd->add_flag("--json", as_json, "Machine-readable output");
+  train_cmd->add_flag("--quiet", quiet, "No progress output");
+
+  // ---- bench ----
+  auto* bench_cmd = app.add_subcommand("bench", "Measure a network's latency on this device (XNNPACK), optionally against a table");
+  bench_cmd->add_option("--genotype", genotype, "The network, in genotype text form");
+  bench_cmd->add_option("--model", model_path, "A model file (from search, train or export)")->check(CLI::ExistingFile);
+  bench_cmd->add_option("--table", table, "Latency table to compare the prediction with")->check(CLI::ExistingFile);
+  bench_cmd->add_option("--threads", threads, "Threads XNNPACK uses")->check(CLI::PositiveNumber);
+  bench_cmd->add_flag("--json", as_json, "Machine-readable output");
+
+  // ---- export ----
+  std::string from;
+  auto* export_cmd = app.add_subcommand("export", "Write a deployable model file (genotype + BN-folded weights, checksummed)");
+  export_cmd->add_option("--from", from, "A training checkpoint (train.ckpt, final.ckpt) or a model file")->required()->check(CLI::ExistingFile);
+  export_cmd->add_option("--model", out, "The model file to write")->required();
+
+  // ---- latency ----
   auto* lat = app.add_subcommand("latency", "Build or check per-piece latency tables measured on this device");
   lat->require_subcommand(1);
-  std::string space = "fmnist", table;
+  std::string space = "fmnist";
   int fit = 40, samples = 100;
-  std::uint64_t seed = 1;
   auto* build = lat->add_subcommand("build", "Time every distinct piece of a search space (resumable), then fit the overhead");
   auto* check = lat->add_subcommand("check", "Compare predictions with end-to-end measurements of random networks");
   for (auto* cmd : {build, check}) {
-    cmd->add_option("--space", space, "Search space: fmnist or mobilenetv3")->check(CLI::IsMember({"fmnist", "mobilenetv3"}));
+    cmd->add_option("--space", space, "fmnist, mobilenetv3, or a space .json file")->capture_default_str();
     cmd->add_option("--table", table, "Latency table file (JSON)")->required();
     cmd->add_option("--threads", threads, "Threads XNNPACK uses")->check(CLI::PositiveNumber);
   }
   build->add_option("--fit", fit, "Networks measured whole to fit the per-network overhead")->check(CLI::Range(2, 10000));
   build->add_option("--seed", seed, "Seed for the fitting networks");
+  std::uint64_t check_seed = 12345;
   check->add_option("--samples", samples, "Random networks to measure")->check(CLI::Range(2, 100000));
-  check->add_option("--seed", seed, "Seed for the random networks")->default_val(12345);
+  check->add_option("--seed", check_seed, "Seed for the random networks")->capture_default_str();
   check->add_flag("--json", as_json, "Machine-readable output");
-  std::string genotype;
   auto* breakdown = lat->add_subcommand("breakdown", "Per-piece latency of one network: table, measured now, share");
   breakdown->add_option("--genotype", genotype, "The network, in genotype text form")->required();
   breakdown->add_option("--table", table, "Latency table file (JSON)")->required();
@@ -226,10 +393,20 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (info_cmd->parsed()) return info(threads, as_json);
+    if (search_cmd->parsed()) return search_command(so);
+    if (train_cmd->parsed()) {
+      set_num_threads(so.threads);
+      return train_command(genotype, data_dir, out, epochs, batch, lr, seed, validation, resume, as_json, quiet);
+    }
+    if (bench_cmd->parsed()) return bench_command(genotype, model_path, table, threads, as_json);
+    if (export_cmd->parsed()) return export_command(from, out);
     if (build->parsed()) return latency_build(space, table, threads, fit, seed);
-    if (check->parsed()) return latency_check(space, table, threads, samples, seed, as_json);
+    if (check->parsed()) return latency_check(space, table, threads, samples, check_seed, as_json);
     if (breakdown->parsed()) return latency_breakdown(genotype, table, threads, as_json);
   } catch (const Error& e) {
+    std::fprintf(stderr, "edgenas: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {  // std::filesystem and friends
     std::fprintf(stderr, "edgenas: %s\n", e.what());
     return 1;
   }

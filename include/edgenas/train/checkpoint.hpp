@@ -11,10 +11,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "edgenas/core/atomic_file.hpp"
+#include "edgenas/core/binary_file.hpp"
 #include "edgenas/train/network.hpp"
 #include "edgenas/train/optimizer.hpp"
 
@@ -23,12 +25,6 @@ namespace edgenas::train {
 inline constexpr std::uint32_t checkpoint_version = 1;
 
 namespace detail {
-
-inline std::uint64_t fnv1a(const std::uint8_t* p, std::size_t n) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
-}
 
 struct Writer {
   std::vector<std::uint8_t> bytes;
@@ -100,6 +96,31 @@ inline std::vector<NamedTensor> model_state(const std::vector<Parameter*>& param
   return t;
 }
 
+struct Payload {
+  const std::uint8_t* data;
+  std::size_t size;
+};
+
+/// Checks magic, version, length and checksum; returns the payload.
+inline Payload checked_payload(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  EDGENAS_CHECK(bytes.size() >= 32 && std::memcmp(bytes.data(), "ENASCKPT", 8) == 0, Status::corrupt_data,
+                "%s: not an edgenas checkpoint (bad magic or shorter than a header)", path.c_str());
+  std::uint32_t version;
+  std::uint64_t payload_bytes, checksum;
+  std::memcpy(&version, bytes.data() + 8, 4);
+  std::memcpy(&payload_bytes, bytes.data() + 16, 8);
+  EDGENAS_CHECK(version == checkpoint_version, Status::corrupt_data,
+                "%s: checkpoint format version %u, this build reads version %u", path.c_str(), version, checkpoint_version);
+  EDGENAS_CHECK(bytes.size() == 24 + payload_bytes + 8, Status::corrupt_data,
+                "%s: truncated or padded — header promises %llu payload bytes, file has %zu in all", path.c_str(),
+                static_cast<unsigned long long>(payload_bytes), bytes.size());
+  std::memcpy(&checksum, bytes.data() + 24 + payload_bytes, 8);
+  EDGENAS_CHECK(checksum == fnv1a(bytes.data() + 24, payload_bytes), Status::corrupt_data,
+                "%s: checksum mismatch — the file is corrupt", path.c_str());
+
+  return {bytes.data() + 24, static_cast<std::size_t>(payload_bytes)};
+}
+
 }  // namespace detail
 
 /// Training state as a list of named tensors plus progress, independent of what is trained
@@ -128,7 +149,7 @@ inline void save_training_state(const std::string& path, const TrainingState& st
   file.pod(std::uint32_t{0});
   file.pod(static_cast<std::uint64_t>(payload.bytes.size()));
   file.bytes.insert(file.bytes.end(), payload.bytes.begin(), payload.bytes.end());
-  file.pod(detail::fnv1a(payload.bytes.data(), payload.bytes.size()));
+  file.pod(fnv1a(payload.bytes.data(), payload.bytes.size()));
 
   write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(file.bytes.data()), file.bytes.size()));
 }
@@ -136,28 +157,9 @@ inline void save_training_state(const std::string& path, const TrainingState& st
 /// Restores a state written for the same identity and optimizer; returns the number of epochs
 /// it had completed. Nothing is modified unless the whole file checks out.
 inline int load_training_state(const std::string& path, const TrainingState& state, const char* what = "model") {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  EDGENAS_CHECK(f != nullptr, Status::io_error, "%s: cannot open checkpoint", path.c_str());
-  std::vector<std::uint8_t> bytes;
-  std::uint8_t buf[1 << 16];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) bytes.insert(bytes.end(), buf, buf + n);
-  std::fclose(f);
-  EDGENAS_CHECK(bytes.size() >= 32 && std::memcmp(bytes.data(), "ENASCKPT", 8) == 0, Status::corrupt_data,
-                "%s: not an edgenas checkpoint (bad magic or shorter than a header)", path.c_str());
-  std::uint32_t version;
-  std::uint64_t payload_bytes, checksum;
-  std::memcpy(&version, bytes.data() + 8, 4);
-  std::memcpy(&payload_bytes, bytes.data() + 16, 8);
-  EDGENAS_CHECK(version == checkpoint_version, Status::corrupt_data,
-                "%s: checkpoint format version %u, this build reads version %u", path.c_str(), version, checkpoint_version);
-  EDGENAS_CHECK(bytes.size() == 24 + payload_bytes + 8, Status::corrupt_data,
-                "%s: truncated or padded — header promises %llu payload bytes, file has %zu in all", path.c_str(),
-                static_cast<unsigned long long>(payload_bytes), bytes.size());
-  std::memcpy(&checksum, bytes.data() + 24 + payload_bytes, 8);
-  EDGENAS_CHECK(checksum == detail::fnv1a(bytes.data() + 24, payload_bytes), Status::corrupt_data,
-                "%s: checksum mismatch — the file is corrupt", path.c_str());
-
-  detail::Reader r{bytes.data() + 24, payload_bytes, path};
+  const std::vector<std::uint8_t> bytes = read_binary_file(path, "checkpoint");
+  const detail::Payload payload = detail::checked_payload(path, bytes);
+  detail::Reader r{payload.data, payload.size, path};
   const std::string identity = r.string();
   EDGENAS_CHECK(identity == state.identity, Status::invalid_argument, "%s: checkpoint is for %s \"%s\", this one is \"%s\"",
                 path.c_str(), what, identity.c_str(), state.identity.c_str());
@@ -184,6 +186,16 @@ inline int load_training_state(const std::string& path, const TrainingState& sta
   return static_cast<int>(epochs);
 }
 
+/// The identity (for a network: its genotype text) and optimizer name a checkpoint was
+/// written for, read from a file that passes every integrity check.
+inline std::pair<std::string, std::string> checkpoint_identity(const std::string& path) {
+  const std::vector<std::uint8_t> bytes = read_binary_file(path, "checkpoint");
+  const detail::Payload payload = detail::checked_payload(path, bytes);
+  detail::Reader r{payload.data, payload.size, path};
+  std::string identity = r.string();
+  return {identity, r.string()};
+}
+
 /// Writes the network, optimizer and progress atomically to `path`.
 inline void save_checkpoint(const std::string& path, Network& net, Optimizer& opt, int epochs_done) {
   save_training_state(path, {to_string(net.genotype()), &opt, detail::model_state(net.parameters(), net.buffers(), opt)},
@@ -196,6 +208,17 @@ inline void save_checkpoint(const std::string& path, Network& net, Optimizer& op
 inline int load_checkpoint(const std::string& path, Network& net, Optimizer& opt) {
   return load_training_state(
       path, {to_string(net.genotype()), &opt, detail::model_state(net.parameters(), net.buffers(), opt)}, "genotype");
+}
+
+/// The network a (network) checkpoint holds, with its weights and batch-norm statistics.
+inline std::unique_ptr<Network> load_network(const std::string& path) {
+  const auto [identity, optimizer] = checkpoint_identity(path);
+  auto net = std::make_unique<Network>(parse_genotype(identity));
+  OptimizerConfig config;
+  config.kind = optimizer == optimizer_name(OptimizerKind::adamw) ? OptimizerKind::adamw : OptimizerKind::sgd;
+  Optimizer opt(net->parameters(), config);
+  load_checkpoint(path, *net, opt);
+  return net;
 }
 
 }  // namespace edgenas::train

@@ -1,0 +1,102 @@
+// edgenas/export/model_file.hpp — a trained network for deployment: genotype + folded weights.
+//
+// File (little-endian): "ENASMODL", u32 format version, u32 0, u64 payload bytes, payload,
+// u64 FNV-1a checksum of the payload. Payload: genotype text (u32 length + bytes), u64 weight
+// count, float32 weights in the layout runtime/reference/inference.hpp and the XNNPACK runtime
+// read (batch norm folded). Written atomically; loading checks magic, version, length,
+// checksum, that the genotype parses and validates, and that the weight count is exactly what
+// the genotype needs — before returning anything.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "edgenas/core/atomic_file.hpp"
+#include "edgenas/core/binary_file.hpp"
+#include "edgenas/space/cost.hpp"
+#include "edgenas/space/genotype.hpp"
+
+namespace edgenas {
+
+inline constexpr std::uint32_t model_file_version = 1;
+
+struct Model {
+  Genotype genotype;
+  std::vector<float> weights;  // inference (folded) layout
+};
+
+namespace detail {
+template <typename T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+}  // namespace detail
+
+inline void save_model(const std::string& path, const Model& m) {
+  validate(m.genotype);
+  EDGENAS_CHECK(static_cast<std::int64_t>(m.weights.size()) == inference_weight_count(m.genotype.view()),
+                Status::invalid_argument, "save_model: %zu weights, genotype needs %lld", m.weights.size(),
+                static_cast<long long>(inference_weight_count(m.genotype.view())));
+  std::string payload;
+  const std::string text = to_string(m.genotype);
+  detail::put(payload, static_cast<std::uint32_t>(text.size()));
+  payload += text;
+  detail::put(payload, static_cast<std::uint64_t>(m.weights.size()));
+  payload.append(reinterpret_cast<const char*>(m.weights.data()), m.weights.size() * sizeof(float));
+  std::string file = "ENASMODL";
+  detail::put(file, model_file_version);
+  detail::put(file, std::uint32_t{0});
+  detail::put(file, static_cast<std::uint64_t>(payload.size()));
+  file += payload;
+  detail::put(file, fnv1a(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
+  write_file_atomically(path, file);
+}
+
+inline Model load_model(const std::string& path) {
+  const std::vector<std::uint8_t> bytes = read_binary_file(path, "model file");
+  EDGENAS_CHECK(bytes.size() >= 32 && std::memcmp(bytes.data(), "ENASMODL", 8) == 0, Status::corrupt_data,
+                "%s: not an edgenas model file (bad magic or shorter than a header)", path.c_str());
+  std::uint32_t version;
+  std::uint64_t payload_bytes, checksum;
+  std::memcpy(&version, bytes.data() + 8, 4);
+  std::memcpy(&payload_bytes, bytes.data() + 16, 8);
+  EDGENAS_CHECK(version == model_file_version, Status::corrupt_data, "%s: model format version %u, this build reads %u",
+                path.c_str(), version, model_file_version);
+  EDGENAS_CHECK(bytes.size() == 32 + payload_bytes, Status::corrupt_data,
+                "%s: truncated or padded — header promises %llu payload bytes, file has %zu in all", path.c_str(),
+                static_cast<unsigned long long>(payload_bytes), bytes.size());
+  std::memcpy(&checksum, bytes.data() + 24 + payload_bytes, 8);
+  EDGENAS_CHECK(checksum == fnv1a(bytes.data() + 24, payload_bytes), Status::corrupt_data,
+                "%s: checksum mismatch — the file is corrupt", path.c_str());
+  const std::uint8_t* p = bytes.data() + 24;
+  std::size_t left = payload_bytes;
+  const auto need = [&](std::size_t n) {
+    EDGENAS_CHECK(n <= left, Status::corrupt_data, "%s: payload ends early", path.c_str());
+  };
+  need(4);
+  std::uint32_t text_bytes;
+  std::memcpy(&text_bytes, p, 4);
+  p += 4, left -= 4;
+  need(text_bytes);
+  Model m;
+  m.genotype = parse_genotype(std::string(reinterpret_cast<const char*>(p), text_bytes));
+  p += text_bytes, left -= text_bytes;
+  need(8);
+  std::uint64_t count;
+  std::memcpy(&count, p, 8);
+  p += 8, left -= 8;
+  const auto expected = static_cast<std::uint64_t>(inference_weight_count(m.genotype.view()));
+  EDGENAS_CHECK(count == expected, Status::corrupt_data, "%s: %llu weights, the genotype \"%s\" needs %llu", path.c_str(),
+                static_cast<unsigned long long>(count), to_string(m.genotype).c_str(),
+                static_cast<unsigned long long>(expected));
+  EDGENAS_CHECK(left == count * sizeof(float), Status::corrupt_data, "%s: %zu payload bytes left for %llu weights",
+                path.c_str(), left, static_cast<unsigned long long>(count));
+  m.weights.resize(count);
+  std::memcpy(m.weights.data(), p, left);
+  return m;
+}
+
+}  // namespace edgenas

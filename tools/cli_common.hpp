@@ -1,0 +1,93 @@
+// Shared pieces of the edgenas command-line tool: spaces by name or file, progress bars, and
+// building a latency table for this device.
+#pragma once
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <edgenas/latency.hpp>
+#include <edgenas/space/search_space.hpp>
+#include <edgenas/space/space_json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace edgenas::cli {
+
+/// A built-in space (fmnist, mobilenetv3) or a JSON space description file.
+inline SearchSpace space_named(const std::string& name) {
+  if (name == "fmnist") return spaces::fmnist();
+  if (name == "mobilenetv3") return spaces::mobilenetv3();
+  EDGENAS_CHECK(name.find(".json") != std::string::npos || std::filesystem::exists(name), Status::invalid_argument,
+                "unknown search space \"%s\" (built-in: fmnist, mobilenetv3; or a .json space file)", name.c_str());
+  std::ifstream in(name);
+  EDGENAS_CHECK(in.good(), Status::io_error, "%s: cannot open space file", name.c_str());
+  std::stringstream text;
+  text << in.rdbuf();
+  return search_space_from_json(json::parse(text.str(), name.c_str()));
+}
+
+/// A progress bar with an ETA on stderr: redrawn in place on a terminal, otherwise one line at
+/// every tenth of the way (so CI logs and `tee` stay readable).
+class Progress {
+ public:
+  explicit Progress(std::string what, bool quiet = false)
+      : what_(std::move(what)), start_(std::chrono::steady_clock::now()), tty_(isatty(2)), quiet_(quiet) {}
+  void update(std::size_t done, std::size_t total, const std::string& detail = "") {
+    if (quiet_ || total == 0) return;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double eta = done > 0 ? elapsed / static_cast<double>(done) * static_cast<double>(total - done) : 0.0;
+    if (tty_) {
+      const int filled = static_cast<int>(30 * done / total);
+      std::fprintf(stderr, "\r%s [%-30.*s] %zu/%zu  %5.0fs  ETA %5.0fs  %-44.44s", what_.c_str(), filled,
+                   "##############################", done, total, elapsed, eta, detail.c_str());
+      if (done == total) std::fprintf(stderr, "\n");
+      return;
+    }
+    const std::size_t tenth = done * 10 / total;
+    if (tenth == last_tenth_ && done != total) return;
+    last_tenth_ = tenth;
+    std::fprintf(stderr, "%s %zu/%zu  %.0fs elapsed, ETA %.0fs  %s\n", what_.c_str(), done, total, elapsed, eta,
+                 detail.c_str());
+  }
+
+ private:
+  std::string what_;
+  std::chrono::steady_clock::time_point start_;
+  bool tty_, quiet_;
+  std::size_t last_tenth_ = static_cast<std::size_t>(-1);
+};
+
+/// Times every piece of `space` missing from the table at `path` (resumable: it is saved
+/// after each piece), then fits the per-network overhead on `fit_networks` whole networks
+/// unless the table already has a fit. Returns the table.
+inline latency::Table build_table(const SearchSpace& space, const std::string& path, int threads, int fit_networks,
+                                  std::uint64_t seed, const latency::TimingOptions& timing = {}, bool quiet = false) {
+  latency::Table table;
+  table.device = latency::this_device(threads);
+  if (std::filesystem::exists(path)) table = latency::load_table(path, table.device);  // another device: an error
+  const auto jobs = latency::space_pieces(space);
+  Progress bar("latency table", quiet);
+  latency::extend_table(table, jobs, path, timing,
+                        [&](std::size_t d, std::size_t n, const std::string& key, const latency::Measurement&) {
+                          bar.update(d, n, key);
+                        });
+  if (table.fitted_networks == 0 && fit_networks >= 2) {
+    Rng rng(seed);
+    std::vector<Genotype> nets;
+    std::vector<double> measured;
+    Progress fit_bar("fitting overhead", quiet);
+    for (int i = 0; i < fit_networks; ++i) {
+      nets.push_back(space.sample(rng));
+      measured.push_back(latency::measure_network(nets.back(), threads, timing).median_ms);
+      fit_bar.update(static_cast<std::size_t>(i + 1), static_cast<std::size_t>(fit_networks));
+    }
+    latency::fit_overhead(table, nets, measured);
+    latency::save_table(table, path);
+  }
+  return table;
+}
+
+}  // namespace edgenas::cli

@@ -1,0 +1,242 @@
+// The search report: result.json (machine), front.tsv (deterministic: what a resumed run must
+// reproduce), report.md (a person) and front.svg (accuracy vs latency, budget lines, the
+// chosen networks marked).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <edgenas/core/atomic_file.hpp>
+#include <edgenas/search.hpp>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace edgenas::cli {
+
+struct Chosen {
+  double budget_ms = 0.0;  // infinity: no latency budget
+  bool found = false;
+  search::Candidate candidate;
+  double validation_accuracy = 0.0, test_accuracy = 0.0, measured_ms = 0.0, xnnpack_agreement = 0.0;
+  std::string model_path;
+};
+
+struct Report {
+  std::string device, space, strategy, preset;
+  std::uint64_t seed = 0;
+  std::vector<search::Candidate> history;
+  std::vector<std::size_t> front;
+  std::vector<Chosen> chosen;
+  search::Budgets budgets;
+  std::vector<double> latency_budgets;
+  double hypervolume = 0.0, wall_seconds = 0.0;
+};
+
+inline json::Value candidate_json(const search::Candidate& c) {
+  return json::Value()
+      .set("genotype", to_string(c.genotype))
+      .set("validation_accuracy", c.accuracy)
+      .set("predicted_ms", c.costs.latency_ms)
+      .set("params", c.costs.params)
+      .set("macs", c.costs.macs)
+      .set("arena_bytes", c.costs.arena_bytes);
+}
+
+inline json::Value budget_value(double v) { return std::isfinite(v) ? json::Value(v) : json::Value(); }
+inline json::Value budget_value(std::int64_t v) {
+  return v == std::numeric_limits<std::int64_t>::max() ? json::Value() : json::Value(v);
+}
+
+inline json::Value report_json(const Report& r) {
+  json::Value::Array front, chosen;
+  for (std::size_t i : r.front) front.push_back(candidate_json(r.history[i]));
+  for (const Chosen& c : r.chosen) {
+    json::Value v = json::Value().set("latency_budget_ms", budget_value(c.budget_ms)).set("found", c.found);
+    if (c.found)
+      v.set("network", candidate_json(c.candidate))
+          .set("supernet_validation_accuracy", c.candidate.accuracy)
+          .set("validation_accuracy", c.validation_accuracy)
+          .set("test_accuracy", c.test_accuracy)
+          .set("predicted_ms", c.candidate.costs.latency_ms)
+          .set("measured_ms", c.measured_ms)
+          .set("xnnpack_agreement", c.xnnpack_agreement)
+          .set("model", c.model_path);
+    chosen.push_back(std::move(v));
+  }
+  return json::Value()
+      .set("device", r.device)
+      .set("space", r.space)
+      .set("strategy", r.strategy)
+      .set("preset", r.preset)
+      .set("seed", static_cast<std::int64_t>(r.seed))
+      .set("evaluations", static_cast<std::int64_t>(r.history.size()))
+      .set("budgets", json::Value()
+                          .set("latency_ms", budget_value(r.budgets.latency_ms))
+                          .set("params", budget_value(r.budgets.params))
+                          .set("arena_bytes", budget_value(r.budgets.arena_bytes))
+                          .set("macs", budget_value(r.budgets.macs)))
+      .set("hypervolume", r.hypervolume)
+      .set("front", std::move(front))
+      .set("chosen", std::move(chosen))
+      .set("wall_seconds", r.wall_seconds);
+}
+
+/// Everything that must not change when a run is interrupted and resumed (no timings).
+inline std::string front_tsv(const Report& r) {
+  std::string out = "kind\tgenotype\tvalidation_accuracy\tpredicted_ms\tparams\tmacs\tarena_bytes\ttest_accuracy\n";
+  char line[160];
+  const auto row = [&](const char* kind, const search::Candidate& c, double test) {
+    std::snprintf(line, sizeof line, "\t%.17g\t%.17g\t%lld\t%lld\t%lld\t%.17g\n", c.accuracy, c.costs.latency_ms,
+                  static_cast<long long>(c.costs.params), static_cast<long long>(c.costs.macs),
+                  static_cast<long long>(c.costs.arena_bytes), test);
+    out += std::string(kind) + "\t" + to_string(c.genotype) + line;
+  };
+  for (std::size_t i : r.front) row("front", r.history[i], -1.0);
+  for (const Chosen& c : r.chosen)
+    if (c.found) row("chosen", c.candidate, c.test_accuracy);
+  return out;
+}
+
+/// Accuracy (y) against predicted latency (x): every evaluation, the front as a step line,
+/// each latency budget as a dashed line, each chosen network circled and labelled.
+inline std::string front_svg(const Report& r) {
+  const double W = 720, H = 480, left = 70, right = 30, top = 40, bottom = 60;
+  double xmax = 0, ymin = 1, ymax = 0;
+  for (const auto& c : r.history) {
+    xmax = std::max(xmax, c.costs.latency_ms);
+    ymin = std::min(ymin, c.accuracy);
+    ymax = std::max(ymax, c.accuracy);
+  }
+  for (double b : r.latency_budgets) xmax = std::max(xmax, b);
+  xmax = xmax > 0 ? xmax * 1.08 : 1.0;
+  const double pad = std::max(0.005, (ymax - ymin) * 0.08);
+  ymin = std::max(0.0, ymin - pad), ymax = std::min(1.0, ymax + pad);
+  if (ymax <= ymin) ymax = ymin + 0.01;
+  const auto X = [&](double ms) { return left + (W - left - right) * ms / xmax; };
+  const auto Y = [&](double acc) { return H - bottom - (H - top - bottom) * (acc - ymin) / (ymax - ymin); };
+  std::string s;
+  char buf[512];
+  const auto add = [&](const char* fmt, auto... args) {
+    std::snprintf(buf, sizeof buf, fmt, args...);
+    s += buf;
+  };
+  add("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
+  add("<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+  add("<text x=\"%.0f\" y=\"22\" font-size=\"15\">edgenas search: %s, %s, %zu evaluations</text>\n", left, r.space.c_str(),
+      r.strategy.c_str(), r.history.size());
+  // Axes with ticks.
+  add("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", left, H - bottom, W - right, H - bottom);
+  add("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", left, top, left, H - bottom);
+  for (int i = 0; i <= 5; ++i) {
+    const double ms = xmax * i / 5, acc = ymin + (ymax - ymin) * i / 5;
+    add("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>", X(ms), H - bottom, X(ms), H - bottom + 5);
+    add("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.3f</text>\n", X(ms), H - bottom + 20, ms);
+    add("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>", left, Y(acc), W - right, Y(acc));
+    add("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.1f%%</text>\n", left - 6, Y(acc) + 4, 100 * acc);
+  }
+  add("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">predicted latency (ms, %s)</text>\n", (left + W - right) / 2,
+      H - 15, r.device.substr(0, 60).c_str());
+  add("<text transform=\"translate(18 %.1f) rotate(-90)\" text-anchor=\"middle\">validation accuracy (supernet)</text>\n",
+      (top + H - bottom) / 2);
+  for (double b : r.latency_budgets) {
+    add("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c00\" stroke-dasharray=\"6 4\"/>", X(b), top, X(b),
+        H - bottom);
+    add("<text x=\"%.1f\" y=\"%.1f\" fill=\"#c00\">budget %.3g ms</text>\n", X(b) + 4, top + 12, b);
+  }
+  for (const auto& c : r.history)
+    add("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#999\" fill-opacity=\"0.6\"/>\n", X(c.costs.latency_ms), Y(c.accuracy));
+  std::string path;
+  for (std::size_t k = 0; k < r.front.size(); ++k) {
+    const auto& c = r.history[r.front[k]];
+    if (k) {
+      std::snprintf(buf, sizeof buf, " L%.1f %.1f", X(c.costs.latency_ms), Y(r.history[r.front[k - 1]].accuracy));
+      path += buf;
+    }
+    std::snprintf(buf, sizeof buf, "%s%.1f %.1f", k ? " L" : "M", X(c.costs.latency_ms), Y(c.accuracy));
+    path += buf;
+  }
+  if (!path.empty()) s += "<path d=\"" + path + "\" fill=\"none\" stroke=\"#1f5fbf\" stroke-width=\"2\"/>\n";
+  for (std::size_t i : r.front)
+    add("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#1f5fbf\"/>\n", X(r.history[i].costs.latency_ms), Y(r.history[i].accuracy));
+  for (const Chosen& c : r.chosen) {
+    if (!c.found) continue;
+    const double x = X(c.candidate.costs.latency_ms), y = Y(c.candidate.accuracy);
+    add("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"9\" fill=\"none\" stroke=\"#c00\" stroke-width=\"2.5\"/>", x, y);
+    add("<text x=\"%.1f\" y=\"%.1f\" fill=\"#c00\">chosen: test %.2f%%, %.3f ms measured</text>\n", x + 12, y + 18,
+        100 * c.test_accuracy, c.measured_ms);
+  }
+  s += "</svg>\n";
+  return s;
+}
+
+inline std::string report_markdown(const Report& r) {
+  std::string s;
+  char buf[1024];
+  const auto add = [&](const char* fmt, auto... args) {
+    std::snprintf(buf, sizeof buf, fmt, args...);
+    s += buf;
+  };
+  add("# edgenas search report\n\n");
+  add("- device: %s\n- space: %s, strategy: %s, preset: %s, seed %llu\n- evaluations: %zu, front: %zu networks, "
+      "hypervolume %.4f\n- wall time of this run: %.0f s\n\n",
+      r.device.c_str(), r.space.c_str(), r.strategy.c_str(), r.preset.c_str(), static_cast<unsigned long long>(r.seed),
+      r.history.size(), r.front.size(), r.hypervolume, r.wall_seconds);
+  add("![front](front.svg)\n\n## Chosen networks\n\n");
+  for (const Chosen& c : r.chosen) {
+    if (std::isfinite(c.budget_ms)) add("### Latency budget %.3f ms\n\n", c.budget_ms);
+    else add("### No latency budget\n\n");
+    if (!c.found) {
+      add("No evaluated architecture meets this budget.\n\n");
+      continue;
+    }
+    const auto& k = c.candidate.costs;
+    add("```\n%s\n```\n\n", to_string(c.candidate.genotype).c_str());
+    add("| test accuracy | validation accuracy | supernet validation accuracy | measured latency | predicted latency | "
+        "parameters | MACs | arena bytes | XNNPACK agrees |\n|---|---|---|---|---|---|---|---|---|\n");
+    add("| %.2f %% | %.2f %% | %.2f %% | %.4f ms | %.4f ms (%+.1f %%) | %lld | %lld | %lld | %.1f %% |\n\nModel file: `%s`\n\n",
+        100 * c.test_accuracy, 100 * c.validation_accuracy, 100 * c.candidate.accuracy, c.measured_ms, k.latency_ms,
+        c.measured_ms > 0 ? 100 * (k.latency_ms - c.measured_ms) / c.measured_ms : 0.0, static_cast<long long>(k.params),
+        static_cast<long long>(k.macs), static_cast<long long>(k.arena_bytes), 100 * c.xnnpack_agreement,
+        std::filesystem::path(c.model_path).filename().c_str());
+  }
+  add("## Pareto front (validation accuracy vs predicted latency)\n\n| # | accuracy | latency ms | params | MACs | arena "
+      "bytes | genotype |\n|---|---|---|---|---|---|---|\n");
+  int n = 0;
+  for (std::size_t i : r.front) {
+    const auto& c = r.history[i];
+    s += "| " + std::to_string(++n);
+    add(" | %.2f %% | %.4f | %lld | %lld | %lld | `", 100 * c.accuracy, c.costs.latency_ms,
+        static_cast<long long>(c.costs.params), static_cast<long long>(c.costs.macs),
+        static_cast<long long>(c.costs.arena_bytes));
+    s += to_string(c.genotype) + "` |\n";
+  }
+  return s;
+}
+
+inline void write_report(const std::string& out, const Report& r) {
+  const auto path = [&](const char* name) { return (std::filesystem::path(out) / name).string(); };
+  write_file_atomically(path("result.json"), json::dump(report_json(r)) + "\n");
+  write_file_atomically(path("front.tsv"), front_tsv(r));
+  write_file_atomically(path("front.svg"), front_svg(r));
+  write_file_atomically(path("report.md"), report_markdown(r));
+}
+
+inline void print_summary(const Report& r, const std::string& out) {
+  std::printf("search   %s on %s: %zu evaluations, %zu on the front, hypervolume %.4f\n", r.strategy.c_str(),
+              r.space.c_str(), r.history.size(), r.front.size(), r.hypervolume);
+  for (const Chosen& c : r.chosen) {
+    if (!c.found) {
+      std::printf("budget   %.3f ms: nothing evaluated meets it\n", c.budget_ms);
+      continue;
+    }
+    const auto& k = c.candidate.costs;
+    std::printf("chosen   %s\n", to_string(c.candidate.genotype).c_str());
+    std::printf("         test %.2f%%  latency %.4f ms measured / %.4f predicted  %lld params  %.2f M MACs  %lld arena bytes\n",
+                100 * c.test_accuracy, c.measured_ms, k.latency_ms, static_cast<long long>(k.params), k.macs / 1e6,
+                static_cast<long long>(k.arena_bytes));
+  }
+  std::printf("report   %s/report.md (front.svg, result.json, model files)\n", out.c_str());
+}
+
+}  // namespace edgenas::cli
