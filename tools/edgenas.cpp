@@ -320,6 +320,7 @@ int main(int argc, char** argv) {
   search_cmd->add_option("--finetune-epochs", so.finetune_epochs, "Epochs to fine-tune each chosen network")->check(CLI::NonNegativeNumber);
   search_cmd->add_flag("--retrain", so.retrain, "Train the chosen networks from scratch instead of fine-tuning");
   search_cmd->add_option("--train-images", so.train_images, "Use only this many training images")->check(CLI::PositiveNumber);
+  search_cmd->add_option("--supernet-images", so.supernet_images, "Train the supernet on only this many of them")->check(CLI::PositiveNumber);
   search_cmd->add_option("--validation-images", so.validation_images, "Held out from training for the search")->check(CLI::PositiveNumber);
   search_cmd->add_option("--test-images", so.test_images, "Use only this many test images")->check(CLI::PositiveNumber);
   search_cmd->add_option("--calibration-images", so.calibration_images, "Images for batch-norm recalibration")->check(CLI::PositiveNumber);

@@ -30,7 +30,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Preset {
-  long train_images, validation_images, test_images, calibration_images;
+  long supernet_images, train_images, validation_images, test_images, calibration_images;
   int supernet_epochs, batch, evaluations, population, finetune_epochs, fit_networks;
   bool fast_timing;
   std::vector<double> latency_budgets;
@@ -40,9 +40,9 @@ struct Preset {
 // tiny: seconds, for CI and for trying the flow on a board. quick: the README's main job
 // (≤ 20 minutes on 2 cores). full: the long run for the best model (≤ 2 hours on 2 cores).
 Preset preset_named(const std::string& name) {
-  if (name == "tiny") return {2000, 500, 1000, 500, 1, 64, 8, 4, 1, 3, true, {}, -1};
-  if (name == "quick") return {-1, 5000, -1, 2000, 2, 128, 60, 12, 3, 20, false, {0.25}, 100'000};
-  if (name == "full") return {-1, 5000, -1, 2000, 10, 128, 250, 24, 12, 40, false, {0.25}, 100'000};
+  if (name == "tiny") return {1000, 1000, 500, 1000, 500, 1, 50, 8, 4, 1, 3, true, {}, -1};
+  if (name == "quick") return {20000, -1, 5000, -1, 2000, 2, 128, 50, 12, 5, 20, false, {0.25}, 100'000};
+  if (name == "full") return {-1, -1, 5000, -1, 2000, 10, 128, 250, 24, 12, 40, false, {0.25}, 100'000};
   EDGENAS_FAIL(Status::invalid_argument, "unknown preset \"%s\" (tiny, quick, full)", name.c_str());
 }
 
@@ -79,6 +79,7 @@ json::Value settings_record(const SearchOptions& o, const SearchSpace& space, co
       .set("progressive_shrinking", o.progressive_shrinking)
       .set("finetune_epochs", o.finetune_epochs)
       .set("retrain", o.retrain)
+      .set("supernet_images", static_cast<std::int64_t>(o.supernet_images))
       .set("train_images", static_cast<std::int64_t>(o.train_images))
       .set("validation_images", static_cast<std::int64_t>(o.validation_images))
       .set("test_images", static_cast<std::int64_t>(o.test_images))
@@ -124,6 +125,7 @@ double xnnpack_agreement(const Model& model, const data::Dataset& test, const da
 int search_command(SearchOptions o) {
   const auto started = std::chrono::steady_clock::now();
   const Preset p = preset_named(o.preset);
+  fill(o.supernet_images, p.supernet_images);
   fill(o.train_images, p.train_images);
   fill(o.validation_images, p.validation_images);
   fill(o.test_images, p.test_images);
@@ -191,7 +193,8 @@ int search_command(SearchOptions o) {
   data::Dataset test = data::load_fashion_mnist(data::Split::test, dir);
   if (o.test_images > 0) test = data::head(test, static_cast<std::size_t>(o.test_images));
   const data::Normalization norm = data::compute_normalization(train_set);
-  say("data: %zu training, %zu validation (held out from training), %zu test images from %s\n", train_set.size(),
+  say("data: %zu training (%zu for the supernet), %zu validation (held out from training), %zu test images from %s\n",
+      train_set.size(), o.supernet_images > 0 ? std::min<std::size_t>(train_set.size(), static_cast<std::size_t>(o.supernet_images)) : train_set.size(),
       validation.size(), test.size(), dir.c_str());
 
   // ---- budgets -------------------------------------------------------------------------
@@ -214,7 +217,10 @@ int search_command(SearchOptions o) {
   sc.progressive_shrinking = o.progressive_shrinking;
   sc.seed = o.seed;
   sc.checkpoint = (fs::path(o.out) / "supernet.ckpt").string();
-  train::SupernetTrainer st(supernet, train_set, norm, sc);
+  sc.sample = [&sampler](Rng& rng) { return sampler.random(rng); };
+  const data::Dataset supernet_set =
+      o.supernet_images > 0 ? data::head(train_set, static_cast<std::size_t>(o.supernet_images)) : train_set;
+  train::SupernetTrainer st(supernet, supernet_set, norm, sc);
   if (fs::exists(sc.checkpoint)) st.resume(sc.checkpoint);
   else if (!o.supernet.empty()) st.resume(o.supernet);
   if (!st.finished())

@@ -25,6 +25,7 @@ struct SearchOptions {
   bool progressive_shrinking = false;
   int finetune_epochs = -1;
   bool retrain = false;                 // train the chosen networks from scratch instead
+  long supernet_images = -1;            // training images the supernet sees (the rest: fine-tuning)
   long train_images = -1, validation_images = -1, test_images = -1, calibration_images = -1;
   int threads = 2, latency_threads = 1;
   std::uint64_t seed = 1;

@@ -38,6 +38,10 @@ struct SupernetConfig {
   int random_subnets = 2;          // sandwich: largest + smallest + this many random
   float distill_temperature = 1.0f;
   bool progressive_shrinking = false;
+  // Draws the random sub-networks of the sandwich (default: uniform over the space). A search
+  // under budgets passes its feasible sampler, so the shared weights are trained for the
+  // architectures the search can actually pick.
+  std::function<Choices(Rng&)> sample;
   std::uint64_t seed = 1;
   std::string checkpoint;          // saved after every epoch when not empty
 };
@@ -104,7 +108,7 @@ class SupernetTrainer {
     subnets.push_back(restrict_to_phase(net_.smallest(), largest, p));
     Rng rng = Rng(config_.seed).fork(0x5a4d00000000ull + static_cast<std::uint64_t>(epoch) * 1000003u + step);
     for (int i = 0; i < config_.random_subnets; ++i)
-      subnets.push_back(restrict_to_phase(net_.space().random_choices(rng), largest, p));
+      subnets.push_back(restrict_to_phase(config_.sample ? config_.sample(rng) : net_.space().random_choices(rng), largest, p));
     return subnets;
   }
 
