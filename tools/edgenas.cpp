@@ -22,6 +22,9 @@
 #include <filesystem>
 #include <string>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "cli_common.hpp"
 #include "search_command.hpp"
@@ -266,6 +269,12 @@ int export_command(const std::string& from, const std::string& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef __GLIBC__
+  // Training builds and drops networks with large activation buffers every step; keep freed
+  // memory in the heap instead of returning it to the kernel (and faulting it back in).
+  mallopt(M_MMAP_THRESHOLD, 512 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
   CLI::App app{"edgenas — hardware-aware neural architecture search for embedded targets.\n\n"
                "Start with `edgenas search --preset quick`: it measures this device, trains a weight-sharing\n"
                "supernet on Fashion-MNIST, searches under the budgets and fine-tunes the winner.\n"
@@ -317,8 +326,13 @@ int main(int argc, char** argv) {
   search_cmd->add_option("--supernet", so.supernet, "Start from this supernet checkpoint (e.g. OUT/supernet.ckpt of another run)")
       ->check(CLI::ExistingFile);
   search_cmd->add_flag("--progressive-shrinking", so.progressive_shrinking, "Once-for-All phases: full, kernel, depth, expand");
-  search_cmd->add_option("--finetune-epochs", so.finetune_epochs, "Epochs to fine-tune each chosen network")->check(CLI::NonNegativeNumber);
-  search_cmd->add_flag("--retrain", so.retrain, "Train the chosen networks from scratch instead of fine-tuning");
+  search_cmd->add_option("--finetune-epochs", so.finetune_epochs, "Epochs of that final training")->check(CLI::NonNegativeNumber);
+  search_cmd->add_option("--final", so.final_training,
+                         "How the chosen networks get their final weights: retrain (from scratch; quick, full) or fine-tune "
+                         "(from the supernet's weights; tiny)")
+      ->check(CLI::IsMember({"retrain", "fine-tune"}));
+  search_cmd->add_option("--finetune-lr", so.finetune_lr, "Peak learning rate of that training (default 0.2 retrain, 0.1 fine-tune)")
+      ->check(CLI::PositiveNumber);
   search_cmd->add_option("--train-images", so.train_images, "Use only this many training images")->check(CLI::PositiveNumber);
   search_cmd->add_option("--supernet-images", so.supernet_images, "Train the supernet on only this many of them")->check(CLI::PositiveNumber);
   search_cmd->add_option("--validation-images", so.validation_images, "Held out from training for the search")->check(CLI::PositiveNumber);

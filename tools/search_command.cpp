@@ -33,6 +33,7 @@ struct Preset {
   long supernet_images, train_images, validation_images, test_images, calibration_images;
   int supernet_epochs, batch, evaluations, population, finetune_epochs, fit_networks;
   bool fast_timing;
+  const char* final_training;
   std::vector<double> latency_budgets;
   std::int64_t params_budget;
 };
@@ -40,9 +41,9 @@ struct Preset {
 // tiny: seconds, for CI and for trying the flow on a board. quick: the README's main job
 // (≤ 20 minutes on 2 cores). full: the long run for the best model (≤ 2 hours on 2 cores).
 Preset preset_named(const std::string& name) {
-  if (name == "tiny") return {1000, 1000, 500, 1000, 500, 1, 50, 8, 4, 1, 3, true, {}, -1};
-  if (name == "quick") return {20000, -1, 5000, -1, 2000, 2, 128, 50, 12, 5, 20, false, {0.25}, 100'000};
-  if (name == "full") return {-1, -1, 5000, -1, 2000, 10, 128, 250, 24, 12, 40, false, {0.25}, 100'000};
+  if (name == "tiny") return {1000, 1000, 500, 1000, 500, 1, 50, 8, 4, 1, 3, true, "fine-tune", {}, -1};
+  if (name == "quick") return {20000, -1, 5000, -1, 2000, 2, 128, 40, 10, 8, 20, false, "retrain", {0.25}, 100'000};
+  if (name == "full") return {-1, -1, 5000, -1, 2000, 6, 128, 200, 24, 30, 40, false, "retrain", {0.25}, 100'000};
   EDGENAS_FAIL(Status::invalid_argument, "unknown preset \"%s\" (tiny, quick, full)", name.c_str());
 }
 
@@ -78,7 +79,8 @@ json::Value settings_record(const SearchOptions& o, const SearchSpace& space, co
       .set("supernet", o.supernet)
       .set("progressive_shrinking", o.progressive_shrinking)
       .set("finetune_epochs", o.finetune_epochs)
-      .set("retrain", o.retrain)
+      .set("final_training", o.final_training)
+      .set("finetune_lr", o.finetune_lr)
       .set("supernet_images", static_cast<std::int64_t>(o.supernet_images))
       .set("train_images", static_cast<std::int64_t>(o.train_images))
       .set("validation_images", static_cast<std::int64_t>(o.validation_images))
@@ -134,6 +136,11 @@ int search_command(SearchOptions o) {
   fill(o.evaluations, p.evaluations);
   fill(o.population, p.population);
   fill(o.finetune_epochs, p.finetune_epochs);
+  if (o.final_training.empty()) o.final_training = p.final_training;
+  EDGENAS_CHECK(o.final_training == "retrain" || o.final_training == "fine-tune", Status::invalid_argument,
+                "--final %s: retrain or fine-tune", o.final_training.c_str());
+  const bool retrain = o.final_training == "retrain";
+  fill(o.finetune_lr, retrain ? 0.2 : 0.1);
   fill(o.params_budget, p.params_budget);
   if (o.latency_budgets.empty()) o.latency_budgets = p.latency_budgets;
   std::sort(o.latency_budgets.begin(), o.latency_budgets.end());
@@ -309,12 +316,12 @@ int search_command(SearchOptions o) {
     ch.found = true;
     ch.candidate = cand;
     std::unique_ptr<train::Network> net =
-        o.retrain ? std::make_unique<train::Network>(cand.genotype, o.seed) : evaluator.network(cand.choices);
+        retrain ? std::make_unique<train::Network>(cand.genotype, o.seed) : evaluator.network(cand.choices);
     train::TrainConfig tc;
     tc.epochs = o.finetune_epochs;
     tc.batch_size = p.batch;
-    tc.lr = o.retrain ? 0.2f : 0.05f;
-    tc.warmup_epochs = o.retrain ? 1.0f : 0.2f;
+    tc.lr = static_cast<float>(o.finetune_lr);
+    tc.warmup_epochs = retrain ? 1.0f : 0.2f;
     tc.optimizer.weight_decay = 1e-4f;
     tc.augmentation = {2, true};
     tc.seed = o.seed;
@@ -324,7 +331,7 @@ int search_command(SearchOptions o) {
       train::Trainer trainer(*net, train_set, norm, tc);
       if (fs::exists(tc.checkpoint)) trainer.resume(tc.checkpoint);
       while (!trainer.finished()) {
-        Progress bar((o.retrain ? "retrain epoch " : "fine-tune epoch ") + std::to_string(trainer.epochs_done() + 1) +
+        Progress bar((retrain ? "retrain epoch " : "fine-tune epoch ") + std::to_string(trainer.epochs_done() + 1) +
                          "/" + std::to_string(tc.epochs),
                      o.quiet);
         const auto e = trainer.train_epoch([&](std::size_t i, std::size_t n, double loss) {

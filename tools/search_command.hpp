@@ -24,7 +24,8 @@ struct SearchOptions {
   std::string supernet;                 // a trained supernet checkpoint to search (no training)
   bool progressive_shrinking = false;
   int finetune_epochs = -1;
-  bool retrain = false;                 // train the chosen networks from scratch instead
+  double finetune_lr = -1;              // default: 0.1 fine-tuning, 0.2 retraining
+  std::string final_training;           // "retrain" (from scratch) or "fine-tune" (from the supernet); preset default
   long supernet_images = -1;            // training images the supernet sees (the rest: fine-tuning)
   long train_images = -1, validation_images = -1, test_images = -1, calibration_images = -1;
   int threads = 2, latency_threads = 1;

@@ -174,17 +174,18 @@ class SupernetTrainer {
     return {net_.identity(), &optimizer_, detail::model_state(params, {}, optimizer_)};
   }
 
-  /// Networks are reused while their architecture repeats (the largest and smallest every
-  /// step); random ones are built fresh, keeping at most a few alive.
+  /// The largest and smallest networks are built once (they run every step); the random ones
+  /// are built fresh, at most two kept alive, so memory stays near largest + smallest + 2.
   Network& network_for(const Choices& c) {
     Genotype g = net_.space().decode(c);
     const std::string key = to_string(g);
     auto it = cache_.find(key);
     if (it != cache_.end()) return *it->second;
-    if (cache_.size() >= 6) {
-      const std::string keep_a = to_string(net_.space().decode(net_.largest()));
+    if (cache_.size() >= 4) {
+      const std::string keep[2] = {to_string(net_.space().decode(net_.largest())),
+                                   to_string(net_.space().decode(net_.smallest()))};
       for (auto i = cache_.begin(); i != cache_.end();)
-        i = i->first == keep_a ? std::next(i) : cache_.erase(i);
+        i = i->first == keep[0] || i->first == keep[1] ? std::next(i) : cache_.erase(i);
     }
     return *cache_.emplace(key, std::make_unique<Network>(std::move(g))).first->second;
   }
