@@ -161,6 +161,15 @@ int search_command(SearchOptions o) {
     if (!o.quiet) std::fprintf(stderr, fmt, args...);
   };
 
+  // Budgets other than latency are checked before anything is measured or trained.
+  {
+    search::Budgets early;
+    early.params = limit(o.params_budget);
+    early.arena_bytes = limit(o.arena_budget);
+    early.macs = limit(o.macs_budget);
+    const search::FeasibleSampler check(space, early, {});
+  }
+
   // ---- latency tables ------------------------------------------------------------------
   std::vector<latency::Table> tables;
   std::vector<std::string> table_keys;
