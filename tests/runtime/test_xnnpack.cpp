@@ -64,6 +64,31 @@ TEST_CASE("XNNPACK runtime equals the trainer's eval mode on random genotypes", 
   }
 }
 
+TEST_CASE("the reference engine equals XNNPACK and the trainer on random genotypes, in an arena of exactly the peak size",
+          "[runtime][reference]") {
+  set_num_threads(2);
+  Rng rng(47);
+  for (int trial = 0; trial < 60; ++trial) {
+    const Genotype g = random_genotype(rng);
+    INFO(to_string(g));
+    auto net = trained_network(g, rng);
+    const Tensor x = test::random_tensor(g.input.with_batch(1), rng, -2.0f, 2.0f);
+    const ConstTensorView expected = net->forward(x, false);
+    const std::vector<float> weights = net->inference_weights();
+    // Guard floats on both sides of the arena catch any write outside it.
+    const std::int64_t floats = reference::arena_floats(g.view());
+    std::vector<float> arena(static_cast<std::size_t>(floats) + 32, 12345.0f);
+    Tensor logits(expected.shape()), xnn(expected.shape());
+    reference::infer(g.view(), weights, x, std::span<float>(arena).subspan(16, static_cast<std::size_t>(floats)),
+                     std::span<float>(logits.data(), static_cast<std::size_t>(logits.size())));
+    for (int i = 0; i < 16; ++i) REQUIRE((arena[static_cast<std::size_t>(i)] == 12345.0f && arena[arena.size() - 1 - static_cast<std::size_t>(i)] == 12345.0f));
+    require_close(logits, expected, 1e-4);
+    xnnpack::Runtime runtime(g, weights, 1, 1);
+    runtime.run(x, xnn);
+    require_close(xnn, logits, 1e-4);
+  }
+}
+
 TEST_CASE("XNNPACK runtime runs MobileNetV3-Small and agrees with the reference engine", "[runtime][xnnpack][zoo]") {
   Rng rng(32);
   const Genotype g = genotype_of<zoo::MobileNetV3Small>();

@@ -1,5 +1,6 @@
-// edgenas/runtime/reference/inference.hpp — single-image inference from folded weights through
-// the ops/ kernels, in one caller-provided arena.
+// edgenas/runtime/reference/inference.hpp — single-image inference from folded weights in one
+// caller-provided arena: no heap, no threads, no exceptions needed (errors go through the
+// error handler), plain kernels (reference/kernels.hpp). For firmware and as the reference.
 //
 // Works from a NetworkView, so a genotype (run time) and a network type (compile time:
 // infer<Net>, where the shapes are constants) share it. Buffers are placed at the two ends of
@@ -13,15 +14,12 @@
 //   head: conv [O][I], bias; [hidden [H][C], bias]; classifier [K][F], bias
 #pragma once
 
+#include <cstring>
 #include <span>
 
-#include "edgenas/ops/activation.hpp"
-#include "edgenas/ops/conv2d.hpp"
-#include "edgenas/ops/dense.hpp"
-#include "edgenas/ops/depthwise.hpp"
-#include "edgenas/ops/pooling.hpp"
-#include "edgenas/ops/residual.hpp"
-#include "edgenas/ops/squeeze_excite.hpp"
+#include "edgenas/core/tensor.hpp"
+#include "edgenas/ops/squeeze_excite.hpp"  // SE scratch size
+#include "edgenas/runtime/reference/kernels.hpp"
 #include "edgenas/space/cost.hpp"
 
 namespace edgenas::reference {
@@ -81,8 +79,9 @@ inline void infer(const NetworkView& g, std::span<const float> weights, ConstTen
   const Shape stem_shape = stem_output_shape(g);
   const auto stem_w = w.take(std::int64_t{g.stem.kernel} * g.stem.kernel * g.input.c * g.stem.channels);
   TensorView cur(a.at(0, 0, stem_shape.size()), stem_shape);
-  ops::conv2d_forward(image, stem_w, w.take(g.stem.channels), g.stem.kernel, g.stem.stride, cur);
-  ops::activation_forward(g.stem.act, cur, cur);
+  kernels::conv2d(image.data(), image.shape(), stem_w.data(), w.take(g.stem.channels).data(), g.stem.kernel,
+                  g.stem.stride, cur.data(), stem_shape);
+  kernels::activate(g.stem.act, cur.data(), stem_shape.size());
   int side = 0;
 
   for_each_block(g, [&](std::size_t, const BlockGene& b, const BlockShapes& s) {
@@ -96,8 +95,9 @@ inline void infer(const NetworkView& g, std::span<const float> weights, ConstTen
     if (b.expanded != s.in.c) {
       TensorView expanded(a.at(1 - side, 0, s.expanded.size()), s.expanded);
       const auto ew = w.take(std::int64_t{s.in.c} * b.expanded);
-      ops::pointwise_forward(cur, ew, w.take(b.expanded), expanded);
-      ops::activation_forward(b.act, expanded, expanded);
+      kernels::pointwise(cur.data(), s.in.pixels(), s.in.c, ew.data(), w.take(b.expanded).data(), b.expanded,
+                         expanded.data());
+      kernels::activate(b.act, expanded.data(), s.expanded.size());
       dw_in = expanded;
       dw_side = side;
       dw_out = TensorView(a.at(side, keep, dw_shape.size()), dw_shape);
@@ -106,8 +106,9 @@ inline void infer(const NetworkView& g, std::span<const float> weights, ConstTen
       dw_out = TensorView(a.at(1 - side, 0, dw_shape.size()), dw_shape);
     }
     const auto dww = w.take(std::int64_t{b.kernel} * b.kernel * b.expanded);
-    ops::depthwise_forward(dw_in, dww, w.take(b.expanded), b.kernel, b.stride, dw_out);
-    ops::activation_forward(b.act, dw_out, dw_out);
+    kernels::depthwise(dw_in.data(), dw_in.shape(), dww.data(), w.take(b.expanded).data(), b.kernel, b.stride,
+                       dw_out.data(), dw_shape);
+    kernels::activate(b.act, dw_out.data(), dw_shape.size());
     // Scratch and the projection go where nothing alive is: past the shortcut on the block's
     // input side when the depthwise output sits on the other side, else on the other side.
     const auto free_spot = [&](std::int64_t n) {
@@ -118,12 +119,21 @@ inline void infer(const NetworkView& g, std::span<const float> weights, ConstTen
       const auto w1 = w.take(std::int64_t{r} * b.expanded), b1 = w.take(r);
       const auto w2 = w.take(std::int64_t{b.expanded} * r), b2 = w.take(b.expanded);
       const std::int64_t scratch = ops::squeeze_excite_scratch_floats(b.expanded, r);
-      ops::squeeze_excite_inplace(dw_out, {w1, b1, w2, b2}, {free_spot(scratch), static_cast<std::size_t>(scratch)});
+      kernels::squeeze_excite(dw_out.data(), dw_shape.pixels(), b.expanded, r, w1.data(), b1.data(), w2.data(), b2.data(),
+                              free_spot(scratch));
     }
     TensorView out(free_spot(s.out.size()), s.out);
     const auto pw = w.take(std::int64_t{b.expanded} * b.out);
-    ops::pointwise_forward(dw_out, pw, w.take(b.out), out);
-    if (residual) ops::residual_add_forward(out, cur, out);
+    kernels::pointwise(dw_out.data(), dw_shape.pixels(), b.expanded, pw.data(), w.take(b.out).data(), b.out, out.data());
+    if (residual)
+      for (std::int64_t i = 0; i < s.out.size(); ++i) out.data()[i] += cur.data()[i];
+    if (dw_side != side && keep > 0) {
+      // The output landed past the (now dead) shortcut; every later placement assumes a block
+      // input starts at its side's edge, so slide it there.
+      float* edge = a.at(side, 0, s.out.size());
+      std::memmove(edge, out.data(), static_cast<std::size_t>(s.out.size()) * sizeof(float));
+      out = TensorView(edge, s.out);
+    }
     cur = out;
     side = dw_side == side ? 1 - side : side;
   });
@@ -132,19 +142,22 @@ inline void infer(const NetworkView& g, std::span<const float> weights, ConstTen
   const Shape conv_shape{1, head_in.h, head_in.w, g.head.channels};
   TensorView conv(a.at(1 - side, 0, conv_shape.size()), conv_shape);
   const auto hw = w.take(std::int64_t{head_in.c} * g.head.channels);
-  ops::pointwise_forward(cur, hw, w.take(g.head.channels), conv);
-  ops::activation_forward(g.head.act, conv, conv);
-  TensorView features(a.at(side, 0, g.head.channels), {1, 1, 1, g.head.channels});
-  ops::global_average_pool_forward(conv, features);
+  kernels::pointwise(cur.data(), head_in.pixels(), head_in.c, hw.data(), w.take(g.head.channels).data(), g.head.channels,
+                     conv.data());
+  kernels::activate(g.head.act, conv.data(), conv_shape.size());
+  float* features = a.at(side, 0, g.head.channels);
+  kernels::global_average_pool(conv.data(), conv_shape.pixels(), g.head.channels, features);
+  int feature_count = g.head.channels;
   if (g.head.hidden > 0) {
-    TensorView hidden(a.at(1 - side, 0, g.head.hidden), {1, 1, 1, g.head.hidden});
+    float* hidden = a.at(1 - side, 0, g.head.hidden);
     const auto hwts = w.take(std::int64_t{g.head.channels} * g.head.hidden);
-    ops::linear_forward(features, hwts, w.take(g.head.hidden), hidden);
-    ops::activation_forward(g.head.act, hidden, hidden);
+    kernels::pointwise(features, 1, g.head.channels, hwts.data(), w.take(g.head.hidden).data(), g.head.hidden, hidden);
+    kernels::activate(g.head.act, hidden, g.head.hidden);
     features = hidden;
+    feature_count = g.head.hidden;
   }
-  const auto cw = w.take(std::int64_t{features.shape().c} * g.head.classes);
-  ops::linear_forward(features, cw, w.take(g.head.classes), TensorView(logits.data(), {1, 1, 1, g.head.classes}));
+  const auto cw = w.take(std::int64_t{feature_count} * g.head.classes);
+  kernels::pointwise(features, 1, feature_count, cw.data(), w.take(g.head.classes).data(), g.head.classes, logits.data());
 }
 
 /// The typed entry point: shapes, weight count and arena size are compile-time constants of Net.
