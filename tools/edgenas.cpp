@@ -3,7 +3,7 @@
 //   edgenas search [--preset tiny|quick|full] [--out DIR] [--resume] [budgets…]  (search_command.cpp)
 //   edgenas train --genotype TEXT [--epochs N] [--out DIR] [--resume]
 //   edgenas bench --genotype TEXT | --model FILE [--table FILE] [--threads N]
-//   edgenas export --from CHECKPOINT|MODEL --model FILE
+//   edgenas export --from MODEL|CHECKPOINT [--model FILE] [--header FILE [--test-images N]]
 //   edgenas info [--threads N] [--json]
 //   edgenas latency build --space fmnist|mobilenetv3 --table FILE [--threads N] [--fit N]
 //   edgenas latency check --space fmnist|mobilenetv3 --table FILE [--samples N] [--json]
@@ -12,7 +12,10 @@
 // Errors are one line on stderr and a non-zero exit code.
 #include <CLI/CLI.hpp>
 #include <edgenas/data.hpp>
+#include <edgenas/export/header.hpp>
 #include <edgenas/export/model_file.hpp>
+#include <edgenas/runtime/reference/inference.hpp>
+#include <cstring>
 #include <edgenas/runtime/xnnpack.hpp>
 #include <edgenas/train.hpp>
 #include <chrono>
@@ -159,13 +162,15 @@ int latency_breakdown(const std::string& genotype_text, const std::string& path,
 // Trains one architecture from scratch on Fashion-MNIST-format data; checkpoint every epoch
 // (resumable), model file at the end.
 int train_command(const std::string& genotype_text, const std::string& data_dir, const std::string& out, int epochs,
-                  int batch, float lr, std::uint64_t seed, long validation, bool resume, bool as_json, bool quiet) {
+                  int batch, float lr, std::uint64_t seed, long validation, long train_images, bool resume, bool as_json,
+                  bool quiet) {
   const Genotype g = parse_genotype(genotype_text);
   validate(g);
   std::filesystem::create_directories(out);
   const std::string dir = data_dir.empty() ? data::fashion_mnist_dir() : data_dir;
   data::Dataset train_set = data::load_fashion_mnist(data::Split::train, dir), validation_set;
   if (validation > 0) std::tie(train_set, validation_set) = data::split(train_set, static_cast<std::size_t>(validation), seed);
+  if (train_images > 0) train_set = data::head(train_set, static_cast<std::size_t>(train_images));
   const data::Dataset test = data::load_fashion_mnist(data::Split::test, dir);
   const data::Normalization norm = data::compute_normalization(train_set);
   train::Network net(g, seed);
@@ -198,7 +203,7 @@ int train_command(const std::string& genotype_text, const std::string& data_dir,
   }
   const auto result = trainer.evaluate(test);
   const std::string model_path = (std::filesystem::path(out) / "model.enas").string();
-  save_model(model_path, {g, net.inference_weights()});
+  save_model(model_path, {g, net.inference_weights(), norm.mean, norm.stddev});
   if (as_json) {
     std::printf("%s\n", json::dump(json::Value()
                                        .set("genotype", to_string(g))
@@ -218,7 +223,7 @@ int bench_command(const std::string& genotype_text, const std::string& model_pat
                   int threads, bool as_json) {
   EDGENAS_CHECK(genotype_text.empty() != model_path.empty(), Status::invalid_argument,
                 "bench: give exactly one of --genotype and --model");
-  const Model model = model_path.empty() ? Model{parse_genotype(genotype_text), {}} : load_model(model_path);
+  const Model model = model_path.empty() ? Model{parse_genotype(genotype_text), {}, {}, {}} : load_model(model_path);
   const Genotype& g = model.genotype;
   const latency::Measurement m = latency::measure_network(g, threads);
   double predicted = -1.0;
@@ -250,19 +255,73 @@ int bench_command(const std::string& genotype_text, const std::string& model_pat
   return 0;
 }
 
-// A training checkpoint (or a model file, re-checked) to a deployable model file.
-int export_command(const std::string& from, const std::string& out) {
+// A training checkpoint or model file to a model file and/or a C++ header for firmware; with
+// --test-images, also a header of that many Fashion-MNIST test images with the classes this
+// host predicts for them (through the same reference runtime the firmware runs).
+int export_command(const std::string& from, const std::string& model_out, const std::string& header_out,
+                   const std::string& name, int test_images, const std::string& data_dir) {
+  EDGENAS_CHECK(!model_out.empty() || !header_out.empty(), Status::invalid_argument,
+                "export: nothing to write; give --model FILE and/or --header FILE");
   Model model;
-  if (read_binary_file(from, "input").size() >= 8 && std::string(reinterpret_cast<const char*>(read_binary_file(from, "input").data()), 8) == "ENASMODL") {
+  const auto bytes = read_binary_file(from, "input");
+  if (bytes.size() >= 8 && std::memcmp(bytes.data(), "ENASMODL", 8) == 0) {
     model = load_model(from);
   } else {
     const auto net = train::load_network(from);
-    model = {net->genotype(), net->inference_weights()};
+    model = {net->genotype(), net->inference_weights(), {}, {}};
+    std::fprintf(stderr, "export: %s holds no input normalisation (model files from search/train do); none recorded\n",
+                 from.c_str());
   }
-  save_model(out, model);
-  const Model back = load_model(out);  // what we wrote reads back
-  std::printf("model    %s\nnetwork  %s\nweights  %zu floats (batch norm folded)\n", out.c_str(), to_string(back.genotype).c_str(),
-              back.weights.size());
+  if (!model_out.empty()) {
+    save_model(model_out, model);
+    load_model(model_out);  // what we wrote reads back
+    std::printf("model    %s\n", model_out.c_str());
+  }
+  if (!header_out.empty()) {
+    write_file_atomically(header_out, header_source(model, name));
+    std::printf("header   %s (namespace %s: Net, arena_bytes %lld, %zu weights, predict())\n", header_out.c_str(), name.c_str(),
+                static_cast<long long>(peak_activation_bytes(model.genotype.view())), model.weights.size());
+  }
+  if (test_images > 0) {
+    EDGENAS_CHECK(!header_out.empty(), Status::invalid_argument, "export: --test-images needs --header");
+    const data::Dataset test = data::load_fashion_mnist(data::Split::test, data_dir.empty() ? data::fashion_mnist_dir() : data_dir);
+    const Genotype& g = model.genotype;
+    EDGENAS_CHECK(test.height == g.input.h && test.width == g.input.w && test.channels == g.input.c, Status::invalid_shape,
+                  "export: test images are %dx%dx%d, the network takes %dx%dx%d", test.height, test.width, test.channels,
+                  g.input.h, g.input.w, g.input.c);
+    const int n = std::min<int>(test_images, static_cast<int>(test.size()));
+    std::vector<float> arena(static_cast<std::size_t>(reference::arena_floats(g.view()))), image(test.image_bytes()),
+        logits(static_cast<std::size_t>(g.head.classes));
+    std::string s = "// Generated by `edgenas export --test-images`: Fashion-MNIST test images and the classes the\n"
+                    "// exporting host predicted for them with the same reference runtime.\n#pragma once\n\n#include <cstdint>\n\n"
+                    "namespace " + name + "_test {\n\n";
+    s += "inline constexpr int count = " + std::to_string(n) + ";\ninline constexpr int pixels = " +
+         std::to_string(test.image_bytes()) + ";\n";
+    std::string pixels = "inline constexpr std::uint8_t images[count][pixels] = {\n", labels = "inline constexpr int labels[count] = {",
+                classes = "inline constexpr int host_predictions[count] = {";
+    int correct = 0;
+    for (int i = 0; i < n; ++i) {
+      const std::uint8_t* px = test.image(static_cast<std::size_t>(i));
+      for (std::size_t p = 0; p < image.size(); ++p) {
+        const std::size_t c = p % static_cast<std::size_t>(g.input.c);
+        const float mean = model.input_mean.empty() ? 0.0f : model.input_mean[c];
+        const float sd = model.input_stddev.empty() ? 1.0f : model.input_stddev[c];
+        image[p] = (px[p] / 255.0f - mean) / sd;
+      }
+      reference::infer(g.view(), model.weights, ConstTensorView(image.data(), g.input.with_batch(1)), arena, logits);
+      const int k = static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      correct += k == test.labels[static_cast<std::size_t>(i)];
+      pixels += "    {";
+      for (std::size_t p = 0; p < image.size(); ++p) pixels += std::to_string(px[p]) + (p + 1 < image.size() ? "," : "");
+      pixels += "},\n";
+      labels += std::to_string(test.labels[static_cast<std::size_t>(i)]) + (i + 1 < n ? ", " : "");
+      classes += std::to_string(k) + (i + 1 < n ? ", " : "");
+    }
+    s += pixels + "};\n" + labels + "};\n" + classes + "};\n\n}  // namespace " + name + "_test\n";
+    const std::string images_out = header_out.substr(0, header_out.rfind('.')) + "_test_images.hpp";
+    write_file_atomically(images_out, s);
+    std::printf("images   %s (%d test images, host predicts %d correctly)\n", images_out.c_str(), n, correct);
+  }
   return 0;
 }
 
@@ -350,7 +409,7 @@ int main(int argc, char** argv) {
   std::string genotype, data_dir, out = "out/train", model_path, table;
   int epochs = 15, batch = 128;
   float lr = 0.2f;
-  long validation = 0;
+  long validation = 0, train_images = 0;
   bool resume = false;
   std::uint64_t seed = 1;
   auto* train_cmd = app.add_subcommand("train", "Train one architecture from scratch on Fashion-MNIST (resumable)");
@@ -361,6 +420,7 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--batch", batch, "Batch size")->check(CLI::PositiveNumber)->capture_default_str();
   train_cmd->add_option("--lr", lr, "Peak learning rate (SGD, Nesterov, cosine)")->check(CLI::PositiveNumber)->capture_default_str();
   train_cmd->add_option("--validation", validation, "Hold out this many training images and report on them")->check(CLI::NonNegativeNumber);
+  train_cmd->add_option("--train-images", train_images, "Use only this many training images")->check(CLI::PositiveNumber);
   train_cmd->add_option("--threads", so.threads, "Threads")->check(CLI::PositiveNumber);
   train_cmd->add_option("--seed", seed, "Seed")->capture_default_str();
   train_cmd->add_flag("--resume", resume, "Continue from OUT/train.ckpt");
@@ -376,10 +436,21 @@ int main(int argc, char** argv) {
   bench_cmd->add_flag("--json", as_json, "Machine-readable output");
 
   // ---- export ----
-  std::string from;
-  auto* export_cmd = app.add_subcommand("export", "Write a deployable model file (genotype + BN-folded weights, checksummed)");
-  export_cmd->add_option("--from", from, "A training checkpoint (train.ckpt, final.ckpt) or a model file")->required()->check(CLI::ExistingFile);
-  export_cmd->add_option("--model", out, "The model file to write")->required();
+  std::string from, header, name = "edgenas_model";
+  int test_images = 0;
+  auto* export_cmd = app.add_subcommand(
+      "export", "Write a model file (genotype + BN-folded weights, checksummed) and/or a C++ header for firmware");
+  export_cmd->add_option("--from", from, "A model file (model.enas from search or train) or a training checkpoint")
+      ->required()
+      ->check(CLI::ExistingFile);
+  export_cmd->add_option("--model", model_path, "The model file to write");
+  export_cmd->add_option("--header", header,
+                         "The C++ header to write: using Net = edgenas::Sequential<...>, constexpr weights, predict()");
+  export_cmd->add_option("--namespace", name, "Namespace of the header's declarations")->capture_default_str();
+  export_cmd->add_option("--test-images", test_images,
+                         "Also write HEADER_test_images.hpp: this many test images and this host's predictions")
+      ->check(CLI::NonNegativeNumber);
+  export_cmd->add_option("--data", data_dir, "Directory with Fashion-MNIST-format IDX files");
 
   // ---- latency ----
   auto* lat = app.add_subcommand("latency", "Build or check per-piece latency tables measured on this device");
@@ -411,10 +482,10 @@ int main(int argc, char** argv) {
     if (search_cmd->parsed()) return search_command(so);
     if (train_cmd->parsed()) {
       set_num_threads(so.threads);
-      return train_command(genotype, data_dir, out, epochs, batch, lr, seed, validation, resume, as_json, quiet);
+      return train_command(genotype, data_dir, out, epochs, batch, lr, seed, validation, train_images, resume, as_json, quiet);
     }
     if (bench_cmd->parsed()) return bench_command(genotype, model_path, table, threads, as_json);
-    if (export_cmd->parsed()) return export_command(from, out);
+    if (export_cmd->parsed()) return export_command(from, model_path, header, name, test_images, data_dir);
     if (build->parsed()) return latency_build(space, table, threads, fit, seed);
     if (check->parsed()) return latency_check(space, table, threads, samples, check_seed, as_json);
     if (breakdown->parsed()) return latency_breakdown(genotype, table, threads, as_json);

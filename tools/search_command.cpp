@@ -360,7 +360,7 @@ int search_command(SearchOptions o) {
     ch.validation_accuracy = train::evaluate(*net, validation, norm, 250).accuracy;
     const train::EvalStats t = train::evaluate(*net, test, norm, 250);
     ch.test_accuracy = t.accuracy;
-    Model model{cand.genotype, net->inference_weights()};
+    Model model{cand.genotype, net->inference_weights(), norm.mean, norm.stddev};
     ch.model_path = (fs::path(o.out) / ("model" + tag + ".enas")).string();
     save_model(ch.model_path, model);
     ch.xnnpack_agreement = xnnpack_agreement(model, test, norm, t.predictions, 500);

@@ -20,11 +20,17 @@ void write(const std::string& path, const std::string& bytes) { std::ofstream(pa
 TEST_CASE("model file: round trip of a trained network's folded weights", "[export]") {
   test::TempDir dir("model");
   train::Network net(parse_genotype("in:12x10x1 stem:8:k3:s2:hswish mb:8:e3:k5:s1:se:relu mb:16:e4:k3:s2:hswish head:32:hswish fc:4"));
-  const Model m{net.genotype(), net.inference_weights()};
+  const Model m{net.genotype(), net.inference_weights(), {0.286f}, {0.353f}};
   save_model(dir.file("m.enas"), m);
   const Model back = load_model(dir.file("m.enas"));
   CHECK(back.genotype == m.genotype);
   CHECK(back.weights == m.weights);
+  CHECK(back.input_mean == m.input_mean);
+  CHECK(back.input_stddev == m.input_stddev);
+  Model two_channels = m;
+  two_channels.input_mean = {0.1f, 0.2f};
+  two_channels.input_stddev = {1.0f, 1.0f};
+  CHECK_THROWS_WITH(save_model(dir.file("n.enas"), two_channels), Catch::Contains("normalisation for 2/2 channels"));
   // A checkpoint exported through train::load_network gives the same weights.
   train::Optimizer opt(net.parameters(), {});
   train::save_checkpoint(dir.file("c.ckpt"), net, opt, 3);
@@ -34,7 +40,7 @@ TEST_CASE("model file: round trip of a trained network's folded weights", "[expo
 TEST_CASE("model file: truncated, corrupt, foreign and mismatched files are refused", "[export]") {
   test::TempDir dir("model_bad");
   train::Network net(parse_genotype("in:8x8x1 stem:8:k3:s1:relu mb:8:e2:k3:s1:relu head:16:relu fc:3"));
-  const Model m{net.genotype(), net.inference_weights()};
+  const Model m{net.genotype(), net.inference_weights(), {}, {}};
   const std::string good = dir.file("good.enas"), bad = dir.file("bad.enas");
   save_model(good, m);
   const std::string bytes = bytes_of(good);

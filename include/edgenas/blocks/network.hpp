@@ -143,6 +143,9 @@ struct Sequential {
   static constexpr std::int64_t macs = mac_count(view);
   /// Bytes of the one static activation arena inference needs (float32, batch 1).
   static constexpr std::int64_t peak_activation_bytes = edgenas::peak_activation_bytes(view);
+  static constexpr std::int64_t arena_bytes = peak_activation_bytes;
+  /// Floats of BN-folded inference weights (train::Network::inference_weights(), model files).
+  static constexpr std::int64_t weight_count = inference_weight_count(view);
 };
 
 /// The run-time value a network type describes.

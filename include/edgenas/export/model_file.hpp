@@ -2,7 +2,8 @@
 //
 // File (little-endian): "ENASMODL", u32 format version, u32 0, u64 payload bytes, payload,
 // u64 FNV-1a checksum of the payload. Payload: genotype text (u32 length + bytes), u64 weight
-// count, float32 weights in the layout runtime/reference/inference.hpp and the XNNPACK runtime
+// count, float32 weights, u32 channel count + per-channel input mean and stddev (0: none),
+// the weights in the layout runtime/reference/inference.hpp and the XNNPACK runtime
 // read (batch norm folded). Written atomically; loading checks magic, version, length,
 // checksum, that the genotype parses and validates, and that the weight count is exactly what
 // the genotype needs — before returning anything.
@@ -26,6 +27,9 @@ inline constexpr std::uint32_t model_file_version = 1;
 struct Model {
   Genotype genotype;
   std::vector<float> weights;  // inference (folded) layout
+  // Input normalisation the weights were trained with: x = (pixel/255 − mean[c]) / stddev[c].
+  // Empty: none recorded (the images are fed as they are).
+  std::vector<float> input_mean, input_stddev;
 };
 
 namespace detail {
@@ -46,6 +50,13 @@ inline void save_model(const std::string& path, const Model& m) {
   payload += text;
   detail::put(payload, static_cast<std::uint64_t>(m.weights.size()));
   payload.append(reinterpret_cast<const char*>(m.weights.data()), m.weights.size() * sizeof(float));
+  EDGENAS_CHECK(m.input_mean.size() == m.input_stddev.size() &&
+                    (m.input_mean.empty() || static_cast<int>(m.input_mean.size()) == m.genotype.input.c),
+                Status::invalid_argument, "save_model: normalisation for %zu/%zu channels, the input has %d",
+                m.input_mean.size(), m.input_stddev.size(), m.genotype.input.c);
+  detail::put(payload, static_cast<std::uint32_t>(m.input_mean.size()));
+  payload.append(reinterpret_cast<const char*>(m.input_mean.data()), m.input_mean.size() * sizeof(float));
+  payload.append(reinterpret_cast<const char*>(m.input_stddev.data()), m.input_stddev.size() * sizeof(float));
   std::string file = "ENASMODL";
   detail::put(file, model_file_version);
   detail::put(file, std::uint32_t{0});
@@ -92,10 +103,21 @@ inline Model load_model(const std::string& path) {
   EDGENAS_CHECK(count == expected, Status::corrupt_data, "%s: %llu weights, the genotype \"%s\" needs %llu", path.c_str(),
                 static_cast<unsigned long long>(count), to_string(m.genotype).c_str(),
                 static_cast<unsigned long long>(expected));
-  EDGENAS_CHECK(left == count * sizeof(float), Status::corrupt_data, "%s: %zu payload bytes left for %llu weights",
-                path.c_str(), left, static_cast<unsigned long long>(count));
+  need(count * sizeof(float));
   m.weights.resize(count);
-  std::memcpy(m.weights.data(), p, left);
+  std::memcpy(m.weights.data(), p, count * sizeof(float));
+  p += count * sizeof(float), left -= count * sizeof(float);
+  need(4);
+  std::uint32_t channels;
+  std::memcpy(&channels, p, 4);
+  p += 4, left -= 4;
+  EDGENAS_CHECK((channels == 0 || static_cast<int>(channels) == m.genotype.input.c) && left == 2ull * channels * sizeof(float),
+                Status::corrupt_data, "%s: normalisation for %u channels in %zu bytes, the input has %d channels",
+                path.c_str(), channels, left, m.genotype.input.c);
+  m.input_mean.resize(channels);
+  m.input_stddev.resize(channels);
+  std::memcpy(m.input_mean.data(), p, channels * sizeof(float));
+  std::memcpy(m.input_stddev.data(), p + channels * sizeof(float), channels * sizeof(float));
   return m;
 }
 

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The firmware example end to end: a trained Fashion-MNIST model → `edgenas export --header`
+# (+ 32 test images with this host's predictions) → arm-none-eabi-g++ for a Cortex-M4
+# (-Os -fno-exceptions -fno-rtti, newlib) → QEMU mps2-an386 with semihosting → every class
+# must equal the host's. Prints flash and RAM use.
+#   scripts/firmware.sh [MODEL.enas]     (default: train a small network for 2 epochs on 10 000 images)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for tool in arm-none-eabi-g++ qemu-system-arm; do
+  command -v "$tool" > /dev/null || { echo "firmware.sh: $tool missing (scripts/install-deps.sh --cross installs it)" >&2; exit 2; }
+done
+host_build="${EDGENAS_HOST_BUILD:-build/dev}"
+edgenas="$host_build/tools/edgenas"
+[[ -x "$edgenas" ]] || cmake --build "$host_build" --target edgenas_cli
+work=build/firmware-model
+mkdir -p "$work"
+model="${1:-}"
+if [[ -z "$model" ]]; then
+  model="$work/train/model.enas"
+  if [[ ! -f "$model" ]]; then
+    "$edgenas" train --quiet --epochs 2 --train-images 10000 --out "$work/train" \
+      --genotype "in:28x28x1 stem:16:k3:s2:hswish mb:16:e3:k3:s1:se:relu mb:24:e4:k3:s2:se:hswish mb:24:e3:k5:s1:hswish mb:40:e4:k3:s2:se:hswish head:96:hswish fc:10"
+  fi
+fi
+"$edgenas" export --from "$model" --header "$work/fashion_model.hpp" --namespace fashion --test-images 32
+cmake -S examples/firmware -B build/firmware -G Ninja --toolchain "$PWD/toolchains/arm-none-eabi-cortex-m.cmake" \
+  -DEDGENAS_CORTEX_M=m4 -DEDGENAS_MODEL_DIR="$PWD/$work" -DCMAKE_BUILD_TYPE=MinSizeRel > /dev/null
+cmake --build build/firmware
+elf=build/firmware/fashion_firmware.elf
+size_of() { arm-none-eabi-size -A "$elf" | awk -v s="$1" '$1 == s { print $2 }'; }
+flash=$(( $(size_of .vectors) + $(size_of .text) + $(size_of .rodata) + $(size_of .init_array) + $(size_of .data) ))
+ram=$(( $(size_of .data) + $(size_of .bss) + $(size_of .stack) ))
+echo "firmware: flash $flash bytes (text+rodata+data image), RAM $ram bytes (data+bss+stack, arena included)"
+timeout 300 qemu-system-arm -machine mps2-an386 -nographic -semihosting -kernel "$elf" | tee build/firmware/run.log
+grep -q "FIRMWARE PASS" build/firmware/run.log
