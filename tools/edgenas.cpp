@@ -354,7 +354,7 @@ int main(int argc, char** argv) {
       "Find the most accurate network that fits a device budget.\n"
       "Trains a weight-sharing supernet (sandwich rule, in-place distillation), searches it with the chosen\n"
       "strategy under hard budgets (latency from this device's measured table, parameters, arena, MACs),\n"
-      "fine-tunes the best network under each latency budget, measures it, and writes OUT/report.md,\n"
+      "trains the best network under each latency budget to full accuracy, measures it, and writes OUT/report.md,\n"
       "front.svg, result.json and model files. Interrupted? Run the same command with --resume.");
   search_cmd->add_option("--preset", so.preset,
                          "tiny (seconds, a smoke test), quick (<= 20 min on 2 cores), full (<= 2 h; <= 100k params, <= 0.25 ms)")
