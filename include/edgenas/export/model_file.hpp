@@ -55,8 +55,10 @@ inline void save_model(const std::string& path, const Model& m) {
                 Status::invalid_argument, "save_model: normalisation for %zu/%zu channels, the input has %d",
                 m.input_mean.size(), m.input_stddev.size(), m.genotype.input.c);
   detail::put(payload, static_cast<std::uint32_t>(m.input_mean.size()));
-  payload.append(reinterpret_cast<const char*>(m.input_mean.data()), m.input_mean.size() * sizeof(float));
-  payload.append(reinterpret_cast<const char*>(m.input_stddev.data()), m.input_stddev.size() * sizeof(float));
+  if (!m.input_mean.empty()) {
+    payload.append(reinterpret_cast<const char*>(m.input_mean.data()), m.input_mean.size() * sizeof(float));
+    payload.append(reinterpret_cast<const char*>(m.input_stddev.data()), m.input_stddev.size() * sizeof(float));
+  }
   std::string file = "ENASMODL";
   detail::put(file, model_file_version);
   detail::put(file, std::uint32_t{0});
@@ -116,8 +118,10 @@ inline Model load_model(const std::string& path) {
                 path.c_str(), channels, left, m.genotype.input.c);
   m.input_mean.resize(channels);
   m.input_stddev.resize(channels);
-  std::memcpy(m.input_mean.data(), p, channels * sizeof(float));
-  std::memcpy(m.input_stddev.data(), p + channels * sizeof(float), channels * sizeof(float));
+  if (channels > 0) {  // (memcpy from/to an empty vector's null data() is undefined)
+    std::memcpy(m.input_mean.data(), p, channels * sizeof(float));
+    std::memcpy(m.input_stddev.data(), p + channels * sizeof(float), channels * sizeof(float));
+  }
   return m;
 }
 
