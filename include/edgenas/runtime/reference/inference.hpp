@@ -14,7 +14,6 @@
 //   head: conv [O][I], bias; [hidden [H][C], bias]; classifier [K][F], bias
 #pragma once
 
-#include <cstring>
 #include <span>
 
 #include "edgenas/core/tensor.hpp"
@@ -122,18 +121,16 @@ inline void infer(const NetworkView& g, std::span<const float> weights, ConstTen
       kernels::squeeze_excite(dw_out.data(), dw_shape.pixels(), b.expanded, r, w1.data(), b1.data(), w2.data(), b2.data(),
                               free_spot(scratch));
     }
-    TensorView out(free_spot(s.out.size()), s.out);
     const auto pw = w.take(std::int64_t{b.expanded} * b.out);
-    kernels::pointwise(dw_out.data(), dw_shape.pixels(), b.expanded, pw.data(), w.take(b.out).data(), b.out, out.data());
-    if (residual)
-      for (std::int64_t i = 0; i < s.out.size(); ++i) out.data()[i] += cur.data()[i];
-    if (dw_side != side && keep > 0) {
-      // The output landed past the (now dead) shortcut; every later placement assumes a block
-      // input starts at its side's edge, so slide it there.
-      float* edge = a.at(side, 0, s.out.size());
-      std::memmove(edge, out.data(), static_cast<std::size_t>(s.out.size()) * sizeof(float));
-      out = TensorView(edge, s.out);
+    const auto pb = w.take(b.out);
+    if (residual) {
+      // The projection adds onto the shortcut in place: the block's output stays at the edge
+      // of its input's side, where every later placement expects a block input.
+      kernels::pointwise(dw_out.data(), dw_shape.pixels(), b.expanded, pw.data(), pb.data(), b.out, cur.data(), true);
+      return;
     }
+    TensorView out(free_spot(s.out.size()), s.out);
+    kernels::pointwise(dw_out.data(), dw_shape.pixels(), b.expanded, pw.data(), pb.data(), b.out, out.data());
     cur = out;
     side = dw_side == side ? 1 - side : side;
   });

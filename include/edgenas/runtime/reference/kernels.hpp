@@ -61,9 +61,10 @@ inline void depthwise(const float* x, Shape in, const float* w, const float* bia
 }
 
 /// 1×1 convolution (and, with pixels = 1, a fully-connected layer): weights [O][I], bias [O].
-/// y may not alias x.
+/// With `accumulate`, y += result (a residual added in place onto its shortcut). y may not
+/// alias x.
 inline void pointwise(const float* x, std::int64_t pixels, int in, const float* w, const float* bias, int out,
-                      float* y) noexcept {
+                      float* y, bool accumulate = false) noexcept {
   for (std::int64_t p = 0; p < pixels; ++p) {
     const float* px = x + p * in;
     float* py = y + p * out;
@@ -71,7 +72,7 @@ inline void pointwise(const float* x, std::int64_t pixels, int in, const float* 
       const float* pw = w + std::int64_t{o} * in;
       float acc = bias[o];
       for (int i = 0; i < in; ++i) acc += px[i] * pw[i];
-      py[o] = acc;
+      py[o] = accumulate ? py[o] + acc : acc;
     }
   }
 }
