@@ -60,6 +60,15 @@ class Progress {
   std::size_t last_tenth_ = static_cast<std::size_t>(-1);
 };
 
+/// A training-progress callback for `bar` that shows each batch's loss.
+inline auto loss_progress(Progress& bar) {
+  return [&bar](std::size_t batch, std::size_t batches, double loss) {
+    char detail[32];
+    std::snprintf(detail, sizeof detail, "loss %.3f", loss);
+    bar.update(batch, batches, detail);
+  };
+}
+
 /// Times every piece of `space` missing from the table at `path` (resumable: it is saved
 /// after each piece), then fits the per-network overhead on `fit_networks` whole networks
 /// unless the table already has a fit. Returns the table.

@@ -189,11 +189,7 @@ int train_command(const std::string& genotype_text, const std::string& data_dir,
   json::Value::Array epochs_json;
   while (!trainer.finished()) {
     Progress bar("epoch " + std::to_string(trainer.epochs_done() + 1) + "/" + std::to_string(epochs), quiet);
-    const auto e = trainer.train_epoch([&](std::size_t b, std::size_t n, double loss) {
-      char detail[32];
-      std::snprintf(detail, sizeof detail, "loss %.3f", loss);
-      bar.update(b, n, detail);
-    });
+    const auto e = trainer.train_epoch(loss_progress(bar));
     const double val = validation > 0 ? trainer.evaluate(validation_set).accuracy : -1.0;
     if (!quiet)
       std::fprintf(stderr, "epoch %d: loss %.4f, training accuracy %.2f%%%s, %.1f s (%.0f images/s)\n", e.epoch, e.loss,

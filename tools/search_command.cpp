@@ -245,11 +245,7 @@ int search_command(SearchOptions o) {
         sc.progressive_shrinking ? ", progressive shrinking" : "");
   while (!st.finished()) {
     Progress bar("supernet epoch " + std::to_string(st.epochs_done() + 1), o.quiet);
-    const auto e = st.train_epoch([&](std::size_t b, std::size_t n, double loss) {
-      char detail[48];
-      std::snprintf(detail, sizeof detail, "loss %.3f", loss);
-      bar.update(b, n, detail);
-    });
+    const auto e = st.train_epoch(loss_progress(bar));
     journal.append(json::Value()
                        .set("type", "supernet_epoch")
                        .set("epoch", e.epoch)
@@ -343,11 +339,7 @@ int search_command(SearchOptions o) {
         Progress bar((retrain ? "retrain epoch " : "fine-tune epoch ") + std::to_string(trainer.epochs_done() + 1) +
                          "/" + std::to_string(tc.epochs),
                      o.quiet);
-        const auto e = trainer.train_epoch([&](std::size_t i, std::size_t n, double loss) {
-          char detail[48];
-          std::snprintf(detail, sizeof detail, "loss %.3f", loss);
-          bar.update(i, n, detail);
-        });
+        const auto e = trainer.train_epoch(loss_progress(bar));
         journal.append(json::Value()
                            .set("type", "finetune_epoch")
                            .set("budget_ms", std::isfinite(targets[b]) ? json::Value(targets[b]) : json::Value())

@@ -59,33 +59,14 @@ inline void save_model(const std::string& path, const Model& m) {
     payload.append(reinterpret_cast<const char*>(m.input_mean.data()), m.input_mean.size() * sizeof(float));
     payload.append(reinterpret_cast<const char*>(m.input_stddev.data()), m.input_stddev.size() * sizeof(float));
   }
-  std::string file = "ENASMODL";
-  detail::put(file, model_file_version);
-  detail::put(file, std::uint32_t{0});
-  detail::put(file, static_cast<std::uint64_t>(payload.size()));
-  file += payload;
-  detail::put(file, fnv1a(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
-  write_file_atomically(path, file);
+  write_file_atomically(path, container_bytes("ENASMODL", model_file_version, payload));
 }
 
 inline Model load_model(const std::string& path) {
   const std::vector<std::uint8_t> bytes = read_binary_file(path, "model file");
-  EDGENAS_CHECK(bytes.size() >= 32 && std::memcmp(bytes.data(), "ENASMODL", 8) == 0, Status::corrupt_data,
-                "%s: not an edgenas model file (bad magic or shorter than a header)", path.c_str());
-  std::uint32_t version;
-  std::uint64_t payload_bytes, checksum;
-  std::memcpy(&version, bytes.data() + 8, 4);
-  std::memcpy(&payload_bytes, bytes.data() + 16, 8);
-  EDGENAS_CHECK(version == model_file_version, Status::corrupt_data, "%s: model format version %u, this build reads %u",
-                path.c_str(), version, model_file_version);
-  EDGENAS_CHECK(bytes.size() == 32 + payload_bytes, Status::corrupt_data,
-                "%s: truncated or padded — header promises %llu payload bytes, file has %zu in all", path.c_str(),
-                static_cast<unsigned long long>(payload_bytes), bytes.size());
-  std::memcpy(&checksum, bytes.data() + 24 + payload_bytes, 8);
-  EDGENAS_CHECK(checksum == fnv1a(bytes.data() + 24, payload_bytes), Status::corrupt_data,
-                "%s: checksum mismatch — the file is corrupt", path.c_str());
-  const std::uint8_t* p = bytes.data() + 24;
-  std::size_t left = payload_bytes;
+  const Payload payload = checked_payload(path, bytes, "ENASMODL", model_file_version, "model file");
+  const std::uint8_t* p = payload.data;
+  std::size_t left = payload.size;
   const auto need = [&](std::size_t n) {
     EDGENAS_CHECK(n <= left, Status::corrupt_data, "%s: payload ends early", path.c_str());
   };

@@ -96,31 +96,6 @@ inline std::vector<NamedTensor> model_state(const std::vector<Parameter*>& param
   return t;
 }
 
-struct Payload {
-  const std::uint8_t* data;
-  std::size_t size;
-};
-
-/// Checks magic, version, length and checksum; returns the payload.
-inline Payload checked_payload(const std::string& path, const std::vector<std::uint8_t>& bytes) {
-  EDGENAS_CHECK(bytes.size() >= 32 && std::memcmp(bytes.data(), "ENASCKPT", 8) == 0, Status::corrupt_data,
-                "%s: not an edgenas checkpoint (bad magic or shorter than a header)", path.c_str());
-  std::uint32_t version;
-  std::uint64_t payload_bytes, checksum;
-  std::memcpy(&version, bytes.data() + 8, 4);
-  std::memcpy(&payload_bytes, bytes.data() + 16, 8);
-  EDGENAS_CHECK(version == checkpoint_version, Status::corrupt_data,
-                "%s: checkpoint format version %u, this build reads version %u", path.c_str(), version, checkpoint_version);
-  EDGENAS_CHECK(bytes.size() == 24 + payload_bytes + 8, Status::corrupt_data,
-                "%s: truncated or padded — header promises %llu payload bytes, file has %zu in all", path.c_str(),
-                static_cast<unsigned long long>(payload_bytes), bytes.size());
-  std::memcpy(&checksum, bytes.data() + 24 + payload_bytes, 8);
-  EDGENAS_CHECK(checksum == fnv1a(bytes.data() + 24, payload_bytes), Status::corrupt_data,
-                "%s: checksum mismatch — the file is corrupt", path.c_str());
-
-  return {bytes.data() + 24, static_cast<std::size_t>(payload_bytes)};
-}
-
 }  // namespace detail
 
 /// Training state as a list of named tensors plus progress, independent of what is trained
@@ -143,22 +118,16 @@ inline void save_training_state(const std::string& path, const TrainingState& st
     payload.string(t.name);
     payload.floats(*t.values);
   }
-  detail::Writer file;
-  for (char c : std::string("ENASCKPT")) file.pod(c);
-  file.pod(checkpoint_version);
-  file.pod(std::uint32_t{0});
-  file.pod(static_cast<std::uint64_t>(payload.bytes.size()));
-  file.bytes.insert(file.bytes.end(), payload.bytes.begin(), payload.bytes.end());
-  file.pod(fnv1a(payload.bytes.data(), payload.bytes.size()));
-
-  write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(file.bytes.data()), file.bytes.size()));
+  write_file_atomically(path, container_bytes("ENASCKPT", checkpoint_version,
+                                              std::string_view(reinterpret_cast<const char*>(payload.bytes.data()),
+                                                               payload.bytes.size())));
 }
 
 /// Restores a state written for the same identity and optimizer; returns the number of epochs
 /// it had completed. Nothing is modified unless the whole file checks out.
 inline int load_training_state(const std::string& path, const TrainingState& state, const char* what = "model") {
   const std::vector<std::uint8_t> bytes = read_binary_file(path, "checkpoint");
-  const detail::Payload payload = detail::checked_payload(path, bytes);
+  const Payload payload = checked_payload(path, bytes, "ENASCKPT", checkpoint_version, "checkpoint");
   detail::Reader r{payload.data, payload.size, path};
   const std::string identity = r.string();
   EDGENAS_CHECK(identity == state.identity, Status::invalid_argument, "%s: checkpoint is for %s \"%s\", this one is \"%s\"",
@@ -190,7 +159,7 @@ inline int load_training_state(const std::string& path, const TrainingState& sta
 /// written for, read from a file that passes every integrity check.
 inline std::pair<std::string, std::string> checkpoint_identity(const std::string& path) {
   const std::vector<std::uint8_t> bytes = read_binary_file(path, "checkpoint");
-  const detail::Payload payload = detail::checked_payload(path, bytes);
+  const Payload payload = checked_payload(path, bytes, "ENASCKPT", checkpoint_version, "checkpoint");
   detail::Reader r{payload.data, payload.size, path};
   std::string identity = r.string();
   return {identity, r.string()};

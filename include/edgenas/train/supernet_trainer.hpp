@@ -191,11 +191,7 @@ class SupernetTrainer {
   }
 
   void check_finite(ConstTensorView logits, int epoch, std::size_t batch) const {
-    for (std::int64_t i = 0; i < logits.size(); ++i)
-      EDGENAS_CHECK(std::isfinite(logits.data()[i]), Status::numerical_error,
-                    "supernet training diverged: non-finite logits in epoch %d, batch %zu (learning rate %g); lower "
-                    "the learning rate — the last checkpoint is unaffected",
-                    epoch + 1, batch, double{schedule_(optimizer_.steps())});
+    check_finite_logits(logits, "supernet training", epoch, batch, schedule_(optimizer_.steps()));
   }
 
   Supernet& net_;

@@ -96,6 +96,15 @@ inline void recalibrate_batch_norm(Network& net, const data::Dataset& images, co
   net.set_batch_norm_momentum(ops::BatchNormConfig{}.momentum);
 }
 
+/// Stops a run whose logits went NaN or infinite, saying where and what to do.
+inline void check_finite_logits(ConstTensorView logits, const char* what, int epoch, std::size_t batch, float lr) {
+  for (std::int64_t i = 0; i < logits.size(); ++i)
+    EDGENAS_CHECK(std::isfinite(logits.data()[i]), Status::numerical_error,
+                  "%s diverged: non-finite logits in epoch %d, batch %zu (learning rate %g); lower the learning rate "
+                  "— the last checkpoint is unaffected",
+                  what, epoch + 1, batch, double{lr});
+}
+
 class Trainer {
  public:
   using Progress = std::function<void(std::size_t batch, std::size_t batches, double loss)>;
@@ -163,11 +172,7 @@ class Trainer {
 
  private:
   void check_finite(ConstTensorView logits, int epoch, std::size_t batch) const {
-    for (std::int64_t i = 0; i < logits.size(); ++i)
-      EDGENAS_CHECK(std::isfinite(logits.data()[i]), Status::numerical_error,
-                    "training diverged: non-finite logits in epoch %d, batch %zu (learning rate %g); lower the "
-                    "learning rate — the last checkpoint is unaffected",
-                    epoch + 1, batch, double{schedule_(optimizer_.steps())});
+    check_finite_logits(logits, "training", epoch, batch, schedule_(optimizer_.steps()));
   }
 
   Network& net_;
