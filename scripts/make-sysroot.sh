@@ -36,9 +36,23 @@ touch "$state/status"
 apt_opts=(-q -o "Dir::State=$state" -o "Dir::State::status=$state/status" -o "Dir::Cache=$state/cache"
           -o "APT::Architecture=$arch" -o "APT::Architectures=$arch")
 echo "make-sysroot.sh: package lists for $arch"
-apt-get "${apt_opts[@]}" update > "$dir/apt-update.log"
+# A mirror in the middle of a sync fails an index now and then: retry, then go on with the
+# lists that did arrive (a package they lack fails the download below, by name).
+for wait_s in 10 30 0; do
+  apt-get "${apt_opts[@]}" update > "$dir/apt-update.log" 2>&1 && break
+  if (( wait_s == 0 )); then
+    echo "make-sysroot.sh: warning: some $arch package lists failed to download:" >&2
+    grep -E "^(E|W):" "$dir/apt-update.log" >&2 || true
+  else
+    sleep "$wait_s"
+  fi
+done
 echo "make-sysroot.sh: downloading ${#packages[@]} $arch packages"
-(cd "$dir/debs" && apt-get "${apt_opts[@]}" download "${packages[@]/%/:$arch}" "${headers[@]}" > ../apt-download.log 2>&1)
+if ! (cd "$dir/debs" && apt-get "${apt_opts[@]}" download "${packages[@]/%/:$arch}" "${headers[@]}" > ../apt-download.log 2>&1); then
+  echo "make-sysroot.sh: downloading $arch packages failed:" >&2
+  grep -E "^(E|W):" "$dir/apt-download.log" >&2 || tail -5 "$dir/apt-download.log" >&2
+  exit 1
+fi
 for deb in "$dir"/debs/*.deb; do dpkg -x "$deb" "$root"; done
 
 # Absolute symlinks (libz.so -> /lib/…) would point into the host: make them relative.

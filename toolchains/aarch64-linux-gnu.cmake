@@ -5,4 +5,5 @@ set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(EDGENAS_TRIPLE aarch64-linux-gnu)
 set(EDGENAS_DEBIAN_ARCH arm64)
 set(EDGENAS_QEMU_NAME qemu-aarch64)
+set(EDGENAS_QEMU_DEFAULT_CPU cortex-a72)  # Raspberry Pi 4
 include(${CMAKE_CURRENT_LIST_DIR}/linux-cross.cmake)

@@ -6,4 +6,5 @@ set(CMAKE_SYSTEM_PROCESSOR armv7l)
 set(EDGENAS_TRIPLE arm-linux-gnueabihf)
 set(EDGENAS_DEBIAN_ARCH armhf)
 set(EDGENAS_QEMU_NAME qemu-arm)
+set(EDGENAS_QEMU_DEFAULT_CPU cortex-a7)  # Raspberry Pi 2
 include(${CMAKE_CURRENT_LIST_DIR}/linux-cross.cmake)

@@ -21,8 +21,11 @@ set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
 # qemu-user runs target programs with the sysroot as their root: the target's dynamic loader,
-# libc and libXNNPACK.so all come from it.
+# libc and libXNNPACK.so all come from it. It emulates a real core (qemu's default "max" CPU
+# has every optional extension, which no board has), so XNNPACK picks the kernels it would
+# pick on that board and the latency fingerprint names it.
+set(EDGENAS_QEMU_CPU "${EDGENAS_QEMU_DEFAULT_CPU}" CACHE STRING "Core qemu-user emulates (qemu-${EDGENAS_DEBIAN_ARCH} -cpu help)")
 find_program(EDGENAS_QEMU ${EDGENAS_QEMU_NAME})
 if(EDGENAS_QEMU)
-  set(CMAKE_CROSSCOMPILING_EMULATOR "${EDGENAS_QEMU};-L;${EDGENAS_SYSROOT}")
+  set(CMAKE_CROSSCOMPILING_EMULATOR "${EDGENAS_QEMU};-cpu;${EDGENAS_QEMU_CPU};-L;${EDGENAS_SYSROOT}")
 endif()

@@ -16,12 +16,15 @@
 
 namespace edgenas::cli {
 
-/// A built-in space (fmnist, mobilenetv3) or a JSON space description file.
+/// A built-in space (spaces::builtin(): fmnist, fmnist-mcu, mobilenetv3) or a JSON space description file.
 inline SearchSpace space_named(const std::string& name) {
-  if (name == "fmnist") return spaces::fmnist();
-  if (name == "mobilenetv3") return spaces::mobilenetv3();
+  std::string names;
+  for (SearchSpace& s : spaces::builtin()) {
+    if (s.name == name) return std::move(s);
+    names += (names.empty() ? "" : ", ") + s.name;
+  }
   EDGENAS_CHECK(name.find(".json") != std::string::npos || std::filesystem::exists(name), Status::invalid_argument,
-                "unknown search space \"%s\" (built-in: fmnist, mobilenetv3; or a .json space file)", name.c_str());
+                "unknown search space \"%s\" (built-in: %s; or a .json space file)", name.c_str(), names.c_str());
   std::ifstream in(name);
   EDGENAS_CHECK(in.good(), Status::io_error, "%s: cannot open space file", name.c_str());
   std::stringstream text;

@@ -41,15 +41,15 @@ int info(int threads, bool as_json) {
   const latency::Fingerprint f = latency::this_device(threads);
   if (as_json) {
     json::Value spaces_json;
-    for (const char* name : {"fmnist", "mobilenetv3"})
-      spaces_json.set(name, json::Value().set("log10_architectures", space_named(name).log10_size()));
+    for (const SearchSpace& s : spaces::builtin())
+      spaces_json.set(s.name, json::Value().set("log10_architectures", s.log10_size()));
     std::printf("%s\n", json::dump(json::Value().set("device", latency::to_json(f)).set("spaces", spaces_json)).c_str());
     return 0;
   }
   std::printf("device   %s\n", latency::describe(f).c_str());
   std::printf("key      %s\n", f.key().c_str());
-  for (const char* name : {"fmnist", "mobilenetv3"})
-    std::printf("space    %-12s ~10^%.1f architectures\n", name, space_named(name).log10_size());
+  for (const SearchSpace& s : spaces::builtin())
+    std::printf("space    %-12s ~10^%.1f architectures\n", s.name.c_str(), s.log10_size());
   return 0;
 }
 
@@ -356,7 +356,7 @@ int main(int argc, char** argv) {
                          "tiny (seconds, a smoke test), quick (<= 20 min on 2 cores), full (<= 2 h; <= 100k params, <= 0.25 ms)")
       ->check(CLI::IsMember({"tiny", "quick", "full"}))
       ->capture_default_str();
-  search_cmd->add_option("--space", so.space, "fmnist, mobilenetv3, or a space .json file")->capture_default_str();
+  search_cmd->add_option("--space", so.space, "fmnist, fmnist-mcu (stem stride 2, for microcontrollers), mobilenetv3, or a space .json file")->capture_default_str();
   search_cmd->add_option("--data", so.data, "Directory with Fashion-MNIST-format IDX files (default: Debian's dataset-fashion-mnist)");
   search_cmd->add_option("--out", so.out, "Output folder (journal, checkpoints, report)")->capture_default_str();
   search_cmd->add_flag("--resume", so.resume, "Continue the search in --out after an interruption");
@@ -392,7 +392,7 @@ int main(int argc, char** argv) {
   search_cmd->add_option("--supernet-images", so.supernet_images, "Train the supernet on only this many of them")->check(CLI::PositiveNumber);
   search_cmd->add_option("--validation-images", so.validation_images, "Held out from training for the search")->check(CLI::PositiveNumber);
   search_cmd->add_option("--test-images", so.test_images, "Use only this many test images")->check(CLI::PositiveNumber);
-  search_cmd->add_option("--calibration-images", so.calibration_images, "Images for batch-norm recalibration")->check(CLI::PositiveNumber);
+  search_cmd->add_option("--calibration-images", so.calibration_images, "Images for batch-norm recalibration (at least 2)")->check(CLI::Range(2L, 1000000L));
   search_cmd->add_option("--threads", so.threads, "Training threads")->check(CLI::PositiveNumber)->capture_default_str();
   search_cmd->add_option("--latency-threads", so.latency_threads, "Threads the deployed model will use (latency)")
       ->check(CLI::PositiveNumber)
@@ -456,7 +456,7 @@ int main(int argc, char** argv) {
   auto* build = lat->add_subcommand("build", "Time every distinct piece of a search space (resumable), then fit the overhead");
   auto* check = lat->add_subcommand("check", "Compare predictions with end-to-end measurements of random networks");
   for (auto* cmd : {build, check}) {
-    cmd->add_option("--space", space, "fmnist, mobilenetv3, or a space .json file")->capture_default_str();
+    cmd->add_option("--space", space, "fmnist, fmnist-mcu (stem stride 2, for microcontrollers), mobilenetv3, or a space .json file")->capture_default_str();
     cmd->add_option("--table", table, "Latency table file (JSON)")->required();
     cmd->add_option("--threads", threads, "Threads XNNPACK uses")->check(CLI::PositiveNumber);
   }

@@ -33,6 +33,29 @@ TEST_CASE("device fingerprint names this CPU and round-trips through JSON", "[la
   CHECK(back.key() == f.key());
   CHECK(latency::this_device(1).key() != f.key());  // the thread count is part of the key
   CHECK_THAT(latency::describe(f), Catch::Contains("2 threads"));
+#if defined(__x86_64__)
+  CHECK(f.arch == "x86_64");
+#elif defined(__aarch64__)
+  CHECK(f.arch == "aarch64");
+  CHECK(f.vendor != "unknown");  // cpuinfo, or MIDR_EL1 where /proc/cpuinfo does not say (qemu-user)
+#endif
+  json::Value old = latency::to_json(f);  // a table written before `arch` existed
+  json::Value without_arch;
+  for (const auto& [k, v] : old.as_object("fingerprint"))
+    if (k != "arch") without_arch.set(k, v);
+  CHECK(latency::fingerprint_from_json(without_arch).arch == "unknown");
+  CHECK(latency::fingerprint_from_json(without_arch).key() != f.key());  // so it is remeasured
+}
+
+TEST_CASE("an Arm MIDR names the core's designer and part", "[latency][fingerprint]") {
+  using latency::detail::decode_midr;
+  CHECK(decode_midr(0x410fd083).vendor == "ARM");  // qemu -cpu cortex-a72, Raspberry Pi 4
+  CHECK(decode_midr(0x410fd083).uarch == "Cortex-A72");
+  CHECK(decode_midr(0x410fd034).uarch == "Cortex-A53");  // r0p4 of a Raspberry Pi 3 / i.MX 8M
+  CHECK(decode_midr(0x411fd0b0).uarch == "Cortex-A76");  // variant bits ignored
+  CHECK(decode_midr(0x51af8014).vendor == "Qualcomm");
+  CHECK(decode_midr(0x51af8014).uarch == "part 0x801");
+  CHECK(decode_midr(0x000f0510).vendor == "unknown");  // qemu's "max" CPU: implementer 0
 }
 
 TEST_CASE("timing reports median, percentiles and stability", "[latency][timing]") {
@@ -129,7 +152,7 @@ TEST_CASE("latency tables: build incrementally, predict, save, reload, reject ot
 }
 
 TEST_CASE("search spaces sample valid genotypes whose pieces the space enumeration covers", "[latency][space]") {
-  for (const SearchSpace& space : {spaces::fmnist(), spaces::mobilenetv3()}) {
+  for (const SearchSpace& space : spaces::builtin()) {
     INFO(space.name);
     const auto jobs = latency::space_pieces(space);
     std::set<std::string> keys;
@@ -156,7 +179,7 @@ TEST_CASE("search spaces sample valid genotypes whose pieces the space enumerati
 }
 
 TEST_CASE("search-space choices: decode, mutation and crossover stay inside the space", "[space][evolution]") {
-  for (const SearchSpace& space : {spaces::fmnist(), spaces::mobilenetv3()}) {
+  for (const SearchSpace& space : spaces::builtin()) {
     INFO(space.name);
     Rng rng(8);
     Rng same(8);

@@ -38,6 +38,19 @@ TEST_CASE("budgets name what they break, and an impossible budget fails before a
   Budgets arena;
   arena.arena_bytes = 8 * 1024;
   CHECK_THROWS_WITH(FeasibleSampler(space, arena, proxy_latency), Catch::Contains("arena"));
+  // 64 KB of float32 activations cannot hold two 28×28×16 tensors: the fmnist space has no
+  // architecture for it; fmnist-mcu (stem stride 2) has, and the sampler finds them.
+  Budgets mcu;
+  mcu.arena_bytes = 64 * 1024;
+  mcu.params = 45'000;
+  CHECK_THROWS_WITH(FeasibleSampler(space, mcu, proxy_latency), Catch::Contains("arena"));
+  const FeasibleSampler sampler(spaces::fmnist_mcu(), mcu, proxy_latency);
+  Rng rng(5);
+  for (int i = 0; i < 20; ++i) {
+    const Costs c = sampler.costs(sampler.random(rng));
+    CHECK(c.arena_bytes <= 64 * 1024);
+    CHECK(c.params <= 45'000);
+  }
 }
 
 TEST_CASE("every strategy evaluates exactly its budget of distinct, feasible architectures, deterministically", "[search]") {

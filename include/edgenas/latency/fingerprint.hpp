@@ -6,9 +6,15 @@
 
 #include <cpuinfo.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
+
+#if defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 #include "edgenas/core/error.hpp"
 #include "edgenas/core/json.hpp"
@@ -17,6 +23,7 @@
 namespace edgenas::latency {
 
 struct Fingerprint {
+  std::string arch;  // instruction set the program was built for: x86_64, aarch64, armv7 …
   std::string vendor;
   std::string uarch;
   std::string package;  // the processor's marketing name, when the OS reports one
@@ -33,7 +40,7 @@ struct Fingerprint {
   std::string key() const {
     std::string isa_list;
     for (const auto& f : isa) isa_list += (isa_list.empty() ? "" : "+") + f;
-    return vendor + "/" + uarch + "/" + package + "/" + std::to_string(cores) + "c/" + isa_list + "/" +
+    return arch + "/" + vendor + "/" + uarch + "/" + package + "/" + std::to_string(cores) + "c/" + isa_list + "/" +
            std::to_string(threads) + "t/" + dtype + "/" + backend;
   }
   friend bool operator==(const Fingerprint&, const Fingerprint&) = default;
@@ -86,6 +93,71 @@ inline std::string uarch_name(cpuinfo_uarch u) {
   }
 }
 
+inline const char* build_architecture() {
+#if defined(__x86_64__)
+  return "x86_64";
+#elif defined(__i386__)
+  return "x86";
+#elif defined(__aarch64__)
+  return "aarch64";
+#elif defined(__arm__)
+  return "armv7";
+#elif defined(__riscv)
+  return "riscv";
+#else
+  return "unknown";
+#endif
+}
+
+/// Implementer and part of an Arm MIDR_EL1 value, as named in the cores' reference manuals.
+struct MidrName {
+  std::string vendor, uarch;
+};
+inline MidrName decode_midr(std::uint64_t midr) {
+  const unsigned implementer = (midr >> 24) & 0xff, part = (midr >> 4) & 0xfff;
+  MidrName n;
+  switch (implementer) {
+    case 0x41: n.vendor = "ARM"; break;
+    case 0x42: n.vendor = "Broadcom"; break;
+    case 0x48: n.vendor = "HiSilicon"; break;
+    case 0x4e: n.vendor = "Nvidia"; break;
+    case 0x51: n.vendor = "Qualcomm"; break;
+    case 0x53: n.vendor = "Samsung"; break;
+    case 0x61: n.vendor = "Apple"; break;
+    case 0xc0: n.vendor = "Ampere"; break;
+    default: n.vendor = "unknown";
+  }
+  static constexpr struct { unsigned part; const char* name; } arm_parts[] = {
+      {0xd01, "Cortex-A32"}, {0xd03, "Cortex-A53"}, {0xd04, "Cortex-A35"}, {0xd05, "Cortex-A55"},
+      {0xd07, "Cortex-A57"}, {0xd08, "Cortex-A72"}, {0xd09, "Cortex-A73"}, {0xd0a, "Cortex-A75"},
+      {0xd0b, "Cortex-A76"}, {0xd0c, "Neoverse N1"}, {0xd0d, "Cortex-A77"}, {0xd40, "Neoverse V1"},
+      {0xd41, "Cortex-A78"}, {0xd44, "Cortex-X1"}, {0xd46, "Cortex-A510"}, {0xd47, "Cortex-A710"},
+      {0xd48, "Cortex-X2"}, {0xd49, "Neoverse N2"}, {0xd4b, "Cortex-A78C"}, {0xd4d, "Cortex-A715"}};
+  if (implementer == 0x41)
+    for (const auto& p : arm_parts)
+      if (p.part == part) n.uarch = p.name;
+  if (n.uarch.empty()) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "part 0x%03x", part);
+    n.uarch = buf;
+  }
+  return n;
+}
+
+/// MIDR_EL1 of the core we run on, read through the kernel's emulation of the register (and
+/// qemu-user's), or 0 where that is unavailable. cpuinfo names the core from /proc/cpuinfo,
+/// which some kernels and every qemu-user < 8 leave without the core's identity.
+inline std::uint64_t this_midr() {
+#if defined(__aarch64__) && defined(__linux__)
+  if (getauxval(AT_HWCAP) & HWCAP_CPUID) {
+    std::uint64_t midr = 0;
+    asm volatile("mrs %0, midr_el1" : "=r"(midr));
+    return midr;
+  }
+#endif
+  return 0;
+}
+
 }  // namespace detail
 
 /// Fingerprint of this machine for measurements with `threads` threads through XNNPACK fp32.
@@ -93,8 +165,16 @@ inline Fingerprint this_device(int threads) {
   EDGENAS_CHECK(cpuinfo_initialize(), Status::runtime_error, "cpuinfo_initialize failed: cannot identify this CPU");
   Fingerprint f;
   const cpuinfo_core* core = cpuinfo_get_cores_count() > 0 ? cpuinfo_get_core(0) : nullptr;
+  f.arch = detail::build_architecture();
   f.vendor = core ? detail::vendor_name(core->vendor) : "unknown";
   f.uarch = core ? detail::uarch_name(core->uarch) : "unknown";
+  if (f.vendor == "unknown") {
+    if (const std::uint64_t midr = detail::this_midr()) {
+      const detail::MidrName n = detail::decode_midr(midr);
+      f.vendor = n.vendor;
+      f.uarch = n.uarch;
+    }
+  }
   const cpuinfo_package* package = cpuinfo_get_package(0);
   f.package = package && package->name[0] ? package->name : "unknown";
   f.cores = static_cast<int>(cpuinfo_get_cores_count());
@@ -124,6 +204,7 @@ inline json::Value to_json(const Fingerprint& f) {
   json::Value::Array isa;
   for (const auto& s : f.isa) isa.emplace_back(s);
   return json::Value()
+      .set("arch", f.arch)
       .set("vendor", f.vendor)
       .set("uarch", f.uarch)
       .set("package", f.package)
@@ -141,6 +222,9 @@ inline json::Value to_json(const Fingerprint& f) {
 inline Fingerprint fingerprint_from_json(const json::Value& v) {
   Fingerprint f;
   const char* what = "fingerprint";
+  // Tables written before the field existed do not say; they then match no device and are remeasured.
+  const json::Value* arch = v.find("arch");
+  f.arch = arch ? arch->as_string("fingerprint.arch") : "unknown";
   f.vendor = v.at("vendor", what).as_string("fingerprint.vendor");
   f.uarch = v.at("uarch", what).as_string("fingerprint.uarch");
   f.package = v.at("package", what).as_string("fingerprint.package");
@@ -156,13 +240,13 @@ inline Fingerprint fingerprint_from_json(const json::Value& v) {
   return f;
 }
 
-/// One human-readable line ("AMD Zen 4 'AMD EPYC 9R14', 2 cores, L2 1024 KiB, AVX2+AVX-512F, 1 thread, fp32").
+/// One human-readable line ("x86_64 AMD Zen 4 'AMD EPYC 9R14', 2 cores, L2 1024 KiB, AVX2+AVX-512F, 1 thread, fp32").
 inline std::string describe(const Fingerprint& f) {
   std::string isa;
   for (const auto& s : f.isa) isa += (isa.empty() ? "" : "+") + s;
   char buf[512];
-  std::snprintf(buf, sizeof buf, "%s %s '%s', %d cores / %d logical, L1d %lld KiB, L2 %lld KiB, L3 %lld KiB, %s, %d thread%s, %s, %s",
-                f.vendor.c_str(), f.uarch.c_str(), f.package.c_str(), f.cores, f.logical_processors,
+  std::snprintf(buf, sizeof buf, "%s %s %s '%s', %d cores / %d logical, L1d %lld KiB, L2 %lld KiB, L3 %lld KiB, %s, %d thread%s, %s, %s",
+                f.arch.c_str(), f.vendor.c_str(), f.uarch.c_str(), f.package.c_str(), f.cores, f.logical_processors,
                 static_cast<long long>(f.l1d_bytes / 1024), static_cast<long long>(f.l2_bytes / 1024),
                 static_cast<long long>(f.l3_bytes / 1024), isa.empty() ? "no SIMD" : isa.c_str(), f.threads,
                 f.threads == 1 ? "" : "s", f.dtype.c_str(), f.backend.c_str());

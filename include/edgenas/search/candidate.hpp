@@ -103,7 +103,7 @@ class FeasibleSampler {
   }
 
  private:
-  const SearchSpace& space_;
+  SearchSpace space_;  // a copy: samplers outlive the expressions that build their spaces
   Budgets budgets_;
   LatencyFn latency_;
   int max_tries_;

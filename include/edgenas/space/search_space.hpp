@@ -228,6 +228,19 @@ inline SearchSpace fmnist() {
   return s;
 }
 
+/// Fashion-MNIST for microcontrollers: the stem halves the resolution to 14×14, so that a
+/// network's float32 activations can fit a 64 KB static arena (one 28×28×16 tensor alone is
+/// 50 KB). The first stage expands at most 3× for the same reason; `--arena-budget` picks the
+/// rest. Used with the Cortex-M firmware example.
+inline SearchSpace fmnist_mcu() {
+  SearchSpace s = fmnist();
+  s.name = "fmnist-mcu";
+  s.stem.stride = 2;
+  s.stages[0].expands = {1, 3};
+  s.stages[3].depths = {1, 2};
+  return s;
+}
+
 /// Once-for-All's MobileNetV3 space at 224×224: depth {2,3,4} × 5 stages, kernel {3,5,7},
 /// expand {3,4,6}; SE and activations fixed per stage as in MobileNetV3-Large.
 inline SearchSpace mobilenetv3() {
@@ -247,6 +260,9 @@ inline SearchSpace mobilenetv3() {
   s.head = {960, Activation::hswish, 1280, 1000};
   return s;
 }
+
+/// The built-in spaces, by the names the tool takes.
+inline std::vector<SearchSpace> builtin() { return {fmnist(), fmnist_mcu(), mobilenetv3()}; }
 
 }  // namespace spaces
 }  // namespace edgenas

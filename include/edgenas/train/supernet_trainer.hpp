@@ -219,6 +219,11 @@ class SubnetEvaluator {
       : net_(supernet), calibration_(data::head(train, config.calibration_images)), validation_(validation),
         norm_(std::move(norm)), config_(config) {
     EDGENAS_CHECK(validation.size() > 0, Status::invalid_argument, "SubnetEvaluator: empty validation set");
+    EDGENAS_CHECK(calibration_.size() >= 2, Status::invalid_argument,
+                  "SubnetEvaluator: batch-norm recalibration needs at least 2 training images, got %zu",
+                  calibration_.size());
+    // Fewer calibration images than a batch: one batch of all of them.
+    config_.batch_size = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(config_.batch_size), calibration_.size()));
   }
 
   /// The sub-network as a trainable Network, with recalibrated statistics.
