@@ -10,9 +10,9 @@ for tool in arm-none-eabi-g++ qemu-system-arm; do
   command -v "$tool" > /dev/null || { echo "firmware.sh: $tool missing (scripts/install-deps.sh --cross installs it)" >&2; exit 2; }
 done
 host_build="${EDGENAS_HOST_BUILD:-build/dev}"
-# Found by `edgenas search --space fmnist-mcu --arena-budget 65536 --params-budget 45000`
+# Found by `edgenas search --preset full --space fmnist-mcu --arena-budget 65536 --params-budget 45000`
 # (docs/results.md): the default when no model file is given, trained briefly.
-genotype="in:28x28x1 stem:16:k3:s2:hswish mb:16:e1:k5:s1:relu mb:24:e4:k7:s2:relu mb:40:e4:k3:s2:hswish mb:80:e1:k5:s1:se:relu head:128:hswish fc:10"
+genotype="in:28x28x1 stem:16:k3:s2:hswish mb:16:e1:k3:s1:relu mb:24:e4:k7:s2:hswish mb:40:e3:k5:s2:hswish mb:80:e3:k5:s1:relu head:128:hswish fc:10"
 edgenas="$host_build/tools/edgenas"
 [[ -x "$edgenas" ]] || cmake --build "$host_build" --target edgenas_cli
 work=build/firmware-model
