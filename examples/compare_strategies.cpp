@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <edgenas/data.hpp>
 #include <edgenas/latency.hpp>
 #include <edgenas/search.hpp>
@@ -74,7 +75,9 @@ int main(int argc, char** argv) {
   if (evaluations < 2 || seeds < 1 || threads < 1) usage("evaluations >= 2, seeds >= 1, threads >= 1");
   try {
     set_num_threads(threads);
-    const SearchSpace space = space_name == "mobilenetv3" ? spaces::mobilenetv3() : spaces::fmnist();
+    const std::optional<SearchSpace> named_space = spaces::named(space_name);
+    if (!named_space) usage(("unknown --space " + space_name + " (fmnist, fmnist-mcu, mobilenetv3)").c_str());
+    const SearchSpace& space = *named_space;
     const latency::Table table = latency::load_table(table_path, latency::this_device(1), latency::DeviceCheck::warn_if_different);
     const search::LatencyFn latency_of = [&](const Genotype& g) { return table.predict_ms(g); };
     search::Budgets budgets;

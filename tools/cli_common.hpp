@@ -18,11 +18,9 @@ namespace edgenas::cli {
 
 /// A built-in space (spaces::builtin(): fmnist, fmnist-mcu, mobilenetv3) or a JSON space description file.
 inline SearchSpace space_named(const std::string& name) {
+  if (std::optional<SearchSpace> s = spaces::named(name)) return std::move(*s);
   std::string names;
-  for (SearchSpace& s : spaces::builtin()) {
-    if (s.name == name) return std::move(s);
-    names += (names.empty() ? "" : ", ") + s.name;
-  }
+  for (const SearchSpace& s : spaces::builtin()) names += (names.empty() ? "" : ", ") + s.name;
   EDGENAS_CHECK(name.find(".json") != std::string::npos || std::filesystem::exists(name), Status::invalid_argument,
                 "unknown search space \"%s\" (built-in: %s; or a .json space file)", name.c_str(), names.c_str());
   std::ifstream in(name);

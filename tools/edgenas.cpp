@@ -260,7 +260,7 @@ int export_command(const std::string& from, const std::string& model_out, const 
                 "export: nothing to write; give --model FILE and/or --header FILE");
   Model model;
   const auto bytes = read_binary_file(from, "input");
-  if (bytes.size() >= 8 && std::memcmp(bytes.data(), "ENASMODL", 8) == 0) {
+  if (bytes.size() >= 8 && std::memcmp(bytes.data(), model_file_magic.data(), 8) == 0) {
     model = load_model(from);
   } else {
     const auto net = train::load_network(from);

@@ -88,12 +88,15 @@ TEST_CASE("invalid genotypes are rejected with a message naming block and field"
 
 TEST_CASE("search spaces round-trip through JSON and bad descriptions name the field", "[space][json]") {
   for (const SearchSpace& space : spaces::builtin()) {
+    REQUIRE(spaces::named(space.name).has_value());
+    CHECK(spaces::named(space.name)->log10_size() == space.log10_size());
     const SearchSpace back = search_space_from_json(json::parse(json::dump(to_json(space))));
     CHECK(back.name == space.name);
     CHECK(back.log10_size() == Approx(space.log10_size()));
     Rng a(3), b(3);
     for (int i = 0; i < 20; ++i) CHECK(back.sample(a) == space.sample(b));
   }
+  CHECK_FALSE(spaces::named("fmnist_mcu").has_value());  // names are exact
   const std::string good = json::dump(to_json(spaces::fmnist()));
   const auto fails_with = [&](const std::string& from, const std::string& to, const std::string& message) {
     std::string text = good;

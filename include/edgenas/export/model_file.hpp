@@ -23,6 +23,7 @@
 namespace edgenas {
 
 inline constexpr std::uint32_t model_file_version = 1;
+inline constexpr std::string_view model_file_magic = "ENASMODL";
 
 struct Model {
   Genotype genotype;
@@ -59,12 +60,12 @@ inline void save_model(const std::string& path, const Model& m) {
     payload.append(reinterpret_cast<const char*>(m.input_mean.data()), m.input_mean.size() * sizeof(float));
     payload.append(reinterpret_cast<const char*>(m.input_stddev.data()), m.input_stddev.size() * sizeof(float));
   }
-  write_file_atomically(path, container_bytes("ENASMODL", model_file_version, payload));
+  write_file_atomically(path, container_bytes(model_file_magic, model_file_version, payload));
 }
 
 inline Model load_model(const std::string& path) {
   const std::vector<std::uint8_t> bytes = read_binary_file(path, "model file");
-  const Payload payload = checked_payload(path, bytes, "ENASMODL", model_file_version, "model file");
+  const Payload payload = checked_payload(path, bytes, model_file_magic, model_file_version, "model file");
   const std::uint8_t* p = payload.data;
   std::size_t left = payload.size;
   const auto need = [&](std::size_t n) {

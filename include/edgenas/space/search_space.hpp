@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "edgenas/core/rng.hpp"
@@ -230,8 +232,9 @@ inline SearchSpace fmnist() {
 
 /// Fashion-MNIST for microcontrollers: the stem halves the resolution to 14×14, so that a
 /// network's float32 activations can fit a 64 KB static arena (one 28×28×16 tensor alone is
-/// 50 KB). The first stage expands at most 3× for the same reason; `--arena-budget` picks the
-/// rest. Used with the Cortex-M firmware example.
+/// 50 KB). The first stage expands at most 3× for the same reason and the last stage is at
+/// most 2 blocks deep (flash for float32 weights); `--arena-budget` and `--params-budget` pick
+/// the rest. Used with the Cortex-M firmware example.
 inline SearchSpace fmnist_mcu() {
   SearchSpace s = fmnist();
   s.name = "fmnist-mcu";
@@ -263,6 +266,13 @@ inline SearchSpace mobilenetv3() {
 
 /// The built-in spaces, by the names the tool takes.
 inline std::vector<SearchSpace> builtin() { return {fmnist(), fmnist_mcu(), mobilenetv3()}; }
+
+/// The built-in space called `name`, if there is one.
+inline std::optional<SearchSpace> named(std::string_view name) {
+  for (SearchSpace& s : builtin())
+    if (s.name == name) return std::move(s);
+  return std::nullopt;
+}
 
 }  // namespace spaces
 }  // namespace edgenas

@@ -23,6 +23,7 @@
 namespace edgenas::train {
 
 inline constexpr std::uint32_t checkpoint_version = 1;
+inline constexpr std::string_view checkpoint_magic = "ENASCKPT";
 
 namespace detail {
 
@@ -118,7 +119,7 @@ inline void save_training_state(const std::string& path, const TrainingState& st
     payload.string(t.name);
     payload.floats(*t.values);
   }
-  write_file_atomically(path, container_bytes("ENASCKPT", checkpoint_version,
+  write_file_atomically(path, container_bytes(checkpoint_magic, checkpoint_version,
                                               std::string_view(reinterpret_cast<const char*>(payload.bytes.data()),
                                                                payload.bytes.size())));
 }
@@ -127,7 +128,7 @@ inline void save_training_state(const std::string& path, const TrainingState& st
 /// it had completed. Nothing is modified unless the whole file checks out.
 inline int load_training_state(const std::string& path, const TrainingState& state, const char* what = "model") {
   const std::vector<std::uint8_t> bytes = read_binary_file(path, "checkpoint");
-  const Payload payload = checked_payload(path, bytes, "ENASCKPT", checkpoint_version, "checkpoint");
+  const Payload payload = checked_payload(path, bytes, checkpoint_magic, checkpoint_version, "checkpoint");
   detail::Reader r{payload.data, payload.size, path};
   const std::string identity = r.string();
   EDGENAS_CHECK(identity == state.identity, Status::invalid_argument, "%s: checkpoint is for %s \"%s\", this one is \"%s\"",
@@ -159,7 +160,7 @@ inline int load_training_state(const std::string& path, const TrainingState& sta
 /// written for, read from a file that passes every integrity check.
 inline std::pair<std::string, std::string> checkpoint_identity(const std::string& path) {
   const std::vector<std::uint8_t> bytes = read_binary_file(path, "checkpoint");
-  const Payload payload = checked_payload(path, bytes, "ENASCKPT", checkpoint_version, "checkpoint");
+  const Payload payload = checked_payload(path, bytes, checkpoint_magic, checkpoint_version, "checkpoint");
   detail::Reader r{payload.data, payload.size, path};
   std::string identity = r.string();
   return {identity, r.string()};
