@@ -123,6 +123,27 @@ TEST_CASE("depthwise backward matches finite differences", "[ops][depthwise][gra
   }
 }
 
+TEST_CASE("depthwise backward equals the naive scatter on images wide enough for every kernel path",
+          "[ops][depthwise][grad]") {
+  // Images wider than the kernel reach the paired and all-taps paths as well as the edges.
+  Rng rng(24);
+  for (int k : {1, 3, 5, 7, 9})
+    for (int s : {1, 2})
+      for (int ch : {1, 5, 16, 21}) {
+        const WindowCase c{{2, 11 + s, 16 + k, ch}, 0, k, s};
+        INFO(describe(c));
+        const Tensor x = random_tensor(c.in, rng);
+        const auto w = random_vector(static_cast<std::size_t>(k * k * ch), rng);
+        const Tensor g = random_tensor(same_window_output(c.in, s, ch), rng);
+        Tensor dx(c.in);
+        std::vector<float> dw(w.size(), 0.0f);
+        ops::depthwise_backward(x, w, k, s, g, dx, dw, {});
+        std::vector<double> expected_dw;
+        require_close("dx", dx.data(), reference::depthwise_backward(x, w, g, k, s, expected_dw));
+        require_close("dw", dw.data(), expected_dw, 1e-4);
+      }
+}
+
 TEST_CASE("weight gradients accumulate across calls and match across thread counts", "[ops][grad][parallel]") {
   Rng rng(23);
   const Tensor x = random_tensor({5, 6, 6, 12}, rng);

@@ -61,6 +61,31 @@ inline std::vector<double> depthwise(const Tensor& x, std::span<const float> w, 
   return y;
 }
 
+/// Gradients of depthwise() for the output gradient g: each output scatters g·w into dx and
+/// g·x into dw (the kernels gather instead). Returns dx; dw is overwritten.
+inline std::vector<double> depthwise_backward(const Tensor& x, std::span<const float> w, const Tensor& g, int k, int s,
+                                              std::vector<double>& dw) {
+  const Shape xs = x.shape();
+  const int Ho = out_extent(xs.h, s), Wo = out_extent(xs.w, s);
+  const int pt = pad_before(xs.h, k, s), pl = pad_before(xs.w, k, s);
+  std::vector<double> dx(static_cast<std::size_t>(xs.size()), 0.0);
+  dw.assign(w.size(), 0.0);
+  for (int n = 0; n < xs.n; ++n)
+    for (int oy = 0; oy < Ho; ++oy)
+      for (int ox = 0; ox < Wo; ++ox)
+        for (int c = 0; c < xs.c; ++c)
+          for (int ky = 0; ky < k; ++ky)
+            for (int kx = 0; kx < k; ++kx) {
+              const int iy = oy * s - pt + ky, ix = ox * s - pl + kx;
+              if (iy < 0 || iy >= xs.h || ix < 0 || ix >= xs.w) continue;
+              const auto tap = static_cast<std::size_t>((ky * k + kx) * xs.c + c);
+              const double gv = g(n, oy, ox, c);
+              dx[static_cast<std::size_t>(((n * xs.h + iy) * xs.w + ix) * xs.c + c)] += gv * w[tap];
+              dw[tap] += gv * x(n, iy, ix, c);
+            }
+  return dx;
+}
+
 /// rows × in  times  [out][in]ᵀ  + b.
 inline std::vector<double> dense(const float* x, std::int64_t rows, int in, std::span<const float> w,
                                  std::span<const float> b, int out) {

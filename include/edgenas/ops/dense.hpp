@@ -3,21 +3,22 @@
 // Both are one operation on a row-major matrix: Y[M×O] = X[M×K] · Wᵀ + b, with W stored
 // [O][K] (XNNPACK's OHWI for 1×1 kernels, and its fully-connected layout). A pointwise conv is
 // M = N·H·W rows of K = C_in channels; a linear layer is M = N rows of K features. Rows are
-// split across threads; each thread runs an Eigen GEMM on its slice.
+// split across threads; each thread runs the kernels of gemm.hpp on its slice.
 #pragma once
 
+#include <algorithm>
 #include <span>
 #include <vector>
 
 #include "edgenas/core/parallel.hpp"
 #include "edgenas/core/tensor.hpp"
+#include "edgenas/ops/gemm.hpp"
 
 namespace edgenas::ops {
 
 namespace detail {
 
 using ConstMatrixMap = Eigen::Map<const RowMajorMatrix<float>>;
-using MatrixMap = Eigen::Map<RowMajorMatrix<float>>;
 
 inline void check_dense(const char* op, std::int64_t rows_x, std::int64_t k, std::int64_t rows_y, std::int64_t o,
                         std::size_t w_size, std::size_t b_size) {
@@ -30,37 +31,49 @@ inline void check_dense(const char* op, std::int64_t rows_x, std::int64_t k, std
                 "%s: bias has %zu values, expected %lld or none", op, b_size, static_cast<long long>(o));
 }
 
+// Wᵀ as a [K×O] row-major copy (the forward's right-hand side), in a per-thread buffer that
+// keeps its memory across calls.
+inline const float* transposed(std::span<const float> w, std::int64_t o, std::int64_t k) {
+  static thread_local std::vector<float> wt;
+  wt.resize(w.size());
+  constexpr std::int64_t tile = 16;  // both sides of a 16×16 tile stay in L1
+  for (std::int64_t i0 = 0; i0 < o; i0 += tile)
+    for (std::int64_t j0 = 0; j0 < k; j0 += tile)
+      for (std::int64_t i = i0; i < std::min(o, i0 + tile); ++i)
+        for (std::int64_t j = j0; j < std::min(k, j0 + tile); ++j)
+          wt[static_cast<std::size_t>(j * o + i)] = w[static_cast<std::size_t>(i * k + j)];
+  return wt.data();
+}
+
 // Y = X·Wᵀ + b over M rows.
 inline void dense_forward(const float* x, std::int64_t m, std::int64_t k, std::span<const float> w,
                           std::span<const float> b, float* y, std::int64_t o) {
-  ConstMatrixMap W(w.data(), o, k);
+  const float* wt = transposed(w, o, k);
   parallel_for(m, [&](int, std::int64_t first, std::int64_t last) {
-    ConstMatrixMap X(x + first * k, last - first, k);
-    MatrixMap Y(y + first * o, last - first, o);
-    Y.noalias() = X * W.transpose();
-    if (!b.empty()) Y.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(b.data(), o);
+    gemm::multiply(x + first * k, k, wt, o, y + first * o, o, last - first, k, o, b.empty() ? nullptr : b.data());
   });
 }
 
 // dX = dY·W (if dx), dW += dYᵀ·X, db += Σ_rows dY (if db non-empty).
 inline void dense_backward(const float* x, std::int64_t m, std::int64_t k, std::span<const float> w,
                            const float* dy, std::int64_t o, float* dx, std::span<float> dw, std::span<float> db) {
-  ConstMatrixMap W(w.data(), o, k);
   const int chunks = parallel_chunks(m);
   // Per-chunk partial weight gradients, summed in chunk order so results are reproducible.
-  std::vector<RowMajorMatrix<float>> partial_dw(static_cast<std::size_t>(chunks));
+  std::vector<std::vector<float>> partial_dw(static_cast<std::size_t>(chunks));
   std::vector<Eigen::RowVectorXf> partial_db(static_cast<std::size_t>(chunks));
   parallel_for(m, [&](int chunk, std::int64_t first, std::int64_t last) {
-    ConstMatrixMap X(x + first * k, last - first, k);
-    ConstMatrixMap dY(dy + first * o, last - first, o);
-    if (dx) MatrixMap(dx + first * k, last - first, k).noalias() = dY * W;
-    if (!dw.empty()) partial_dw[static_cast<std::size_t>(chunk)].noalias() = dY.transpose() * X;
-    if (!db.empty()) partial_db[static_cast<std::size_t>(chunk)] = dY.colwise().sum();
+    if (dx) gemm::multiply(dy + first * o, o, w.data(), k, dx + first * k, k, last - first, o, k);
+    if (!dw.empty()) {
+      std::vector<float>& part = partial_dw[static_cast<std::size_t>(chunk)];
+      part.assign(dw.size(), 0.0f);
+      gemm::multiply_transposed_add(dy + first * o, o, x + first * k, k, part.data(), k, last - first, o, k);
+    }
+    if (!db.empty())
+      partial_db[static_cast<std::size_t>(chunk)] = ConstMatrixMap(dy + first * o, last - first, o).colwise().sum();
   });
-  if (!dw.empty()) {
-    MatrixMap dW(dw.data(), o, k);
-    for (const auto& p : partial_dw) dW += p;
-  }
+  if (!dw.empty())
+    for (const auto& p : partial_dw)
+      for (std::size_t i = 0; i < dw.size(); ++i) dw[i] += p[i];
   if (!db.empty()) {
     Eigen::Map<Eigen::RowVectorXf> dB(db.data(), o);
     for (const auto& p : partial_db) dB += p;

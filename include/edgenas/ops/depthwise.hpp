@@ -93,6 +93,56 @@ inline void depthwise_input_grad_pixel(const float* __restrict dy, const float* 
 
 // Weight gradient of tap (ky, kx) from one output row, channels [c, c + Lanes): the sum over
 // the row stays in registers and dw is updated once per row.
+// Input pixels ix and ix + stride of row iy together: they read the same taps, the second one
+// output column further, so each weight load feeds two FMAs. Both must read only outputs
+// inside the image (win.ox_begin_reading/ox_end_reading unclipped).
+template <int Lanes>
+inline void depthwise_input_grad_pair(const float* __restrict dy, const float* __restrict w, int c, int C, int k,
+                                      const Window& win, int iy, int ix, float* __restrict dx) {
+  Lane<Lanes> acc0 = Lane<Lanes>::Zero(), acc1 = Lane<Lanes>::Zero();
+  const int oy0 = win.oy_begin_reading(iy), oy1 = win.oy_end_reading(iy);
+  const int ox0 = win.ox_begin_reading(ix), ox1 = win.ox_end_reading(ix);
+  for (int oy = oy0; oy < oy1; ++oy) {
+    const float* wrow = w + (iy - win.in_y(oy)) * k * C + c;
+    const float* grow = dy + std::int64_t{oy} * win.out_w * C + c;
+    for (int ox = ox0; ox < ox1; ++ox) {
+      const auto wk = lanes<Lanes>(wrow + (ix - win.in_x(ox)) * C);
+      acc0 += lanes<Lanes>(grow + std::int64_t{ox} * C) * wk;
+      acc1 += lanes<Lanes>(grow + std::int64_t{ox + 1} * C) * wk;
+    }
+  }
+  lanes<Lanes>(dx + std::int64_t{ix} * C + c) = acc0;
+  lanes<Lanes>(dx + std::int64_t{ix + win.stride} * C + c) = acc1;
+}
+
+// The weight gradient of kernel row ky from output row oy, all K taps at once: the K
+// accumulators stay in registers while the row passes once, so one gradient load feeds K FMAs
+// (tap by tap it was two loads per FMA). Columns whose taps all fall inside the image skip the
+// bounds checks.
+template <int Lanes, int K>
+inline void depthwise_weight_grad_taps(const float* __restrict x, const float* __restrict dy, int c, int C, int W,
+                                       const Window& win, int oy, int ky, float* __restrict dw_row) {
+  Lane<Lanes> acc[K];
+  for (auto& a : acc) a.setZero();
+  const float* xrow = x + std::int64_t{win.in_y(oy) + ky} * W * C + c;
+  const float* grow = dy + std::int64_t{oy} * win.out_w * C + c;
+  const auto edge_column = [&](int ox) {
+    const auto g = lanes<Lanes>(grow + std::int64_t{ox} * C);
+    for (int kx = 0; kx < K; ++kx) {
+      const int ix = win.in_x(ox) + kx;
+      if (ix >= 0 && ix < W) acc[kx] += g * lanes<Lanes>(xrow + std::int64_t{ix} * C);
+    }
+  };
+  const int inner_begin = std::min(win.ox_begin(0), win.out_w), inner_end = std::max(win.ox_end(K - 1), inner_begin);
+  for (int ox = 0; ox < inner_begin; ++ox) edge_column(ox);
+  for (int ox = inner_begin; ox < inner_end; ++ox) {
+    const auto g = lanes<Lanes>(grow + std::int64_t{ox} * C);
+    const float* in = xrow + std::int64_t{win.in_x(ox)} * C;
+    for (int kx = 0; kx < K; ++kx) acc[kx] += g * lanes<Lanes>(in + std::int64_t{kx} * C);
+  }
+  for (int ox = inner_end; ox < win.out_w; ++ox) edge_column(ox);
+  for (int kx = 0; kx < K; ++kx) lanes<Lanes>(dw_row + kx * C + c) += acc[kx];
+}
 template <int Lanes>
 inline void depthwise_weight_grad_row(const float* __restrict x, const float* __restrict dy, int c, int C, int W,
                                       const Window& win, int oy, int ky, int kx, float* __restrict dw_tap) {
@@ -185,22 +235,50 @@ inline void depthwise_backward(ConstTensorView x, std::span<const float> w, int 
       const float* gi = dy.data() + n * ys.per_image();
       if (dx.data()) {
         float* dxi = dx.data() + n * xs.per_image();
-        for (int iy = 0; iy < xs.h; ++iy)
-          for (int ix = 0; ix < xs.w; ++ix) {
-            float* out = dxi + (std::int64_t{iy} * xs.w + ix) * C;
-            detail::for_channel_tiles(C, [&]<int Lanes>(int c) {
-              detail::depthwise_input_grad_pixel<Lanes>(gi, w.data(), c, C, kernel, win, iy, ix, out);
-            });
+        // Groups of 2·stride pixels: pairs (ix, ix + stride) where every tap reads inside the
+        // image, single pixels near the edges.
+        const int group = 2 * stride;
+        const auto unclipped = [&](int ix) {
+          return ix + win.pad_left - (kernel - 1) >= 0 && (ix + win.pad_left) / stride + 1 <= win.out_w;
+        };
+        for (int iy = 0; iy < xs.h; ++iy) {
+          float* row = dxi + std::int64_t{iy} * xs.w * C;
+          for (int ix = 0; ix < xs.w;) {
+            if (ix + group <= xs.w && unclipped(ix) && unclipped(ix + group - 1)) {
+              for (int j = 0; j < stride; ++j)
+                detail::for_channel_tiles(C, [&]<int Lanes>(int c) {
+                  detail::depthwise_input_grad_pair<Lanes>(gi, w.data(), c, C, kernel, win, iy, ix + j, row);
+                });
+              ix += group;
+            } else {
+              detail::for_channel_tiles(C, [&]<int Lanes>(int c) {
+                detail::depthwise_input_grad_pixel<Lanes>(gi, w.data(), c, C, kernel, win, iy, ix,
+                                                          row + std::int64_t{ix} * C);
+              });
+              ix += 1;
+            }
           }
+        }
       }
       for (int oy = 0; oy < win.out_h; ++oy) {
-        for (int ky = win.ky_begin(oy); ky < win.ky_end(oy); ++ky)
-          for (int kx = 0; kx < kernel; ++kx) {
-            float* dw_tap = pdw + (ky * kernel + kx) * C;
+        for (int ky = win.ky_begin(oy); ky < win.ky_end(oy); ++ky) {
+          float* dw_row = pdw + ky * kernel * C;
+          const auto taps = [&]<int K>() {
             detail::for_channel_tiles(C, [&]<int Lanes>(int c) {
-              detail::depthwise_weight_grad_row<Lanes>(xi, gi, c, C, xs.w, win, oy, ky, kx, dw_tap);
+              detail::depthwise_weight_grad_taps<Lanes, K>(xi, gi, c, C, xs.w, win, oy, ky, dw_row);
             });
+          };
+          switch (kernel) {
+            case 3: taps.template operator()<3>(); break;
+            case 5: taps.template operator()<5>(); break;
+            case 7: taps.template operator()<7>(); break;
+            default:
+              for (int kx = 0; kx < kernel; ++kx)
+                detail::for_channel_tiles(C, [&]<int Lanes>(int c) {
+                  detail::depthwise_weight_grad_row<Lanes>(xi, gi, c, C, xs.w, win, oy, ky, kx, dw_row + kx * C);
+                });
           }
+        }
         const float* g = gi + std::int64_t{oy} * win.out_w * C;
         for (int ox = 0; ox < win.out_w; ++ox)
           for (int c = 0; c < C; ++c) pdb[c] += g[std::int64_t{ox} * C + c];
