@@ -6,6 +6,7 @@
 #include "edgenas/ops/conv2d.hpp"
 #include "edgenas/ops/dense.hpp"
 #include "edgenas/ops/depthwise.hpp"
+#include "edgenas/ops/fused_backward.hpp"
 #include "edgenas/ops/loss.hpp"
 #include "edgenas/ops/pooling.hpp"
 #include "edgenas/ops/residual.hpp"

@@ -236,3 +236,66 @@ TEST_CASE("fused batch norm + activation equals the separate ops, forward and ba
     for (std::int64_t i = 0; i < x.size(); ++i) REQUIRE(y_eval[i] == Approx(y_eval_sep[i]).margin(1e-6));
   }
 }
+
+TEST_CASE("conv backward fused with batch norm + activation equals the separate ops", "[ops][batch_norm][fused]") {
+  // The fused kernels compute the BN gradient block by block into a per-thread buffer; the
+  // blocks and their order are those of the separate ops.
+  Rng rng(64);
+  for (int threads : {1, 2})
+    for (Activation a : {Activation::relu, Activation::hswish, Activation::identity}) {
+      set_num_threads(threads);
+      INFO(activation_name(a) << ", " << threads << " thread(s)");
+      for (const bool depthwise : {false, true}) {
+        INFO((depthwise ? "depthwise" : "pointwise"));
+        // 300 rows per image for the pointwise case: several row blocks per thread.
+        const Shape xs{3, depthwise ? 9 : 15, depthwise ? 11 : 20, depthwise ? 21 : 70};
+        const int out_c = depthwise ? xs.c : 37, kernel = 5, stride = depthwise ? 2 : 1;
+        const Tensor x = random_tensor(xs, rng);
+        const auto w = random_vector(
+            static_cast<std::size_t>(depthwise ? kernel * kernel * xs.c : out_c * xs.c), rng);
+        Tensor conv(same_window_output(xs, stride, out_c));
+        if (depthwise)
+          ops::depthwise_forward(x, w, {}, kernel, stride, conv);
+        else
+          ops::pointwise_forward(x, w, {}, conv);
+        const auto C = static_cast<std::size_t>(out_c);
+        const auto gamma = random_vector(C, rng, 0.5f, 2.0f), beta = random_vector(C, rng);
+        std::vector<float> rm(C, 0.0f), rv(C, 1.0f);
+        ops::BatchNormCache cache;
+        Tensor y(conv.shape()), g(conv.shape()), dx_sep(xs), dx_fused(xs);
+        ops::batch_norm_act_forward_train(conv, gamma, beta, rm, rv, {}, a, y, cache);
+        const Tensor dy = random_tensor(conv.shape(), rng);
+
+        std::vector<float> dg1(C, 0.0f), db1(C, 0.0f), dw1(w.size(), 0.0f);
+        ops::batch_norm_act_backward(conv, gamma, beta, cache, a, dy, g, dg1, db1);
+        if (depthwise)
+          ops::depthwise_backward(x, w, kernel, stride, g, dx_sep, dw1, {});
+        else
+          ops::pointwise_backward(x, w, g, dx_sep, dw1, {});
+
+        std::vector<float> dg2(C, 0.0f), db2(C, 0.0f), dw2(w.size(), 0.0f);
+        const ops::BatchNormBackward bn =
+            ops::batch_norm_act_backward_sums(conv, gamma, beta, cache, a, dy, dg2, db2);
+        if (depthwise)
+          ops::depthwise_bn_act_backward(x, w, kernel, stride, bn, conv, dy, dx_fused, dw2);
+        else
+          ops::pointwise_bn_act_backward(x, w, bn, conv, dy, dx_fused, dw2);
+        CHECK(dg2 == dg1);
+        CHECK(db2 == db1);
+        // The same sums in the same order; only the compiler's FMA contraction may differ between
+        // the two instantiations (seen on the single-lane channel tail: 1 ulp).
+        for (std::size_t i = 0; i < dw1.size(); ++i) REQUIRE(dw2[i] == Approx(dw1[i]).epsilon(1e-6).margin(1e-6));
+        for (std::int64_t i = 0; i < x.size(); ++i) REQUIRE(dx_fused[i] == Approx(dx_sep[i]).epsilon(1e-6).margin(1e-6));
+
+        // Mismatched inputs are refused with the operation named.
+        const Tensor wrong_dy({1, 2, 2, out_c});
+        if (depthwise)
+          CHECK_THROWS_WITH(ops::depthwise_bn_act_backward(x, w, kernel, stride, bn, conv, wrong_dy, dx_fused, dw2),
+                            Catch::Contains("depthwise_bn_act_backward") && Catch::Contains("differ"));
+        else
+          CHECK_THROWS_WITH(ops::pointwise_bn_act_backward(x, w, bn, conv, wrong_dy, dx_fused, dw2),
+                            Catch::Contains("pointwise_bn_act_backward") && Catch::Contains("differ"));
+      }
+    }
+  set_num_threads(2);
+}

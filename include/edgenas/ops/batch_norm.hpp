@@ -197,52 +197,87 @@ inline void batch_norm_act_forward_eval(ConstTensorView x, std::span<const float
   if (act != Activation::identity) activation_forward(act, y, y);
 }
 
+/// What the second pass of batch-norm(+act) backward needs per channel, from the first:
+///   dx = scale·(g − a − x̂·b),  g = dy·act'(x·scale + shift),  x̂ = (x − mean)·inv_std.
+struct BatchNormBackward {
+  Activation act = Activation::identity;
+  std::vector<float> scale, shift, mean, inv_std, a, b;
+};
+
 namespace detail {
-// The backward of batch norm followed by `act`. beta only enters through bn(x) inside act',
-// so it may be empty when act is the identity (plain batch norm).
-inline void batch_norm_act_backward(const char* op, ConstTensorView x, std::span<const float> gamma,
-                                    std::span<const float> beta, const BatchNormCache& cache, Activation act,
-                                    ConstTensorView dy, TensorView dx, std::span<float> dgamma, std::span<float> dbeta) {
+// dL/d(bn output) = dy · f'(bn(x)) for n channels from c0, recomputed in both passes instead of
+// stored. Each row goes through a stack tile of ≤ 256 channels: first this plain map loop, then
+// the sums or the output. GCC vectorises the two simple loops for every activation; the single
+// fused loop stayed scalar for most of them.
+inline constexpr int bn_tile = 256;
+template <Activation A>
+inline void grad_through_act(const BatchNormBackward& bn, const float* __restrict xr, const float* __restrict gr,
+                             int c0, int n, float* __restrict out) {
+  const float* __restrict sc = bn.scale.data() + c0;
+  const float* __restrict sh = bn.shift.data() + c0;
+  for (int c = 0; c < n; ++c) out[c] = gr[c] * derivative<A>(xr[c] * sc[c] + sh[c]);
+}
+}  // namespace detail
+
+/// Second pass of batch-norm(+act) backward on `rows` rows of C channels: writes their input
+/// gradient to dx (which may alias dy: each row is read before it is written). Kernels that
+/// consume the gradient call it block by block, so the gradient never travels through memory.
+inline void batch_norm_act_backward_rows(const BatchNormBackward& bn, const float* x, const float* dy,
+                                         std::int64_t rows, float* dx) {
+  const int C = static_cast<int>(bn.scale.size());
+  with_activation(bn.act, [&]<Activation A>() {
+    float gb[detail::bn_tile];
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (int c0 = 0; c0 < C; c0 += detail::bn_tile) {
+        const int n = std::min(detail::bn_tile, C - c0);
+        const float* __restrict xr = x + r * C + c0;
+        detail::grad_through_act<A>(bn, xr, dy + r * C + c0, c0, n, gb);
+        const float* __restrict sc = bn.scale.data() + c0;
+        const float* __restrict mu = bn.mean.data() + c0;
+        const float* __restrict is = bn.inv_std.data() + c0;
+        const float* __restrict av = bn.a.data() + c0;
+        const float* __restrict bv = bn.b.data() + c0;
+        float* __restrict o = dx + r * C + c0;
+        for (int c = 0; c < n; ++c) o[c] = sc[c] * (gb[c] - av[c] - (xr[c] - mu[c]) * is[c] * bv[c]);
+      }
+  });
+}
+
+namespace detail {
+// First pass of the backward of batch norm followed by `act`: Σg and Σg·x̂ per channel over
+// all rows; adds them to dbeta and dgamma. beta only enters through bn(x) inside act', so it
+// may be empty when act is the identity (plain batch norm).
+inline BatchNormBackward batch_norm_act_backward_sums(const char* op, ConstTensorView x, std::span<const float> gamma,
+                                                      std::span<const float> beta, const BatchNormCache& cache,
+                                                      Activation act, ConstTensorView dy, std::span<float> dgamma,
+                                                      std::span<float> dbeta) {
   const Shape xs = x.shape();
   const int C = xs.c;
   const std::int64_t M = xs.rows();
-  EDGENAS_CHECK(dy.shape() == xs && dx.shape() == xs, Status::invalid_shape,
-                "%s: input, output gradient and input gradient shapes differ", op);
+  EDGENAS_CHECK(dy.shape() == xs, Status::invalid_shape, "%s: input and output gradient shapes differ", op);
   EDGENAS_CHECK(cache.mean.size() == static_cast<std::size_t>(C), Status::invalid_argument,
                 "%s: cache holds %zu channels, input has %d (was forward_train run?)", op, cache.mean.size(), C);
   for (auto [name, size] : {std::pair{"gamma", gamma.size()}, {"dgamma", dgamma.size()}, {"dbeta", dbeta.size()}})
     check_channel_params(op, name, size, C);
   if (act != Activation::identity) check_channel_params(op, "beta", beta.size(), C);
+  const auto channels = static_cast<std::size_t>(C);
+  BatchNormBackward bn{act, std::vector<float>(channels), std::vector<float>(channels), cache.mean, cache.inv_std,
+                       std::vector<float>(channels), std::vector<float>(channels)};
+  for (std::size_t c = 0; c < channels; ++c) {
+    bn.scale[c] = gamma[c] * bn.inv_std[c];
+    bn.shift[c] = (beta.empty() ? 0.0f : beta[c]) - bn.mean[c] * bn.scale[c];
+  }
   const float* xp = x.data();
   const float* g = dy.data();
-  const float* mean = cache.mean.data();
-  const float* inv_std = cache.inv_std.data();
-  std::vector<float> scale_v(static_cast<std::size_t>(C)), shift_v(static_cast<std::size_t>(C));
-  for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c) {
-    scale_v[c] = gamma[c] * inv_std[c];
-    shift_v[c] = (beta.empty() ? 0.0f : beta[c]) - mean[c] * scale_v[c];
-  }
-  const float *scale = scale_v.data(), *shift = shift_v.data();
-  with_activation(act, [&]<Activation A>() {
-    // dL/d(bn output) = dy · f'(bn(x)), recomputed in both passes instead of stored.
-    // Each row goes through a stack tile: first the gradient through the activation (a plain
-    // map loop), then the sums. GCC vectorises the two simple loops for every activation; the
-    // single fused loop stayed scalar for most of them.
-    constexpr int tile = 256;
-    const auto grad_through_act = [&](const float* __restrict xr, const float* __restrict gr, int c0, int n,
-                                      float* __restrict out) {
-      const float* __restrict sc = scale + c0;
-      const float* __restrict sh = shift + c0;
-      for (int c = 0; c < n; ++c) out[c] = gr[c] * derivative<A>(xr[c] * sc[c] + sh[c]);
-    };
-    const std::vector<double> sums = detail::channel_sums<2>(M, C, [&](std::int64_t r, float* acc) {
-      float gb[tile];
-      for (int c0 = 0; c0 < C; c0 += tile) {
-        const int n = std::min(tile, C - c0);
+  const std::vector<double> sums = with_activation(act, [&]<Activation A>() {
+    return channel_sums<2>(M, C, [&](std::int64_t r, float* acc) {
+      float gb[bn_tile];
+      for (int c0 = 0; c0 < C; c0 += bn_tile) {
+        const int n = std::min(bn_tile, C - c0);
         const float* __restrict xr = xp + r * C + c0;
-        grad_through_act(xr, g + r * C + c0, c0, n, gb);
-        const float* __restrict mu = mean + c0;
-        const float* __restrict is = inv_std + c0;
+        grad_through_act<A>(bn, xr, g + r * C + c0, c0, n, gb);
+        const float* __restrict mu = bn.mean.data() + c0;
+        const float* __restrict is = bn.inv_std.data() + c0;
         float* __restrict sum_g = acc + c0;
         float* __restrict sum_gx = acc + C + c0;
         for (int c = 0; c < n; ++c) {
@@ -251,36 +286,44 @@ inline void batch_norm_act_backward(const char* op, ConstTensorView x, std::span
         }
       }
     });
-    std::vector<float> a(static_cast<std::size_t>(C)), b(static_cast<std::size_t>(C));
-    for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c) {
-      dgamma[c] += static_cast<float>(sums[static_cast<std::size_t>(C) + c]);
-      dbeta[c] += static_cast<float>(sums[c]);
-      a[c] = static_cast<float>(sums[c] / static_cast<double>(M));
-      b[c] = static_cast<float>(sums[static_cast<std::size_t>(C) + c] / static_cast<double>(M));
-    }
-    float* out = dx.data();
-    parallel_for(M, [&](int, std::int64_t first, std::int64_t last) {
-      float gb[tile];
-      for (std::int64_t r = first; r < last; ++r)
-        for (int c0 = 0; c0 < C; c0 += tile) {
-          const int n = std::min(tile, C - c0);
-          const float* __restrict xr = xp + r * C + c0;
-          grad_through_act(xr, g + r * C + c0, c0, n, gb);  // read dy before dx (may alias) is written
-          const float* __restrict sc = scale + c0;
-          const float* __restrict mu = mean + c0;
-          const float* __restrict is = inv_std + c0;
-          const float* __restrict av = a.data() + c0;
-          const float* __restrict bv = b.data() + c0;
-          float* __restrict o = out + r * C + c0;
-          for (int c = 0; c < n; ++c) o[c] = sc[c] * (gb[c] - av[c] - (xr[c] - mu[c]) * is[c] * bv[c]);
-        }
-    });
   });
+  for (std::size_t c = 0; c < channels; ++c) {
+    dgamma[c] += static_cast<float>(sums[channels + c]);
+    dbeta[c] += static_cast<float>(sums[c]);
+    bn.a[c] = static_cast<float>(sums[c] / static_cast<double>(M));
+    bn.b[c] = static_cast<float>(sums[channels + c] / static_cast<double>(M));
+  }
+  return bn;
+}
+
+}  // namespace detail
+
+/// Second pass of batch-norm(+act) backward over whole tensors, in parallel: dx (may alias dy)
+/// from the coefficients of the first pass.
+inline void batch_norm_act_backward_apply(const BatchNormBackward& bn, ConstTensorView x, ConstTensorView dy,
+                                          TensorView dx) {
+  EDGENAS_CHECK(dx.shape() == x.shape() && dy.shape() == x.shape(), Status::invalid_shape,
+                "batch_norm_act_backward: input, output gradient and input gradient shapes differ");
+  EDGENAS_CHECK(bn.scale.size() == static_cast<std::size_t>(x.shape().c), Status::invalid_shape,
+                "batch_norm_act_backward: coefficients for %zu channels, input has %d", bn.scale.size(), x.shape().c);
+  const int C = x.shape().c;
+  parallel_for(x.shape().rows(), [&](int, std::int64_t first, std::int64_t last) {
+    batch_norm_act_backward_rows(bn, x.data() + first * C, dy.data() + first * C, last - first, dx.data() + first * C);
+  });
+}
+
+namespace detail {
+inline void batch_norm_act_backward(const char* op, ConstTensorView x, std::span<const float> gamma,
+                                    std::span<const float> beta, const BatchNormCache& cache, Activation act,
+                                    ConstTensorView dy, TensorView dx, std::span<float> dgamma, std::span<float> dbeta) {
+  EDGENAS_CHECK(dx.shape() == x.shape(), Status::invalid_shape, "%s: input and input gradient shapes differ", op);
+  batch_norm_act_backward_apply(batch_norm_act_backward_sums(op, x, gamma, beta, cache, act, dy, dgamma, dbeta), x,
+                                dy, dx);
 }
 }  // namespace detail
 
-/// Gradients of batch_norm_act_forward_train (x: the BN input). Writes dx (may alias dy); adds
-/// to dgamma and dbeta.
+/// Gradients of batch_norm_act_forward_train (x is its input, the conv output). Writes dx
+/// (may alias dy); adds to dgamma and dbeta.
 inline void batch_norm_act_backward(ConstTensorView x, std::span<const float> gamma, std::span<const float> beta,
                                     const BatchNormCache& cache, Activation act, ConstTensorView dy, TensorView dx,
                                     std::span<float> dgamma, std::span<float> dbeta) {

@@ -54,22 +54,29 @@ inline void dense_forward(const float* x, std::int64_t m, std::int64_t k, std::s
   });
 }
 
-// dX = dY·W (if dx), dW += dYᵀ·X, db += Σ_rows dY (if db non-empty).
+// dX = dY·W (if dx), dW += dYᵀ·X, db += Σ_rows dY (if db non-empty), in blocks of rows:
+// dy_rows(first, last) returns rows [first, last) of dY — a pointer into it, or a per-thread
+// buffer it has just filled (fused_backward.hpp computes the gradient block by block).
+template <typename DyRows>
 inline void dense_backward(const float* x, std::int64_t m, std::int64_t k, std::span<const float> w,
-                           const float* dy, std::int64_t o, float* dx, std::span<float> dw, std::span<float> db) {
+                           DyRows&& dy_rows, std::int64_t o, float* dx, std::span<float> dw, std::span<float> db) {
+  const std::int64_t block = std::max<std::int64_t>(64, 16384 / o);  // ≤ 64 KB of dY: stays in L2
   const int chunks = parallel_chunks(m);
   // Per-chunk partial weight gradients, summed in chunk order so results are reproducible.
   std::vector<std::vector<float>> partial_dw(static_cast<std::size_t>(chunks));
   std::vector<Eigen::RowVectorXf> partial_db(static_cast<std::size_t>(chunks));
   parallel_for(m, [&](int chunk, std::int64_t first, std::int64_t last) {
-    if (dx) gemm::multiply(dy + first * o, o, w.data(), k, dx + first * k, k, last - first, o, k);
-    if (!dw.empty()) {
-      std::vector<float>& part = partial_dw[static_cast<std::size_t>(chunk)];
-      part.assign(dw.size(), 0.0f);
-      gemm::multiply_transposed_add(dy + first * o, o, x + first * k, k, part.data(), k, last - first, o, k);
+    std::vector<float>& part = partial_dw[static_cast<std::size_t>(chunk)];
+    Eigen::RowVectorXf& part_db = partial_db[static_cast<std::size_t>(chunk)];
+    if (!dw.empty()) part.assign(dw.size(), 0.0f);
+    if (!db.empty()) part_db.setZero(o);
+    for (std::int64_t b = first; b < last; b += block) {
+      const std::int64_t rows = std::min(last, b + block) - b;
+      const float* g = dy_rows(b, b + rows);
+      if (dx) gemm::multiply(g, o, w.data(), k, dx + b * k, k, rows, o, k);
+      if (!dw.empty()) gemm::multiply_transposed_add(g, o, x + b * k, k, part.data(), k, rows, o, k);
+      if (!db.empty()) part_db += ConstMatrixMap(g, rows, o).colwise().sum();
     }
-    if (!db.empty())
-      partial_db[static_cast<std::size_t>(chunk)] = ConstMatrixMap(dy + first * o, last - first, o).colwise().sum();
   });
   if (!dw.empty())
     for (const auto& p : partial_dw)
@@ -78,6 +85,23 @@ inline void dense_backward(const float* x, std::int64_t m, std::int64_t k, std::
     Eigen::Map<Eigen::RowVectorXf> dB(db.data(), o);
     for (const auto& p : partial_db) dB += p;
   }
+}
+
+// Rows of a gradient that is already in memory.
+inline auto rows_of(const float* dy, std::int64_t o) {
+  return [dy, o](std::int64_t first, std::int64_t) { return dy + first * o; };
+}
+
+inline void check_pointwise_backward(const char* op, Shape xs, Shape ys, TensorView dx, std::size_t w_size,
+                                     std::size_t dw_size, std::size_t db_size) {
+  EDGENAS_CHECK(xs.n == ys.n && xs.h == ys.h && xs.w == ys.w, Status::invalid_shape,
+                "%s: input %dx%dx%dx%d and output gradient %dx%dx%dx%d differ in N, H or W", op, xs.n, xs.h, xs.w,
+                xs.c, ys.n, ys.h, ys.w, ys.c);
+  EDGENAS_CHECK(!dx.data() || dx.shape() == xs, Status::invalid_shape,
+                "%s: input gradient shape differs from input shape", op);
+  EDGENAS_CHECK(dw_size == w_size, Status::invalid_shape, "%s: weight gradient has %zu values, weight %zu", op,
+                dw_size, w_size);
+  check_dense(op, xs.rows(), xs.c, ys.rows(), ys.c, w_size, db_size);
 }
 
 }  // namespace detail
@@ -97,15 +121,8 @@ inline void pointwise_forward(ConstTensorView x, std::span<const float> w, std::
 inline void pointwise_backward(ConstTensorView x, std::span<const float> w, ConstTensorView dy, TensorView dx,
                                std::span<float> dw, std::span<float> db) {
   const Shape xs = x.shape(), ys = dy.shape();
-  EDGENAS_CHECK(xs.n == ys.n && xs.h == ys.h && xs.w == ys.w, Status::invalid_shape,
-                "pointwise_backward: input %dx%dx%dx%d and output gradient %dx%dx%dx%d differ in N, H or W", xs.n,
-                xs.h, xs.w, xs.c, ys.n, ys.h, ys.w, ys.c);
-  EDGENAS_CHECK(!dx.data() || dx.shape() == xs, Status::invalid_shape,
-                "pointwise_backward: input gradient shape differs from input shape");
-  EDGENAS_CHECK(dw.size() == w.size(), Status::invalid_shape,
-                "pointwise_backward: weight gradient has %zu values, weight %zu", dw.size(), w.size());
-  detail::check_dense("pointwise_backward", xs.rows(), xs.c, ys.rows(), ys.c, w.size(), db.size());
-  detail::dense_backward(x.data(), xs.rows(), xs.c, w, dy.data(), ys.c, dx.data(), dw, db);
+  detail::check_pointwise_backward("pointwise_backward", xs, ys, dx, w.size(), dw.size(), db.size());
+  detail::dense_backward(x.data(), xs.rows(), xs.c, w, detail::rows_of(dy.data(), ys.c), ys.c, dx.data(), dw, db);
 }
 
 /// Fully-connected layer on [N, features] tensors (H = W = 1, e.g. after global pooling):
@@ -130,7 +147,7 @@ inline void linear_backward(ConstTensorView x, std::span<const float> w, ConstTe
   EDGENAS_CHECK(dw.size() == w.size(), Status::invalid_shape,
                 "linear_backward: weight gradient has %zu values, weight %zu", dw.size(), w.size());
   detail::check_dense("linear_backward", xs.n, k, ys.n, o, w.size(), db.size());
-  detail::dense_backward(x.data(), xs.n, k, w, dy.data(), o, dx.data(), dw, db);
+  detail::dense_backward(x.data(), xs.n, k, w, detail::rows_of(dy.data(), o), o, dx.data(), dw, db);
 }
 
 }  // namespace edgenas::ops

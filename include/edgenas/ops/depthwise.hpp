@@ -210,20 +210,25 @@ inline void depthwise_forward(ConstTensorView x, std::span<const float> w, std::
   });
 }
 
-/// Gradients of depthwise_forward. Writes dx (skipped if dx has no data); adds to dw and db
-/// (db may be empty).
-inline void depthwise_backward(ConstTensorView x, std::span<const float> w, int kernel, int stride,
-                               ConstTensorView dy, TensorView dx, std::span<float> dw, std::span<float> db) {
-  const Shape xs = x.shape();
-  check_window("depthwise_backward", xs, dy.shape(), kernel, stride, xs.c);
-  detail::check_depthwise_params("depthwise_backward", kernel, xs.c, w.size(), db.size());
-  EDGENAS_CHECK(dw.size() == w.size(), Status::invalid_shape,
-                "depthwise_backward: weight gradient has %zu values, weight %zu", dw.size(), w.size());
+namespace detail {
+inline void check_depthwise_backward(const char* op, Shape xs, Shape ys, int kernel, int stride, TensorView dx,
+                                     std::size_t w_size, std::size_t dw_size, std::size_t db_size) {
+  check_window(op, xs, ys, kernel, stride, xs.c);
+  check_depthwise_params(op, kernel, xs.c, w_size, db_size);
+  EDGENAS_CHECK(dw_size == w_size, Status::invalid_shape, "%s: weight gradient has %zu values, weight %zu", op,
+                dw_size, w_size);
   EDGENAS_CHECK(!dx.data() || dx.shape() == xs, Status::invalid_shape,
-                "depthwise_backward: input gradient shape differs from input shape");
+                "%s: input gradient shape differs from input shape", op);
+}
+
+// The gradients image by image: dy_image(n) returns image n of dY — a pointer into it, or
+// a per-thread buffer it has just filled (fused_backward.hpp).
+template <typename DyImage>
+inline void depthwise_backward(ConstTensorView x, std::span<const float> w, int kernel, int stride, DyImage&& dy_image,
+                               TensorView dx, std::span<float> dw, std::span<float> db) {
+  const Shape xs = x.shape();
   const Window win(xs, kernel, stride);
   const int C = xs.c;
-  const Shape ys = dy.shape();
   const int chunks = parallel_chunks(xs.n);
   std::vector<std::vector<float>> partial_dw(static_cast<std::size_t>(chunks), std::vector<float>(w.size(), 0.0f));
   std::vector<std::vector<float>> partial_db(static_cast<std::size_t>(chunks), std::vector<float>(C, 0.0f));
@@ -232,7 +237,7 @@ inline void depthwise_backward(ConstTensorView x, std::span<const float> w, int 
     float* pdb = partial_db[static_cast<std::size_t>(chunk)].data();
     for (std::int64_t n = first; n < last; ++n) {
       const float* xi = x.data() + n * xs.per_image();
-      const float* gi = dy.data() + n * ys.per_image();
+      const float* gi = dy_image(n);
       if (dx.data()) {
         float* dxi = dx.data() + n * xs.per_image();
         // Groups of 2·stride pixels: pairs (ix, ix + stride) where every tap reads inside the
@@ -246,13 +251,13 @@ inline void depthwise_backward(ConstTensorView x, std::span<const float> w, int 
           for (int ix = 0; ix < xs.w;) {
             if (ix + group <= xs.w && unclipped(ix) && unclipped(ix + group - 1)) {
               for (int j = 0; j < stride; ++j)
-                detail::for_channel_tiles(C, [&]<int Lanes>(int c) {
-                  detail::depthwise_input_grad_pair<Lanes>(gi, w.data(), c, C, kernel, win, iy, ix + j, row);
+                for_channel_tiles(C, [&]<int Lanes>(int c) {
+                  depthwise_input_grad_pair<Lanes>(gi, w.data(), c, C, kernel, win, iy, ix + j, row);
                 });
               ix += group;
             } else {
-              detail::for_channel_tiles(C, [&]<int Lanes>(int c) {
-                detail::depthwise_input_grad_pixel<Lanes>(gi, w.data(), c, C, kernel, win, iy, ix,
+              for_channel_tiles(C, [&]<int Lanes>(int c) {
+                depthwise_input_grad_pixel<Lanes>(gi, w.data(), c, C, kernel, win, iy, ix,
                                                           row + std::int64_t{ix} * C);
               });
               ix += 1;
@@ -264,8 +269,8 @@ inline void depthwise_backward(ConstTensorView x, std::span<const float> w, int 
         for (int ky = win.ky_begin(oy); ky < win.ky_end(oy); ++ky) {
           float* dw_row = pdw + ky * kernel * C;
           const auto taps = [&]<int K>() {
-            detail::for_channel_tiles(C, [&]<int Lanes>(int c) {
-              detail::depthwise_weight_grad_taps<Lanes, K>(xi, gi, c, C, xs.w, win, oy, ky, dw_row);
+            for_channel_tiles(C, [&]<int Lanes>(int c) {
+              depthwise_weight_grad_taps<Lanes, K>(xi, gi, c, C, xs.w, win, oy, ky, dw_row);
             });
           };
           switch (kernel) {
@@ -274,8 +279,8 @@ inline void depthwise_backward(ConstTensorView x, std::span<const float> w, int 
             case 7: taps.template operator()<7>(); break;
             default:
               for (int kx = 0; kx < kernel; ++kx)
-                detail::for_channel_tiles(C, [&]<int Lanes>(int c) {
-                  detail::depthwise_weight_grad_row<Lanes>(xi, gi, c, C, xs.w, win, oy, ky, kx, dw_row + kx * C);
+                for_channel_tiles(C, [&]<int Lanes>(int c) {
+                  depthwise_weight_grad_row<Lanes>(xi, gi, c, C, xs.w, win, oy, ky, kx, dw_row + kx * C);
                 });
           }
         }
@@ -290,6 +295,18 @@ inline void depthwise_backward(ConstTensorView x, std::span<const float> w, int 
   if (!db.empty())
     for (const auto& p : partial_db)
       for (int c = 0; c < C; ++c) db[static_cast<std::size_t>(c)] += p[static_cast<std::size_t>(c)];
+}
+}  // namespace detail
+
+/// Gradients of depthwise_forward. Writes dx (skipped if dx has no data); adds to dw and db
+/// (db may be empty).
+inline void depthwise_backward(ConstTensorView x, std::span<const float> w, int kernel, int stride,
+                               ConstTensorView dy, TensorView dx, std::span<float> dw, std::span<float> db) {
+  const Shape ys = dy.shape();
+  detail::check_depthwise_backward("depthwise_backward", x.shape(), ys, kernel, stride, dx, w.size(), dw.size(),
+                                   db.size());
+  detail::depthwise_backward(
+      x, w, kernel, stride, [&](std::int64_t n) { return dy.data() + n * ys.per_image(); }, dx, dw, db);
 }
 
 }  // namespace edgenas::ops

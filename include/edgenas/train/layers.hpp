@@ -81,14 +81,20 @@ class ConvBnAct {
   /// dy: gradient w.r.t. the output of the last forward(x, training=true). Writes dx if it has
   /// data (the stem skips it). Adds to the parameter gradients.
   void backward(ConstTensorView x, ConstTensorView dy, TensorView dx) {
-    detail::ensure(grad_, conv_.shape());
-    ops::batch_norm_act_backward(conv_, gamma_.value, beta_.value, bn_cache_, act_, dy, grad_, gamma_.grad, beta_.grad);
+    const ops::BatchNormBackward bn = ops::batch_norm_act_backward_sums(conv_, gamma_.value, beta_.value, bn_cache_,
+                                                                        act_, dy, gamma_.grad, beta_.grad);
+    // Depthwise and pointwise convs take the gradient through BN + act block by block
+    // (ops/fused_backward.hpp); only the stem's full conv needs it stored.
     switch (kind_) {
-      case ConvKind::full: ops::conv2d_backward(x, weight_.value, kernel_, stride_, grad_, dx, weight_.grad, {}); break;
-      case ConvKind::depthwise:
-        ops::depthwise_backward(x, weight_.value, kernel_, stride_, grad_, dx, weight_.grad, {});
+      case ConvKind::full:
+        detail::ensure(grad_, conv_.shape());
+        ops::batch_norm_act_backward_apply(bn, conv_, dy, grad_);
+        ops::conv2d_backward(x, weight_.value, kernel_, stride_, grad_, dx, weight_.grad, {});
         break;
-      case ConvKind::pointwise: ops::pointwise_backward(x, weight_.value, grad_, dx, weight_.grad, {}); break;
+      case ConvKind::depthwise:
+        ops::depthwise_bn_act_backward(x, weight_.value, kernel_, stride_, bn, conv_, dy, dx, weight_.grad);
+        break;
+      case ConvKind::pointwise: ops::pointwise_bn_act_backward(x, weight_.value, bn, conv_, dy, dx, weight_.grad); break;
     }
   }
 

@@ -1,0 +1,88 @@
+// edgenas/ops/fused_backward.hpp — conv backward through the batch norm + activation after it,
+// without storing the gradient in between.
+//
+// Unfused, the gradient w.r.t. the conv output g = bn_act_backward(conv, dy) is written once and
+// read twice (input and weight gradients): three trips through memory for the largest tensors
+// of a training step. Measured on the 2-vCPU VM, one thread already takes all the memory
+// bandwidth a second thread can get, so those trips decide the two-thread speed. Here g is
+// computed a block of rows (pointwise) or one image (depthwise) at a time into a per-thread
+// buffer that stays in cache, and consumed there. The batch-norm sums (the first pass) must
+// still see every row first: callers run batch_norm_act_backward_sums, then these.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "edgenas/ops/batch_norm.hpp"
+#include "edgenas/ops/dense.hpp"
+#include "edgenas/ops/depthwise.hpp"
+
+namespace edgenas::ops {
+
+/// First pass of batch_norm_act_backward (x: the conv output it normalised; dy: the gradient
+/// w.r.t. the activation output): adds to dgamma and dbeta, returns what the second pass needs.
+inline BatchNormBackward batch_norm_act_backward_sums(ConstTensorView x, std::span<const float> gamma,
+                                                      std::span<const float> beta, const BatchNormCache& cache,
+                                                      Activation act, ConstTensorView dy, std::span<float> dgamma,
+                                                      std::span<float> dbeta) {
+  return detail::batch_norm_act_backward_sums("batch_norm_act_backward_sums", x, gamma, beta, cache, act, dy, dgamma,
+                                              dbeta);
+}
+
+namespace detail {
+// A buffer of at least n floats per thread that keeps its memory across calls.
+inline float* thread_buffer(std::size_t n) {
+  static thread_local std::vector<float> buffer;
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer.data();
+}
+
+inline void check_fused(const char* op, const BatchNormBackward& bn, ConstTensorView conv, ConstTensorView dy) {
+  EDGENAS_CHECK(conv.shape() == dy.shape(), Status::invalid_shape,
+                "%s: conv output %dx%dx%dx%d and output gradient %dx%dx%dx%d differ", op, conv.shape().n,
+                conv.shape().h, conv.shape().w, conv.shape().c, dy.shape().n, dy.shape().h, dy.shape().w, dy.shape().c);
+  EDGENAS_CHECK(bn.scale.size() == static_cast<std::size_t>(conv.shape().c), Status::invalid_shape,
+                "%s: batch-norm coefficients for %zu channels, conv output has %d", op, bn.scale.size(),
+                conv.shape().c);
+}
+}  // namespace detail
+
+/// pointwise_backward(x, w, g, dx, dw, {}) for g = batch_norm_act_backward(conv, …, dy), where
+/// conv = pointwise_forward(x, w) and bn = batch_norm_act_backward_sums(conv, …, dy). g is
+/// never stored.
+inline void pointwise_bn_act_backward(ConstTensorView x, std::span<const float> w, const BatchNormBackward& bn,
+                                      ConstTensorView conv, ConstTensorView dy, TensorView dx, std::span<float> dw) {
+  constexpr const char* op = "pointwise_bn_act_backward";
+  detail::check_fused(op, bn, conv, dy);
+  const Shape xs = x.shape(), ys = conv.shape();
+  detail::check_pointwise_backward(op, xs, ys, dx, w.size(), dw.size(), 0);
+  const std::int64_t o = ys.c;
+  const auto g_rows = [&](std::int64_t first, std::int64_t last) {
+    float* g = detail::thread_buffer(static_cast<std::size_t>((last - first) * o));
+    batch_norm_act_backward_rows(bn, conv.data() + first * o, dy.data() + first * o, last - first, g);
+    return static_cast<const float*>(g);
+  };
+  detail::dense_backward(x.data(), xs.rows(), xs.c, w, g_rows, o, dx.data(), dw, {});
+}
+
+/// depthwise_backward(x, w, kernel, stride, g, dx, dw, {}) for g = batch_norm_act_backward(conv,
+/// …, dy), where conv = depthwise_forward(x, w, …) and bn = batch_norm_act_backward_sums(conv,
+/// …, dy). g is never stored.
+inline void depthwise_bn_act_backward(ConstTensorView x, std::span<const float> w, int kernel, int stride,
+                                      const BatchNormBackward& bn, ConstTensorView conv, ConstTensorView dy,
+                                      TensorView dx, std::span<float> dw) {
+  constexpr const char* op = "depthwise_bn_act_backward";
+  detail::check_fused(op, bn, conv, dy);
+  const Shape ys = conv.shape();
+  detail::check_depthwise_backward(op, x.shape(), ys, kernel, stride, dx, w.size(), dw.size(), 0);
+  const std::int64_t per_image = ys.per_image();
+  const auto g_image = [&](std::int64_t n) {
+    float* g = detail::thread_buffer(static_cast<std::size_t>(per_image));
+    batch_norm_act_backward_rows(bn, conv.data() + n * per_image, dy.data() + n * per_image, std::int64_t{ys.h} * ys.w,
+                                 g);
+    return static_cast<const float*>(g);
+  };
+  detail::depthwise_backward(x, w, kernel, stride, g_image, dx, dw, {});
+}
+
+}  // namespace edgenas::ops
