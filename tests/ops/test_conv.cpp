@@ -72,6 +72,11 @@ TEST_CASE("conv2d backward matches finite differences", "[ops][conv2d][grad]") {
       return dot(y, r);
     };
     ops::conv2d_backward(x, w, c.kernel, c.stride, r, dx, dw, db);
+    // Without an input gradient (the stem) the weight and bias gradients are the same.
+    std::vector<float> dw_only(w.size(), 0.0f), db_only(b.size(), 0.0f);
+    ops::conv2d_backward(x, w, c.kernel, c.stride, r, TensorView{}, dw_only, db_only);
+    for (std::size_t i = 0; i < dw.size(); ++i) REQUIRE(dw_only[i] == Approx(dw[i]).margin(1e-5));
+    for (std::size_t i = 0; i < db.size(); ++i) REQUIRE(db_only[i] == Approx(db[i]).margin(1e-5));
     check_gradient("dx", {x.data(), static_cast<std::size_t>(x.size())}, {dx.data(), static_cast<std::size_t>(dx.size())},
                    loss, rng);
     check_gradient("dw", w, dw, loss, rng);

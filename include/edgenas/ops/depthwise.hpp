@@ -12,22 +12,12 @@
 
 #include "edgenas/core/parallel.hpp"
 #include "edgenas/core/tensor.hpp"
+#include "edgenas/ops/lanes.hpp"
 #include "edgenas/ops/window.hpp"
 
 namespace edgenas::ops {
 
 namespace detail {
-
-// A tile of Lanes channels as an Eigen fixed-size array: Eigen turns its arithmetic into SIMD
-// packets (AVX-512, NEON, …). In the forward kernels GCC 12 unrolls the equivalent
-// `float acc[Lanes]` loops into scalar FMAs (perf annotate: vfmadd231ss only; 6–9× slower);
-// the backward kernels it vectorises, and there the plain loops are 10–15 % faster.
-template <int Lanes>
-using Lane = Eigen::Array<float, Lanes, 1>;
-template <int Lanes>
-inline Eigen::Map<const Lane<Lanes>> lanes(const float* p) { return Eigen::Map<const Lane<Lanes>>(p); }
-template <int Lanes>
-inline Eigen::Map<Lane<Lanes>> lanes(float* p) { return Eigen::Map<Lane<Lanes>>(p); }
 
 // One output pixel, channels [c, c + Lanes).
 template <int Lanes>
@@ -155,16 +145,6 @@ inline void depthwise_weight_grad_row(const float* __restrict x, const float* __
     for (int j = 0; j < Lanes; ++j) acc[j] += g[j] * in[j];
   }
   for (int j = 0; j < Lanes; ++j) dw_tap[c + j] += acc[j];
-}
-
-// Runs `pixel<Lanes>(c)` over the channel tiles of one pixel.
-template <typename Pixel>
-inline void for_channel_tiles(int C, Pixel&& pixel) {
-  int c = 0;
-  for (; c + 16 <= C; c += 16) pixel.template operator()<16>(c);
-  for (; c + 8 <= C; c += 8) pixel.template operator()<8>(c);
-  for (; c + 4 <= C; c += 4) pixel.template operator()<4>(c);
-  for (; c < C; ++c) pixel.template operator()<1>(c);
 }
 
 inline void check_depthwise_params(const char* op, int kernel, int channels, std::size_t w_size, std::size_t b_size) {
