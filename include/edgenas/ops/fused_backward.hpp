@@ -3,8 +3,9 @@
 //
 // Unfused, the gradient w.r.t. the conv output g = bn_act_backward(conv, dy) is written once and
 // read twice (input and weight gradients): three trips through memory for the largest tensors
-// of a training step. Measured on the 2-vCPU VM, one thread already takes all the memory
-// bandwidth a second thread can get, so those trips decide the two-thread speed. Here g is
+// of a training step. On the 2-vCPU VM one thread already gets nearly all the memory
+// bandwidth two threads get (bench_train's stream_triad: 47 vs 53 GB/s), so those trips decide
+// the two-thread speed. Here g is
 // computed a block of rows (pointwise) or one image (depthwise) at a time into a per-thread
 // buffer that stays in cache, and consumed there. The batch-norm sums (the first pass) must
 // still see every row first: callers run batch_norm_act_backward_sums, then these.
