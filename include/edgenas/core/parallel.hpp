@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #if defined(EDGENAS_NO_THREADS) || (defined(__GLIBCXX__) && !defined(_GLIBCXX_HAS_GTHREADS))
 #define EDGENAS_HAS_THREADS 0
@@ -22,7 +23,6 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
-#include <vector>
 #endif
 
 #include "edgenas/core/error.hpp"
@@ -216,6 +216,20 @@ void parallel_for(std::int64_t count, Fn&& fn) {
   }
 #endif
   for (int chunk = 0; chunk < chunks; ++chunk) body(chunk);
+}
+
+/// At least n floats of scratch for the calling thread, kept across calls (kernels call it per
+/// chunk; no allocation once the buffer has grown). Each Tag type owns a separate buffer, so
+/// two users never hand out the same memory.
+template <typename Tag>
+float* thread_scratch(std::size_t n) {
+#if EDGENAS_HAS_THREADS
+  static thread_local std::vector<float> buffer;
+#else
+  static std::vector<float> buffer;
+#endif
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer.data();
 }
 
 }  // namespace edgenas

@@ -298,6 +298,16 @@ inline BatchNormBackward batch_norm_act_backward_sums(const char* op, ConstTenso
 
 }  // namespace detail
 
+/// First pass of batch_norm_act_backward (x: the conv output it normalised; dy: the gradient
+/// w.r.t. the activation output): adds to dgamma and dbeta, returns what the second pass needs.
+inline BatchNormBackward batch_norm_act_backward_sums(ConstTensorView x, std::span<const float> gamma,
+                                                      std::span<const float> beta, const BatchNormCache& cache,
+                                                      Activation act, ConstTensorView dy, std::span<float> dgamma,
+                                                      std::span<float> dbeta) {
+  return detail::batch_norm_act_backward_sums("batch_norm_act_backward_sums", x, gamma, beta, cache, act, dy, dgamma,
+                                              dbeta);
+}
+
 /// Second pass of batch-norm(+act) backward over whole tensors, in parallel: dx (may alias dy)
 /// from the coefficients of the first pass.
 inline void batch_norm_act_backward_apply(const BatchNormBackward& bn, ConstTensorView x, ConstTensorView dy,

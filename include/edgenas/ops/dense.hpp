@@ -31,24 +31,13 @@ inline void check_dense(const char* op, std::int64_t rows_x, std::int64_t k, std
                 "%s: bias has %zu values, expected %lld or none", op, b_size, static_cast<long long>(o));
 }
 
-// Wᵀ as a [K×O] row-major copy (the forward's right-hand side), in a per-thread buffer that
-// keeps its memory across calls.
-inline const float* transposed(std::span<const float> w, std::int64_t o, std::int64_t k) {
-  static thread_local std::vector<float> wt;
-  wt.resize(w.size());
-  constexpr std::int64_t tile = 16;  // both sides of a 16×16 tile stay in L1
-  for (std::int64_t i0 = 0; i0 < o; i0 += tile)
-    for (std::int64_t j0 = 0; j0 < k; j0 += tile)
-      for (std::int64_t i = i0; i < std::min(o, i0 + tile); ++i)
-        for (std::int64_t j = j0; j < std::min(k, j0 + tile); ++j)
-          wt[static_cast<std::size_t>(j * o + i)] = w[static_cast<std::size_t>(i * k + j)];
-  return wt.data();
-}
+struct TransposedWeights;  // tag of the per-thread buffer holding Wᵀ
 
-// Y = X·Wᵀ + b over M rows.
+// Y = X·Wᵀ + b over M rows (Wᵀ: [K×O], the right-hand side gemm::multiply reads).
 inline void dense_forward(const float* x, std::int64_t m, std::int64_t k, std::span<const float> w,
                           std::span<const float> b, float* y, std::int64_t o) {
-  const float* wt = transposed(w, o, k);
+  float* wt = thread_scratch<TransposedWeights>(w.size());
+  gemm::transpose(w.data(), o, k, wt);
   parallel_for(m, [&](int, std::int64_t first, std::int64_t last) {
     gemm::multiply(x + first * k, k, wt, o, y + first * o, o, last - first, k, o, b.empty() ? nullptr : b.data());
   });

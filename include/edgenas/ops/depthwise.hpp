@@ -81,8 +81,6 @@ inline void depthwise_input_grad_pixel(const float* __restrict dy, const float* 
   for (int j = 0; j < Lanes; ++j) dx[c + j] = acc[j];
 }
 
-// Weight gradient of tap (ky, kx) from one output row, channels [c, c + Lanes): the sum over
-// the row stays in registers and dw is updated once per row.
 // Input pixels ix and ix + stride of row iy together: they read the same taps, the second one
 // output column further, so each weight load feeds two FMAs. Both must read only outputs
 // inside the image (win.ox_begin_reading/ox_end_reading unclipped).
@@ -105,13 +103,14 @@ inline void depthwise_input_grad_pair(const float* __restrict dy, const float* _
   lanes<Lanes>(dx + std::int64_t{ix + win.stride} * C + c) = acc1;
 }
 
-// The weight gradient of kernel row ky from output row oy, all K taps at once: the K
-// accumulators stay in registers while the row passes once, so one gradient load feeds K FMAs
-// (tap by tap it was two loads per FMA). Columns whose taps all fall inside the image skip the
-// bounds checks.
+// The weight gradient of taps kx0 … kx0 + K − 1 of kernel row ky from output row oy, channels
+// [c, c + Lanes): the K accumulators stay in registers while the row passes once, so one
+// gradient load feeds K FMAs (tap by tap it was two loads per FMA). Columns whose taps all fall
+// inside the image skip the bounds checks. Kernels of 3, 5, 7 take a whole row (kx0 = 0);
+// others go tap by tap (K = 1).
 template <int Lanes, int K>
 inline void depthwise_weight_grad_taps(const float* __restrict x, const float* __restrict dy, int c, int C, int W,
-                                       const Window& win, int oy, int ky, float* __restrict dw_row) {
+                                       const Window& win, int oy, int ky, int kx0, float* __restrict dw_row) {
   Lane<Lanes> acc[K];
   for (auto& a : acc) a.setZero();
   const float* xrow = x + std::int64_t{win.in_y(oy) + ky} * W * C + c;
@@ -119,32 +118,20 @@ inline void depthwise_weight_grad_taps(const float* __restrict x, const float* _
   const auto edge_column = [&](int ox) {
     const auto g = lanes<Lanes>(grow + std::int64_t{ox} * C);
     for (int kx = 0; kx < K; ++kx) {
-      const int ix = win.in_x(ox) + kx;
+      const int ix = win.in_x(ox) + kx0 + kx;
       if (ix >= 0 && ix < W) acc[kx] += g * lanes<Lanes>(xrow + std::int64_t{ix} * C);
     }
   };
-  const int inner_begin = std::min(win.ox_begin(0), win.out_w), inner_end = std::max(win.ox_end(K - 1), inner_begin);
+  const int inner_begin = std::min(win.ox_begin(kx0), win.out_w);
+  const int inner_end = std::max(win.ox_end(kx0 + K - 1), inner_begin);
   for (int ox = 0; ox < inner_begin; ++ox) edge_column(ox);
   for (int ox = inner_begin; ox < inner_end; ++ox) {
     const auto g = lanes<Lanes>(grow + std::int64_t{ox} * C);
-    const float* in = xrow + std::int64_t{win.in_x(ox)} * C;
+    const float* in = xrow + std::int64_t{win.in_x(ox) + kx0} * C;
     for (int kx = 0; kx < K; ++kx) acc[kx] += g * lanes<Lanes>(in + std::int64_t{kx} * C);
   }
   for (int ox = inner_end; ox < win.out_w; ++ox) edge_column(ox);
-  for (int kx = 0; kx < K; ++kx) lanes<Lanes>(dw_row + kx * C + c) += acc[kx];
-}
-template <int Lanes>
-inline void depthwise_weight_grad_row(const float* __restrict x, const float* __restrict dy, int c, int C, int W,
-                                      const Window& win, int oy, int ky, int kx, float* __restrict dw_tap) {
-  float acc[Lanes] = {};
-  const int iy = win.in_y(oy) + ky;
-  const int ox0 = win.ox_begin(kx), ox1 = win.ox_end(kx);
-  for (int ox = ox0; ox < ox1; ++ox) {
-    const float* g = dy + (std::int64_t{oy} * win.out_w + ox) * C + c;
-    const float* in = x + (std::int64_t{iy} * W + win.in_x(ox) + kx) * C + c;
-    for (int j = 0; j < Lanes; ++j) acc[j] += g[j] * in[j];
-  }
-  for (int j = 0; j < Lanes; ++j) dw_tap[c + j] += acc[j];
+  for (int kx = 0; kx < K; ++kx) lanes<Lanes>(dw_row + (kx0 + kx) * C + c) += acc[kx];
 }
 
 inline void check_depthwise_params(const char* op, int kernel, int channels, std::size_t w_size, std::size_t b_size) {
@@ -248,20 +235,17 @@ inline void depthwise_backward(ConstTensorView x, std::span<const float> w, int 
       for (int oy = 0; oy < win.out_h; ++oy) {
         for (int ky = win.ky_begin(oy); ky < win.ky_end(oy); ++ky) {
           float* dw_row = pdw + ky * kernel * C;
-          const auto taps = [&]<int K>() {
+          const auto taps = [&]<int K>(int kx0) {
             for_channel_tiles(C, [&]<int Lanes>(int c) {
-              depthwise_weight_grad_taps<Lanes, K>(xi, gi, c, C, xs.w, win, oy, ky, dw_row);
+              depthwise_weight_grad_taps<Lanes, K>(xi, gi, c, C, xs.w, win, oy, ky, kx0, dw_row);
             });
           };
           switch (kernel) {
-            case 3: taps.template operator()<3>(); break;
-            case 5: taps.template operator()<5>(); break;
-            case 7: taps.template operator()<7>(); break;
+            case 3: taps.template operator()<3>(0); break;
+            case 5: taps.template operator()<5>(0); break;
+            case 7: taps.template operator()<7>(0); break;
             default:
-              for (int kx = 0; kx < kernel; ++kx)
-                for_channel_tiles(C, [&]<int Lanes>(int c) {
-                  depthwise_weight_grad_row<Lanes>(xi, gi, c, C, xs.w, win, oy, ky, kx, dw_row + kx * C);
-                });
+              for (int kx = 0; kx < kernel; ++kx) taps.template operator()<1>(kx);
           }
         }
         const float* g = gi + std::int64_t{oy} * win.out_w * C;

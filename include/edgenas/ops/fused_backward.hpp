@@ -12,7 +12,6 @@
 #pragma once
 
 #include <span>
-#include <vector>
 
 #include "edgenas/ops/batch_norm.hpp"
 #include "edgenas/ops/dense.hpp"
@@ -20,23 +19,10 @@
 
 namespace edgenas::ops {
 
-/// First pass of batch_norm_act_backward (x: the conv output it normalised; dy: the gradient
-/// w.r.t. the activation output): adds to dgamma and dbeta, returns what the second pass needs.
-inline BatchNormBackward batch_norm_act_backward_sums(ConstTensorView x, std::span<const float> gamma,
-                                                      std::span<const float> beta, const BatchNormCache& cache,
-                                                      Activation act, ConstTensorView dy, std::span<float> dgamma,
-                                                      std::span<float> dbeta) {
-  return detail::batch_norm_act_backward_sums("batch_norm_act_backward_sums", x, gamma, beta, cache, act, dy, dgamma,
-                                              dbeta);
-}
-
 namespace detail {
-// A buffer of at least n floats per thread that keeps its memory across calls.
-inline float* thread_buffer(std::size_t n) {
-  static thread_local std::vector<float> buffer;
-  if (buffer.size() < n) buffer.resize(n);
-  return buffer.data();
-}
+// Tags of the per-thread buffers that hold the gradient between its two uses.
+struct PointwiseGradientBlock;
+struct DepthwiseGradientImage;
 
 inline void check_fused(const char* op, const BatchNormBackward& bn, ConstTensorView conv, ConstTensorView dy) {
   EDGENAS_CHECK(conv.shape() == dy.shape(), Status::invalid_shape,
@@ -59,7 +45,7 @@ inline void pointwise_bn_act_backward(ConstTensorView x, std::span<const float> 
   detail::check_pointwise_backward(op, xs, ys, dx, w.size(), dw.size(), 0);
   const std::int64_t o = ys.c;
   const auto g_rows = [&](std::int64_t first, std::int64_t last) {
-    float* g = detail::thread_buffer(static_cast<std::size_t>((last - first) * o));
+    float* g = thread_scratch<detail::PointwiseGradientBlock>(static_cast<std::size_t>((last - first) * o));
     batch_norm_act_backward_rows(bn, conv.data() + first * o, dy.data() + first * o, last - first, g);
     return static_cast<const float*>(g);
   };
@@ -78,7 +64,7 @@ inline void depthwise_bn_act_backward(ConstTensorView x, std::span<const float> 
   detail::check_depthwise_backward(op, x.shape(), ys, kernel, stride, dx, w.size(), dw.size(), 0);
   const std::int64_t per_image = ys.per_image();
   const auto g_image = [&](std::int64_t n) {
-    float* g = detail::thread_buffer(static_cast<std::size_t>(per_image));
+    float* g = thread_scratch<detail::DepthwiseGradientImage>(static_cast<std::size_t>(per_image));
     batch_norm_act_backward_rows(bn, conv.data() + n * per_image, dy.data() + n * per_image, std::int64_t{ys.h} * ys.w,
                                  g);
     return static_cast<const float*>(g);

@@ -93,6 +93,16 @@ inline void for_each_panel(Index begin, Index n, Fn&& fn) {
 
 }  // namespace detail
 
+/// dst[cols×rows] = src[rows×cols]ᵀ, both row-major (weights [O][K] → the [K][O] right-hand
+/// side of multiply). In 16×16 tiles, so both sides stay in L1.
+inline void transpose(const float* src, detail::Index rows, detail::Index cols, float* dst) {
+  constexpr detail::Index tile = 16;
+  for (detail::Index i0 = 0; i0 < rows; i0 += tile)
+    for (detail::Index j0 = 0; j0 < cols; j0 += tile)
+      for (detail::Index i = i0; i < std::min(rows, i0 + tile); ++i)
+        for (detail::Index j = j0; j < std::min(cols, j0 + tile); ++j) dst[j * rows + i] = src[i * cols + j];
+}
+
 /// C[m×n] = A[m×k] · B[k×n] (+ bias[n] on every row if bias is not null). Row-major with row
 /// strides lda, ldb, ldc. Single-threaded: callers split the rows.
 inline void multiply(const float* a, detail::Index lda, const float* b, detail::Index ldb, float* c, detail::Index ldc,
