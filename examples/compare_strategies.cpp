@@ -19,6 +19,7 @@
 #include <edgenas/space/space_json.hpp>
 #include <edgenas/train.hpp>
 #include <map>
+#include <unordered_map>
 #include <string>
 
 using namespace edgenas;
@@ -93,23 +94,22 @@ int main(int argc, char** argv) {
     loader.resume(supernet_path);
     const train::SubnetEvaluator evaluator(supernet, train_set, validation, norm, {calibration_images, 250});
 
-    std::map<std::string, double> cache;
+    std::unordered_map<Genotype, double, GenotypeHash> cache;
     const auto start = std::chrono::steady_clock::now();
     std::printf("| strategy | seed | best feasible validation accuracy | hypervolume (error x latency <= %.3g ms) |\n|---|---|---|---|\n",
                 latency_budget);
     std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> results;
     for (search::Strategy s : {search::Strategy::random, search::Strategy::evolution, search::Strategy::nsga2}) {
       for (int seed = 1; seed <= seeds; ++seed) {
-        search::SearchConfig config;
+        search::StrategyConfig config;
         config.strategy = s;
         config.evaluations = evaluations;
         config.population = std::max(4, evaluations / 5);
         config.tournament = std::max(2, config.population / 4);
         config.seed = static_cast<std::uint64_t>(seed);
-        search::SearchRun run(sampler, config, [&](const Choices& c, const Genotype& g) {
-          const std::string key = to_string(g);
-          if (auto it = cache.find(key); it != cache.end()) return it->second;
-          return cache[key] = evaluator.accuracy(c);
+        search::SearchRun run(sampler, config, [&](const search::Candidate& c) {
+          if (auto it = cache.find(c.genotype); it != cache.end()) return it->second;
+          return cache[c.genotype] = evaluator.accuracy(c.choices, c.genotype);
         });
         const auto history = run.run();
         const double best = history[static_cast<std::size_t>(search::best_within(history, budgets))].accuracy;

@@ -1,12 +1,10 @@
-// Shared pieces of the edgenas command-line tool: spaces by name or file, progress bars, and
-// building a latency table for this device.
+// Shared pieces of the edgenas command-line tool: spaces by name or file, progress bars.
 #pragma once
 
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <edgenas/latency.hpp>
 #include <edgenas/space/search_space.hpp>
 #include <edgenas/space/space_json.hpp>
 #include <filesystem>
@@ -68,36 +66,6 @@ inline auto loss_progress(Progress& bar) {
     std::snprintf(detail, sizeof detail, "loss %.3f", loss);
     bar.update(batch, batches, detail);
   };
-}
-
-/// Times every piece of `space` missing from the table at `path` (resumable: it is saved
-/// after each piece), then fits the per-network overhead on `fit_networks` whole networks
-/// unless the table already has a fit. Returns the table.
-inline latency::Table build_table(const SearchSpace& space, const std::string& path, int threads, int fit_networks,
-                                  std::uint64_t seed, const latency::TimingOptions& timing = {}, bool quiet = false) {
-  latency::Table table;
-  table.device = latency::this_device(threads);
-  if (std::filesystem::exists(path)) table = latency::load_table(path, table.device);  // another device: an error
-  const auto jobs = latency::space_pieces(space);
-  Progress bar("latency table", quiet);
-  latency::extend_table(table, jobs, path, timing,
-                        [&](std::size_t d, std::size_t n, const std::string& key, const latency::Measurement&) {
-                          bar.update(d, n, key);
-                        });
-  if (table.fitted_networks == 0 && fit_networks >= 2) {
-    Rng rng(seed);
-    std::vector<Genotype> nets;
-    std::vector<double> measured;
-    Progress fit_bar("fitting overhead", quiet);
-    for (int i = 0; i < fit_networks; ++i) {
-      nets.push_back(space.sample(rng));
-      measured.push_back(latency::measure_network(nets.back(), threads, timing).median_ms);
-      fit_bar.update(static_cast<std::size_t>(i + 1), static_cast<std::size_t>(fit_networks));
-    }
-    latency::fit_overhead(table, nets, measured);
-    latency::save_table(table, path);
-  }
-  return table;
 }
 
 }  // namespace edgenas::cli

@@ -1,387 +1,161 @@
-// `edgenas search`: the product, end to end.
-//
-//   1. data: the training set split into training and a held-out validation part (the search
-//      never sees the test set; only the final report does);
-//   2. latency: the device tables given, or one measured here and now (resumable);
-//   3. supernet: trained with the sandwich rule, checkpointed every epoch;
-//   4. search: a strategy proposes architectures within the budgets, scored by their
-//      sub-network's validation accuracy after batch-norm recalibration;
-//   5. the most accurate architecture under each latency budget is fine-tuned (or retrained)
-//      and measured for real; report, front plot, model files.
-// Every step is journaled (out/journal.jsonl) or checkpointed, so `--resume` after any crash
-// continues and ends with the same front and the same chosen networks.
-#include "search_command.hpp"
-
-#include <chrono>
-#include <edgenas/data.hpp>
-#include <edgenas/export/model_file.hpp>
-#include <edgenas/runtime/xnnpack.hpp>
-#include <edgenas/search.hpp>
-#include <edgenas/train.hpp>
-#include <filesystem>
+// `edgenas search`: the product, end to end — a thin shell over edgenas::search::Pipeline
+// (include/edgenas/search/pipeline.hpp): a preset, the options the user gave on top of it,
+// progress bars, and the summary.
+#include <cstdio>
+#include <edgenas/search/pipeline.hpp>
 #include <map>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "cli_common.hpp"
-#include "report.hpp"
+#include "commands.hpp"
 
 namespace edgenas::cli {
 namespace {
 
-namespace fs = std::filesystem;
+/// The preset, and every option the user gave: each given option overrides its field.
+struct SearchOptions {
+  std::string preset = "quick";
+  search::SearchConfig given;  // the values of the options given (others are the preset's)
+  std::vector<std::pair<CLI::Option*, std::function<void(search::SearchConfig&, const search::SearchConfig&)>>> fields;
+  std::string space, strategy, final_training, memory_budget;
+  bool json = false, quiet = false;
 
-struct Preset {
-  long supernet_images, train_images, validation_images, test_images, calibration_images;
-  int supernet_epochs, batch, evaluations, population, finetune_epochs, fit_networks;
-  bool fast_timing;
-  const char* final_training;
-  std::vector<double> latency_budgets;
-  std::int64_t params_budget;
+  search::SearchConfig config() const {
+    search::SearchConfig c = search::presets::named(preset);
+    for (const auto& [option, copy] : fields)
+      if (option->count() > 0) copy(c, given);
+    if (!space.empty()) c.space = space_named(space);
+    if (!strategy.empty()) c.strategy = search::parse_strategy(strategy);
+    if (!final_training.empty()) {
+      c.final_training = search::parse_final_training(final_training);
+      const bool lr_given = std::any_of(fields.begin(), fields.end(), [](const auto& f) {
+        return f.first->get_name() == "--finetune-lr" && f.first->count() > 0;
+      });
+      if (!lr_given) c.final_lr = c.final_training == search::FinalTraining::retrain ? 0.2 : 0.1;
+    }
+    if (!memory_budget.empty()) c.memory_budget = search::parse_bytes(memory_budget);
+    return c;
+  }
 };
 
-// tiny: seconds, for CI and for trying the flow on a board. quick: the README's main job
-// (≤ 20 minutes on 2 cores). full: the long run for the best model (≤ 2 hours on 2 cores).
-Preset preset_named(const std::string& name) {
-  if (name == "tiny") return {1000, 1000, 500, 1000, 500, 1, 50, 8, 4, 1, 3, true, "fine-tune", {}, -1};
-  if (name == "quick") return {20000, -1, 5000, -1, 2000, 2, 128, 40, 10, 8, 20, false, "retrain", {0.25}, 100'000};
-  if (name == "full") return {-1, -1, 5000, -1, 2000, 6, 128, 200, 24, 30, 40, false, "retrain", {0.25}, 100'000};
-  EDGENAS_FAIL(Status::invalid_argument, "unknown preset \"%s\" (tiny, quick, full)", name.c_str());
-}
-
-template <typename T>
-void fill(T& value, T preset_value) {
-  if (value < 0) value = preset_value;
-}
-
-json::Value to_json_array(const std::vector<double>& v) {
-  json::Value::Array a;
-  for (double x : v) a.emplace_back(x);
-  return a;
-}
-
-/// The settings that decide the result: a resumed run must match them exactly.
-json::Value settings_record(const SearchOptions& o, const SearchSpace& space, const std::vector<std::string>& table_keys) {
-  json::Value::Array tables;
-  for (const auto& k : table_keys) tables.emplace_back(k);
-  return json::Value()
-      .set("type", "settings")
-      .set("space", to_json(space))
-      .set("strategy", o.strategy)
-      .set("evaluations", o.evaluations)
-      .set("population", o.population)
-      .set("latency_budgets_ms", to_json_array(o.latency_budgets))
-      .set("params_budget", o.params_budget)
-      .set("arena_budget", o.arena_budget)
-      .set("macs_budget", o.macs_budget)
-      .set("tables", std::move(tables))
-      .set("reward_target_ms", o.reward_target_ms)
-      .set("reward_exponent", o.reward_exponent)
-      .set("supernet_epochs", o.supernet_epochs)
-      .set("supernet", o.supernet)
-      .set("progressive_shrinking", o.progressive_shrinking)
-      .set("finetune_epochs", o.finetune_epochs)
-      .set("final_training", o.final_training)
-      .set("finetune_lr", o.finetune_lr)
-      .set("supernet_images", static_cast<std::int64_t>(o.supernet_images))
-      .set("train_images", static_cast<std::int64_t>(o.train_images))
-      .set("validation_images", static_cast<std::int64_t>(o.validation_images))
-      .set("test_images", static_cast<std::int64_t>(o.test_images))
-      .set("calibration_images", static_cast<std::int64_t>(o.calibration_images))
-      .set("threads", o.threads)
-      .set("seed", static_cast<std::int64_t>(o.seed));
-}
-
-void check_same_settings(const json::Value& recorded, const json::Value& now, const std::string& journal) {
-  for (const auto& [key, value] : now.as_object("settings")) {
-    const json::Value* old = recorded.find(key);
-    const std::string a = old ? json::dump(*old, -1) : "(absent)", b = json::dump(value, -1);
-    EDGENAS_CHECK(a == b, Status::invalid_argument,
-                  "%s: this search was started with %s = %s, now %s; resume with the same settings or use another --out",
-                  journal.c_str(), key.c_str(), a.c_str(), b.c_str());
+void print_summary(const search::SearchReport& r, const std::string& out) {
+  std::printf("search   %s on %s: %zu evaluations, %zu on the front, hypervolume %.4f\n", r.strategy.c_str(),
+              r.space.c_str(), r.history.size(), r.front.size(), r.hypervolume);
+  for (const search::ChosenNetwork& c : r.chosen) {
+    if (!c.found) {
+      std::printf("budget   %.3f ms: nothing evaluated meets it\n", c.budget_ms);
+      continue;
+    }
+    const auto& k = c.candidate.costs;
+    std::printf("chosen   %s\n", to_string(c.candidate.genotype).c_str());
+    std::printf("         test %.2f%%  latency %.4f ms measured / %.4f predicted  %lld params  %.2f M MACs  %lld arena bytes\n",
+                100 * c.test_accuracy, c.measured_ms, k.latency_ms, static_cast<long long>(k.params), k.macs / 1e6,
+                static_cast<long long>(k.arena_bytes));
   }
+  std::printf("report   %s/report.md (front.svg, result.json, model files)\n", out.c_str());
 }
 
-std::int64_t limit(std::int64_t budget) { return budget > 0 ? budget : std::numeric_limits<std::int64_t>::max(); }
-
-/// Share of `count` test images whose class through XNNPACK equals the trainer's.
-double xnnpack_agreement(const Model& model, const data::Dataset& test, const data::Normalization& norm,
-                         const std::vector<std::int32_t>& trainer_classes, std::size_t count) {
-  xnnpack::Runtime rt(model.genotype, model.weights, 1, 1);
-  data::BatchLoader loader(test, 1, norm);
-  const auto order = loader.order(0, 0, false);
-  Tensor image, logits({1, 1, 1, model.genotype.head.classes});
-  std::vector<std::int32_t> labels, classes;
-  count = std::min(count, test.size());
-  std::size_t same = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    loader.fill(order, i, data::Augmentation::none(), 0, 0, image, labels);
-    rt.run(image, logits);
-    classes.clear();
-    train::predicted_classes(logits, classes);
-    same += classes[0] == trainer_classes[i];
+int search_command(const SearchOptions& o) {
+  const search::SearchConfig config = o.config();
+  set_num_threads(config.threads);
+  // One progress bar per task (a supernet epoch, the search, ...), replaced when the task changes.
+  std::unique_ptr<Progress> bar;
+  std::string task;
+  search::Callbacks callbacks;
+  if (!o.quiet) {
+    callbacks.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+    callbacks.progress = [&](const search::ProgressEvent& e) {
+      if (!bar || e.task != task) bar = std::make_unique<Progress>(task = e.task);
+      bar->update(e.done, e.total, e.detail);
+    };
   }
-  return count ? static_cast<double>(same) / static_cast<double>(count) : 1.0;
+  search::Pipeline pipeline(config, callbacks);
+  pipeline.run();
+  if (o.json) std::printf("%s\n", json::dump(search::report_json(pipeline.report())).c_str());
+  else print_summary(pipeline.report(), config.out);
+  return 0;
 }
 
 }  // namespace
 
-int search_command(SearchOptions o) {
-  const auto started = std::chrono::steady_clock::now();
-  const Preset p = preset_named(o.preset);
-  fill(o.supernet_images, p.supernet_images);
-  fill(o.train_images, p.train_images);
-  fill(o.validation_images, p.validation_images);
-  fill(o.test_images, p.test_images);
-  fill(o.calibration_images, p.calibration_images);
-  fill(o.supernet_epochs, p.supernet_epochs);
-  fill(o.evaluations, p.evaluations);
-  fill(o.population, p.population);
-  fill(o.finetune_epochs, p.finetune_epochs);
-  if (o.final_training.empty()) o.final_training = p.final_training;
-  EDGENAS_CHECK(o.final_training == "retrain" || o.final_training == "fine-tune", Status::invalid_argument,
-                "--final %s: retrain or fine-tune", o.final_training.c_str());
-  const bool retrain = o.final_training == "retrain";
-  fill(o.finetune_lr, retrain ? 0.2 : 0.1);
-  fill(o.params_budget, p.params_budget);
-  if (o.latency_budgets.empty()) o.latency_budgets = p.latency_budgets;
-  std::sort(o.latency_budgets.begin(), o.latency_budgets.end());
-  const search::Strategy strategy = search::parse_strategy(o.strategy);
-  const SearchSpace space = space_named(o.space);
-  set_num_threads(o.threads);
-
-  fs::create_directories(o.out);
-  const std::string journal_path = (fs::path(o.out) / "journal.jsonl").string();
-  EDGENAS_CHECK(o.resume || !fs::exists(journal_path) || fs::file_size(journal_path) == 0, Status::invalid_argument,
-                "%s already holds a search (%s); pass --resume to continue it, or choose another --out", o.out.c_str(),
-                journal_path.c_str());
-  search::Journal journal(journal_path);
-  if (journal.torn_bytes() && !o.quiet)
-    std::fprintf(stderr, "journal: dropped an unfinished record of %zu bytes (the run was interrupted mid-write)\n",
-                 journal.torn_bytes());
-  const auto say = [&](const char* fmt, auto... args) {
-    if (!o.quiet) std::fprintf(stderr, fmt, args...);
+void add_search_command(CLI::App& app, Action& run) {
+  auto o = std::make_shared<SearchOptions>();
+  search::SearchConfig& g = o->given;
+  auto* cmd = app.add_subcommand(
+      "search",
+      "Find the most accurate network that fits a device budget.\n"
+      "Trains a weight-sharing supernet (sandwich rule, in-place distillation), searches it with the chosen\n"
+      "strategy under hard budgets (latency from this device's measured table, parameters, arena, MACs),\n"
+      "trains the best network under each latency budget to full accuracy, measures it, and writes OUT/report.md,\n"
+      "front.svg, result.json and model files. Interrupted? Run the same command with --resume.");
+  using C = search::SearchConfig;
+  // An option bound to a field of `given`, copied over the preset's value when the user gives it.
+  const auto field = [&](const std::string& name, auto member, const std::string& help) {
+    CLI::Option* opt = cmd->add_option(name, g.*member, help);
+    o->fields.emplace_back(opt, [member](search::SearchConfig& c, const search::SearchConfig& from) {
+      c.*member = from.*member;
+    });
+    return opt;
   };
-
-  // Budgets other than latency are checked before anything is measured or trained.
-  {
-    search::Budgets early;
-    early.params = limit(o.params_budget);
-    early.arena_bytes = limit(o.arena_budget);
-    early.macs = limit(o.macs_budget);
-    const search::FeasibleSampler check(space, early, {});
-  }
-
-  // ---- latency tables ------------------------------------------------------------------
-  std::vector<latency::Table> tables;
-  std::vector<std::string> table_keys;
-  if (o.tables.empty()) {
-    const std::string path = (fs::path(o.out) / ("latency-" + std::to_string(o.latency_threads) + "t.json")).string();
-    latency::TimingOptions timing;
-    if (p.fast_timing) timing = {1, 3, 0.002, 50, 1.0, 1, -1};
-    say("latency: measuring the pieces of space %s on this device (%d thread%s) into %s\n", space.name.c_str(),
-        o.latency_threads, o.latency_threads == 1 ? "" : "s", path.c_str());
-    tables.push_back(build_table(space, path, o.latency_threads, p.fit_networks, o.seed, timing, o.quiet));
-    table_keys.push_back(tables.back().device.key());
-  } else {
-    for (const std::string& path : o.tables) {
-      std::string warning;
-      tables.push_back(latency::load_table(path, latency::this_device(o.latency_threads),
-                                           latency::DeviceCheck::warn_if_different, &warning));
-      table_keys.push_back(tables.back().device.key() + " " + path);
-      if (!warning.empty()) say("latency: %s (used as that device's table)\n", warning.c_str());
-    }
-  }
-  const search::LatencyFn latency_of = [&tables](const Genotype& g) {
-    double worst = 0.0;
-    for (const latency::Table& t : tables) worst = std::max(worst, t.predict_ms(g));
-    return worst;
+  const auto flag = [&](const std::string& name, bool C::*member, const std::string& help) {
+    CLI::Option* opt = cmd->add_flag(name, g.*member, help);
+    o->fields.emplace_back(opt, [member](search::SearchConfig& c, const search::SearchConfig& from) {
+      c.*member = from.*member;
+    });
   };
-
-  // ---- settings: new run, or the same as the journal's --------------------------------
-  const json::Value settings = settings_record(o, space, table_keys);
-  if (journal.records().empty()) journal.append(settings);
-  else check_same_settings(journal.records().front(), settings, journal_path);
-
-  // ---- data ----------------------------------------------------------------------------
-  const std::string dir = o.data.empty() ? data::fashion_mnist_dir() : o.data;
-  auto [train_set, validation] = data::split(data::load_fashion_mnist(data::Split::train, dir),
-                                             static_cast<std::size_t>(o.validation_images), o.seed);
-  if (o.train_images > 0) train_set = data::head(train_set, static_cast<std::size_t>(o.train_images));
-  data::Dataset test = data::load_fashion_mnist(data::Split::test, dir);
-  if (o.test_images > 0) test = data::head(test, static_cast<std::size_t>(o.test_images));
-  const data::Normalization norm = data::compute_normalization(train_set);
-  say("data: %zu training (%zu for the supernet), %zu validation (held out from training), %zu test images from %s\n",
-      train_set.size(), o.supernet_images > 0 ? std::min<std::size_t>(train_set.size(), static_cast<std::size_t>(o.supernet_images)) : train_set.size(),
-      validation.size(), test.size(), dir.c_str());
-
-  // ---- budgets -------------------------------------------------------------------------
-  search::Budgets budgets;
-  if (!o.latency_budgets.empty()) budgets.latency_ms = o.latency_budgets.back();
-  budgets.params = limit(o.params_budget);
-  budgets.arena_bytes = limit(o.arena_budget);
-  budgets.macs = limit(o.macs_budget);
-  const search::FeasibleSampler sampler(space, budgets, latency_of);
-
-  // ---- supernet ------------------------------------------------------------------------
-  train::Supernet supernet(space, o.seed);
-  train::SupernetConfig sc;
-  sc.epochs = o.supernet_epochs;
-  sc.batch_size = p.batch;
-  sc.lr = 0.15f;
-  sc.warmup_epochs = std::min(0.5f, 0.5f * static_cast<float>(o.supernet_epochs));
-  sc.optimizer.weight_decay = 5e-5f;
-  sc.augmentation = {2, true};
-  sc.progressive_shrinking = o.progressive_shrinking;
-  sc.seed = o.seed;
-  sc.checkpoint = (fs::path(o.out) / "supernet.ckpt").string();
-  sc.sample = [&sampler](Rng& rng) { return sampler.random(rng); };
-  const data::Dataset supernet_set =
-      o.supernet_images > 0 ? data::head(train_set, static_cast<std::size_t>(o.supernet_images)) : train_set;
-  train::SupernetTrainer st(supernet, supernet_set, norm, sc);
-  if (fs::exists(sc.checkpoint)) st.resume(sc.checkpoint);
-  else if (!o.supernet.empty()) st.resume(o.supernet);
-  if (!st.finished())
-    say("supernet: %lld shared weights; training epochs %d..%d of %d (sandwich rule, in-place distillation%s)\n",
-        static_cast<long long>(supernet.parameter_count()), st.epochs_done() + 1, sc.epochs, sc.epochs,
-        sc.progressive_shrinking ? ", progressive shrinking" : "");
-  while (!st.finished()) {
-    Progress bar("supernet epoch " + std::to_string(st.epochs_done() + 1), o.quiet);
-    const auto e = st.train_epoch(loss_progress(bar));
-    journal.append(json::Value()
-                       .set("type", "supernet_epoch")
-                       .set("epoch", e.epoch)
-                       .set("loss", e.loss)
-                       .set("accuracy", e.accuracy)
-                       .set("distill_loss", e.distill_loss)
-                       .set("seconds", e.seconds));
-    say("supernet epoch %d: largest loss %.4f, training accuracy %.2f%%, distillation loss %.4f, %.0f s\n", e.epoch,
-        e.loss, 100 * e.accuracy, e.distill_loss, e.seconds);
-  }
-
-  // ---- search --------------------------------------------------------------------------
-  std::map<std::string, double> known;  // accuracies already in the journal
-  for (const json::Value& r : journal.records())
-    if (r.at("type", "journal record").as_string("type") == "candidate")
-      known[r.at("genotype", "candidate").as_string("genotype")] = r.at("accuracy", "candidate").as_number("accuracy");
-  if (!known.empty()) say("search: %zu evaluations recovered from the journal\n", known.size());
-  const train::SubnetEvaluator evaluator(supernet, train_set, validation, norm,
-                                         {static_cast<std::size_t>(o.calibration_images), 250});
-  search::SearchConfig config;
-  config.strategy = strategy;
-  config.evaluations = o.evaluations;
-  config.population = std::min(o.population, o.evaluations);
-  config.tournament = std::max(2, config.population / 4);
-  config.seed = o.seed;
-  config.reward_target_ms = o.reward_target_ms;
-  config.reward_exponent = o.reward_exponent;
-  Progress search_bar("search (" + o.strategy + ")", o.quiet);
-  double best_so_far = 0.0;
-  search::SearchRun run(
-      sampler, config,
-      [&](const Choices& c, const Genotype& g) {
-        const std::string key = to_string(g);
-        if (auto it = known.find(key); it != known.end()) return it->second;
-        const double acc = evaluator.accuracy(c);
-        const search::Costs k = sampler.costs(c);
-        journal.append(json::Value()
-                           .set("type", "candidate")
-                           .set("genotype", key)
-                           .set("accuracy", acc)
-                           .set("latency_ms", k.latency_ms)
-                           .set("params", k.params)
-                           .set("macs", k.macs)
-                           .set("arena_bytes", k.arena_bytes));
-        return acc;
-      },
-      [&](const std::vector<search::Candidate>& h) {
-        best_so_far = std::max(best_so_far, h.back().accuracy);
-        char detail[64];
-        std::snprintf(detail, sizeof detail, "best %.2f%%, last %.2f%% at %.3f ms", 100 * best_so_far,
-                      100 * h.back().accuracy, h.back().costs.latency_ms);
-        search_bar.update(h.size(), static_cast<std::size_t>(config.evaluations), detail);
-      });
-  const std::vector<search::Candidate> history = run.run();
-  const std::vector<std::size_t> front = search::front_of(history);
-
-  // ---- the chosen networks: fine-tune (or retrain), test, measure ----------------------
-  std::vector<Chosen> chosen;
-  std::vector<double> targets = o.latency_budgets;
-  if (targets.empty()) targets.push_back(std::numeric_limits<double>::infinity());
-  for (std::size_t b = 0; b < targets.size(); ++b) {
-    search::Budgets bb = budgets;
-    bb.latency_ms = targets[b];
-    const std::ptrdiff_t pick = search::best_within(history, bb);
-    Chosen ch;
-    ch.budget_ms = targets[b];
-    if (pick < 0) {
-      say("budget %.3f ms: no evaluated architecture meets it\n", targets[b]);
-      chosen.push_back(ch);
-      continue;
-    }
-    const search::Candidate& cand = history[static_cast<std::size_t>(pick)];
-    ch.found = true;
-    ch.candidate = cand;
-    std::unique_ptr<train::Network> net =
-        retrain ? std::make_unique<train::Network>(cand.genotype, o.seed) : evaluator.network(cand.choices);
-    train::TrainConfig tc;
-    tc.epochs = o.finetune_epochs;
-    tc.batch_size = p.batch;
-    tc.lr = static_cast<float>(o.finetune_lr);
-    tc.warmup_epochs = retrain ? 1.0f : 0.2f;
-    tc.optimizer.weight_decay = 1e-4f;
-    tc.augmentation = {2, true};
-    tc.seed = o.seed;
-    const std::string tag = targets.size() == 1 ? "" : "-" + std::to_string(b + 1);
-    tc.checkpoint = (fs::path(o.out) / ("final" + tag + ".ckpt")).string();
-    if (tc.epochs > 0) {
-      train::Trainer trainer(*net, train_set, norm, tc);
-      if (fs::exists(tc.checkpoint)) trainer.resume(tc.checkpoint);
-      while (!trainer.finished()) {
-        Progress bar((retrain ? "retrain epoch " : "fine-tune epoch ") + std::to_string(trainer.epochs_done() + 1) +
-                         "/" + std::to_string(tc.epochs),
-                     o.quiet);
-        const auto e = trainer.train_epoch(loss_progress(bar));
-        journal.append(json::Value()
-                           .set("type", "finetune_epoch")
-                           .set("budget_ms", std::isfinite(targets[b]) ? json::Value(targets[b]) : json::Value())
-                           .set("epoch", e.epoch)
-                           .set("loss", e.loss)
-                           .set("accuracy", e.accuracy)
-                           .set("seconds", e.seconds));
-      }
-    }
-    ch.validation_accuracy = train::evaluate(*net, validation, norm, 250).accuracy;
-    const train::EvalStats t = train::evaluate(*net, test, norm, 250);
-    ch.test_accuracy = t.accuracy;
-    Model model{cand.genotype, net->inference_weights(), norm.mean, norm.stddev};
-    ch.model_path = (fs::path(o.out) / ("model" + tag + ".enas")).string();
-    save_model(ch.model_path, model);
-    ch.xnnpack_agreement = xnnpack_agreement(model, test, norm, t.predictions, 500);
-    ch.measured_ms = latency::measure_network(cand.genotype, o.latency_threads).median_ms;
-    say("budget %.3f ms: test accuracy %.2f%%, latency %.4f ms measured, %.4f ms predicted, %lld parameters\n",
-        targets[b], 100 * ch.test_accuracy, ch.measured_ms, cand.costs.latency_ms,
-        static_cast<long long>(cand.costs.params));
-    chosen.push_back(ch);
-  }
-
-  // ---- report --------------------------------------------------------------------------
-  Report r;
-  r.device = latency::describe(tables.front().device);
-  r.space = space.name;
-  r.strategy = o.strategy;
-  r.preset = o.preset;
-  r.seed = o.seed;
-  r.history = history;
-  r.front = front;
-  r.chosen = chosen;
-  r.budgets = budgets;
-  r.latency_budgets = o.latency_budgets;
-  r.hypervolume = search::hypervolume(history, std::isfinite(budgets.latency_ms) ? budgets.latency_ms : 1.0);
-  r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  write_report(o.out, r);
-  journal.append(json::Value().set("type", "finished").set("front_size", static_cast<int>(front.size())));
-  if (o.json) std::printf("%s\n", json::dump(report_json(r)).c_str());
-  else print_summary(r, o.out);
-  return 0;
+  cmd->add_option("--preset", o->preset,
+                  "tiny (seconds, a smoke test), quick (about 10 min on 2 cores), full (about 75 min; <= 100k params, <= 0.25 ms)")
+      ->check(CLI::IsMember({"tiny", "quick", "full"}))
+      ->capture_default_str();
+  cmd->add_option("--space", o->space,
+                  "fmnist (default), fmnist-mcu (stem stride 2, for microcontrollers), mobilenetv3, or a space .json file");
+  field("--data", &C::data, "Directory with Fashion-MNIST-format IDX files (default: Debian's dataset-fashion-mnist)");
+  field("--out", &C::out, "Output folder (journal, checkpoints, report); default out/search");
+  flag("--resume", &C::resume, "Continue the search in --out after an interruption");
+  cmd->add_option("--strategy", o->strategy, "random, evolution (regularized/aging; default) or nsga2")
+      ->check(CLI::IsMember({"random", "evolution", "nsga2"}));
+  field("--evaluations", &C::evaluations, "Distinct architectures evaluated")->check(CLI::PositiveNumber);
+  field("--population", &C::population, "Population of evolution / NSGA-II")->check(CLI::Range(2, 100000));
+  field("--latency-budget", &C::latency_budgets_ms, "Hard latency budget in ms (repeat for several: one chosen network each)")
+      ->check(CLI::PositiveNumber);
+  field("--params-budget", &C::params_budget, "Hard budget on parameters")->check(CLI::PositiveNumber);
+  field("--arena-budget", &C::arena_budget, "Hard budget on the inference arena, bytes")->check(CLI::PositiveNumber);
+  field("--macs-budget", &C::macs_budget, "Hard budget on multiply-accumulates")->check(CLI::PositiveNumber);
+  field("--table", &C::tables,
+        "Latency table(s) from `edgenas latency build` (repeat: the budget must hold on the slowest). "
+        "Default: measure one on this device into OUT")
+      ->check(CLI::ExistingFile);
+  field("--reward-target", &C::reward_target_ms, "MnasNet soft reward ACC*(LAT/T)^w with this T in ms");
+  field("--reward-exponent", &C::reward_exponent, "w of the soft reward (default -0.07)");
+  field("--supernet-epochs", &C::supernet_epochs, "Epochs of supernet training")->check(CLI::NonNegativeNumber);
+  field("--supernet", &C::supernet_init, "Start from this supernet checkpoint (e.g. OUT/supernet.ckpt of another run)")
+      ->check(CLI::ExistingFile);
+  flag("--progressive-shrinking", &C::progressive_shrinking, "Once-for-All phases: full, kernel, depth, expand");
+  field("--finetune-epochs", &C::final_epochs, "Epochs of the final training")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--final", o->final_training,
+                  "How the chosen networks get their final weights: retrain (from scratch; quick, full) or fine-tune "
+                  "(from the supernet's weights; tiny)")
+      ->check(CLI::IsMember({"retrain", "fine-tune"}));
+  field("--finetune-lr", &C::final_lr, "Peak learning rate of that training (default 0.2 retrain, 0.1 fine-tune)")
+      ->check(CLI::PositiveNumber);
+  field("--train-images", &C::train_images, "Use only this many training images")->check(CLI::PositiveNumber);
+  field("--supernet-images", &C::supernet_images, "Train the supernet on only this many of them")->check(CLI::PositiveNumber);
+  field("--validation-images", &C::validation_images, "Held out from training for the search")->check(CLI::PositiveNumber);
+  field("--test-images", &C::test_images, "Use only this many test images")->check(CLI::PositiveNumber);
+  field("--calibration-images", &C::calibration_images, "Images for batch-norm recalibration (at least 2)")
+      ->check(CLI::Range(2L, 1000000L));
+  field("--batch", &C::batch, "Training batch size (default 128; tiny 50)")->check(CLI::Range(2, 100000));
+  cmd->add_option("--memory-budget", o->memory_budget,
+                  "Peak memory to fit, e.g. 512M or 1G: batch sizes are lowered to fit, or the search refuses to start");
+  field("--threads", &C::threads, "Training threads (default 2)")->check(CLI::PositiveNumber);
+  field("--latency-threads", &C::latency_threads, "Threads the deployed model will use (latency; default 1)")
+      ->check(CLI::PositiveNumber);
+  field("--seed", &C::seed, "Seed: the same seed gives the same search (default 1)");
+  cmd->add_flag("--json", o->json, "Print result.json to stdout");
+  cmd->add_flag("--quiet", o->quiet, "No progress output");
+  cmd->callback([o, &run] { run = [o] { return search_command(*o); }; });
 }
 
 }  // namespace edgenas::cli

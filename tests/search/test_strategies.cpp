@@ -47,7 +47,9 @@ TEST_CASE("budgets name what they break, and an impossible budget fails before a
   const FeasibleSampler sampler(spaces::fmnist_mcu(), mcu, proxy_latency);
   Rng rng(5);
   for (int i = 0; i < 20; ++i) {
-    const Costs c = sampler.costs(sampler.random(rng));
+    const Candidate cand = sampler.random(rng);
+    const Costs c = cand.costs;
+    CHECK(c.params == sampler.costs(cand.choices).params);  // costed once, the same as costing again
     CHECK(c.arena_bytes <= 64 * 1024);
     CHECK(c.params <= 45'000);
   }
@@ -60,13 +62,13 @@ TEST_CASE("every strategy evaluates exactly its budget of distinct, feasible arc
   budgets.latency_ms = 0.5;
   const FeasibleSampler sampler(space, budgets, proxy_latency);
   for (Strategy s : {Strategy::random, Strategy::evolution, Strategy::nsga2}) {
-    SearchConfig config;
+    StrategyConfig config;
     config.strategy = s;
     config.evaluations = 60;
     config.population = 12;
     config.seed = 3;
     int calls = 0;
-    const auto accuracy = [&](const Choices&, const Genotype& g) { return ++calls, synthetic_accuracy(g); };
+    const auto accuracy = [&](const Candidate& c) { return ++calls, synthetic_accuracy(c.genotype); };
     SearchRun a(sampler, config, accuracy);
     const auto history = a.run();
     INFO(strategy_name(s));
@@ -94,11 +96,11 @@ TEST_CASE("evolution and NSGA-II use what they learn: better than random search 
   double best[3] = {0, 0, 0}, volume[3] = {0, 0, 0};
   for (std::uint64_t seed = 1; seed <= 5; ++seed)
     for (Strategy s : {Strategy::random, Strategy::evolution, Strategy::nsga2}) {
-      SearchConfig config;
+      StrategyConfig config;
       config.strategy = s;
       config.evaluations = 120;
       config.seed = seed;
-      SearchRun run(sampler, config, [](const Choices&, const Genotype& g) { return synthetic_accuracy(g); });
+      SearchRun run(sampler, config, [](const Candidate& c) { return synthetic_accuracy(c.genotype); });
       const auto history = run.run();
       best[static_cast<int>(s)] += history[static_cast<std::size_t>(best_within(history, Budgets{}))].accuracy;
       volume[static_cast<int>(s)] += hypervolume(history, 2.0);
@@ -128,7 +130,7 @@ TEST_CASE("MnasNet's soft reward trades accuracy for latency", "[search]") {
   Candidate fast, slow;
   fast.accuracy = 0.90, fast.costs.latency_ms = 0.1;
   slow.accuracy = 0.91, slow.costs.latency_ms = 0.4;
-  SearchConfig config;
+  StrategyConfig config;
   CHECK(fitness(slow, config) > fitness(fast, config));  // plain accuracy
   config.reward_target_ms = 0.2;
   CHECK(fitness(fast, config) == Approx(0.90 * std::pow(0.5, -0.07)));
@@ -139,12 +141,13 @@ TEST_CASE("a search replayed from recorded accuracies continues exactly where it
   const SearchSpace space = spaces::fmnist();
   const FeasibleSampler sampler(space, Budgets{}, proxy_latency);
   for (Strategy s : {Strategy::random, Strategy::evolution, Strategy::nsga2}) {
-    SearchConfig config;
+    StrategyConfig config;
     config.strategy = s;
     config.evaluations = 40;
     config.population = 8;
     std::map<std::string, double> recorded;
-    SearchRun full(sampler, config, [&](const Choices&, const Genotype& g) {
+    SearchRun full(sampler, config, [&](const Candidate& cand) -> double {
+      const Genotype& g = cand.genotype;
       return recorded[to_string(g)] = synthetic_accuracy(g) + 0.01 * static_cast<double>(recorded.size() % 7);
     });
     const auto expected = full.run();
@@ -152,7 +155,8 @@ TEST_CASE("a search replayed from recorded accuracies continues exactly where it
     std::map<std::string, double> journal;
     for (std::size_t i = 0; i < 17; ++i) journal[to_string(expected[i].genotype)] = expected[i].accuracy;
     int fresh = 0;
-    SearchRun resumed(sampler, config, [&](const Choices&, const Genotype& g) {
+    SearchRun resumed(sampler, config, [&](const Candidate& cand) -> double {
+      const Genotype& g = cand.genotype;
       if (auto it = journal.find(to_string(g)); it != journal.end()) return it->second;
       ++fresh;
       return recorded.at(to_string(g));

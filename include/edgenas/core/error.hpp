@@ -29,6 +29,7 @@ enum class Status : int {
   numerical_error,   // NaN or infinity where a finite number is required
   unsupported,       // a valid request this build cannot serve
   runtime_error,     // a failure reported by a backend (e.g. XNNPACK)
+  cancelled,         // stopped on request (a search's cancel callback): resumable, not a failure
 };
 
 constexpr const char* status_name(Status s) noexcept {
@@ -41,6 +42,7 @@ constexpr const char* status_name(Status s) noexcept {
     case Status::numerical_error: return "numerical error";
     case Status::unsupported: return "unsupported";
     case Status::runtime_error: return "runtime error";
+    case Status::cancelled: return "cancelled";
   }
   return "unknown status";
 }

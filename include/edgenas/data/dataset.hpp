@@ -47,6 +47,15 @@ inline Dataset head(const Dataset& d, std::size_t count) {
   return select(d, idx);
 }
 
+/// Keeps only the first `count` images, in place (and frees the rest).
+inline void keep_head(Dataset& d, std::size_t count) {
+  if (count >= d.size()) return;
+  d.pixels.resize(count * d.image_bytes());
+  d.pixels.shrink_to_fit();
+  d.labels.resize(count);
+  d.labels.shrink_to_fit();
+}
+
 /// Deterministic shuffled split into (train, validation); `validation` images go to the second.
 inline std::pair<Dataset, Dataset> split(const Dataset& d, std::size_t validation, std::uint64_t seed) {
   EDGENAS_CHECK(validation < d.size(), Status::invalid_argument,

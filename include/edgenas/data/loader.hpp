@@ -4,6 +4,7 @@
 // from Rng(seed).fork(epoch), so an epoch can be replayed exactly after a resume.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -45,8 +46,9 @@ struct Augmentation {
 
 class BatchLoader {
  public:
-  BatchLoader(const Dataset& data, int batch_size, Normalization norm)
-      : data_(&data), batch_(batch_size), norm_(std::move(norm)) {
+  /// Batches of the first `count` images of `data` (0: all of them).
+  BatchLoader(const Dataset& data, int batch_size, Normalization norm, std::size_t count = 0)
+      : data_(&data), size_(count > 0 ? std::min(count, data.size()) : data.size()), batch_(batch_size), norm_(std::move(norm)) {
     EDGENAS_CHECK(batch_size >= 1, Status::invalid_argument, "BatchLoader: batch size %d", batch_size);
     EDGENAS_CHECK(norm_.mean.size() == static_cast<std::size_t>(data.channels) &&
                       norm_.stddev.size() == static_cast<std::size_t>(data.channels),
@@ -56,13 +58,13 @@ class BatchLoader {
 
   /// Number of batches per epoch; `drop_last` omits a final partial batch (training).
   std::size_t batches(bool drop_last) const noexcept {
-    return drop_last ? data_->size() / static_cast<std::size_t>(batch_)
-                     : (data_->size() + static_cast<std::size_t>(batch_) - 1) / static_cast<std::size_t>(batch_);
+    return drop_last ? size_ / static_cast<std::size_t>(batch_)
+                     : (size_ + static_cast<std::size_t>(batch_) - 1) / static_cast<std::size_t>(batch_);
   }
 
   /// The sample order of an epoch: shuffled with Rng(seed).fork(epoch), or 0..n-1.
   std::vector<std::size_t> order(std::uint64_t seed, int epoch, bool shuffle) const {
-    std::vector<std::size_t> idx(data_->size());
+    std::vector<std::size_t> idx(size_);
     for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
     if (shuffle) {
       Rng rng = Rng(seed).fork(2 * static_cast<std::uint64_t>(epoch));
@@ -119,6 +121,7 @@ class BatchLoader {
   }
 
   const Dataset* data_;
+  std::size_t size_;
   int batch_;
   Normalization norm_;
 };

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -380,6 +381,37 @@ inline void fit_overhead(Table& table, const std::vector<Genotype>& networks, co
     table.offset_ms = (sy - table.scale * sx) / n;
   }
   table.fitted_networks = static_cast<int>(networks.size());
+}
+
+/// What build_table reports as it goes: a piece measured (`key` its table key) or, while
+/// fitting, a whole network (`key` empty).
+using TableProgress = std::function<void(std::size_t done, std::size_t total, const std::string& key)>;
+
+/// The table of `space` for this device at `path`: every piece missing from the file is timed
+/// (saved after each, so an interrupted build resumes), then the per-network overhead is fitted
+/// on `fit_networks` random networks unless the table has a fit already. A table of another
+/// device at `path` is an error naming both.
+inline Table build_table(const SearchSpace& space, const std::string& path, int threads, int fit_networks,
+                         std::uint64_t seed, const TimingOptions& timing = {}, const TableProgress& progress = {}) {
+  Table table;
+  table.device = this_device(threads);
+  if (std::filesystem::exists(path)) table = load_table(path, table.device);
+  extend_table(table, space_pieces(space), path, timing, [&](std::size_t d, std::size_t n, const std::string& key, const Measurement&) {
+    if (progress) progress(d, n, key);
+  });
+  if (table.fitted_networks == 0 && fit_networks >= 2) {
+    Rng rng(seed);
+    std::vector<Genotype> nets;
+    std::vector<double> measured;
+    for (int i = 0; i < fit_networks; ++i) {
+      nets.push_back(space.sample(rng));
+      measured.push_back(measure_network(nets.back(), threads, timing).median_ms);
+      if (progress) progress(static_cast<std::size_t>(i + 1), static_cast<std::size_t>(fit_networks), "");
+    }
+    fit_overhead(table, nets, measured);
+    save_table(table, path);
+  }
+  return table;
 }
 
 /// How well the predictor matches measurement on a set of networks.

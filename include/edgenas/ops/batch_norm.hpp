@@ -161,13 +161,18 @@ inline void batch_norm_backward_eval(std::span<const float> gamma, std::span<con
 // never store the normalised tensor: forward writes f(bn(x)) in the pass after the statistics,
 // backward recomputes bn(x) from x on the fly. Results equal the separate ops (tested).
 
-/// y = act(batch_norm_train(x)); fills `cache` (mean, inv_std) for the fused backward.
-inline void batch_norm_act_forward_train(ConstTensorView x, std::span<const float> gamma, std::span<const float> beta,
-                                         std::span<float> running_mean, std::span<float> running_var,
-                                         BatchNormConfig config, Activation act, TensorView y, BatchNormCache& cache) {
-  // Statistics and the running-average update as in batch_norm_forward_train, then one pass.
+/// y = act(γ·(x − mean)·inv_std + β) with the statistics of `cache`: the second pass of
+/// batch_norm_act_forward_train. Called again on the same x it writes the same bits, which lets
+/// training recompute an activation in backward instead of keeping it (train/network.hpp).
+/// y may alias x.
+inline void batch_norm_act_apply(ConstTensorView x, std::span<const float> gamma, std::span<const float> beta,
+                                 const BatchNormCache& cache, Activation act, TensorView y) {
   const int C = x.shape().c;
-  detail::batch_norm_forward_train_statistics(x, gamma, beta, running_mean, running_var, config, y, cache);
+  EDGENAS_CHECK(y.shape() == x.shape() && cache.mean.size() == static_cast<std::size_t>(C) &&
+                    cache.inv_std.size() == static_cast<std::size_t>(C) && gamma.size() == cache.mean.size() &&
+                    beta.size() == cache.mean.size(),
+                Status::invalid_shape, "batch_norm_act_apply: %d channels, statistics for %zu, output shape %s",
+                C, cache.mean.size(), y.shape() == x.shape() ? "equal" : "different");
   std::vector<float> scale(static_cast<std::size_t>(C)), shift(static_cast<std::size_t>(C));
   for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c) {
     scale[c] = gamma[c] * cache.inv_std[c];
@@ -187,6 +192,16 @@ inline void batch_norm_act_forward_train(ConstTensorView x, std::span<const floa
       }
     });
   });
+}
+
+/// y = act(batch_norm_train(x)); fills `cache` (mean, inv_std) for the fused backward.
+/// y may alias x.
+inline void batch_norm_act_forward_train(ConstTensorView x, std::span<const float> gamma, std::span<const float> beta,
+                                         std::span<float> running_mean, std::span<float> running_var,
+                                         BatchNormConfig config, Activation act, TensorView y, BatchNormCache& cache) {
+  // Statistics and the running-average update as in batch_norm_forward_train, then one pass.
+  detail::batch_norm_forward_train_statistics(x, gamma, beta, running_mean, running_var, config, y, cache);
+  batch_norm_act_apply(x, gamma, beta, cache, act, y);
 }
 
 /// y = act(batch_norm_eval(x)).

@@ -52,6 +52,22 @@ inline void ensure(Tensor& t, Shape s) {
 }
 }  // namespace detail
 
+/// y = x ⊙ g with the gate of the last squeeze_excite_forward: its last step. Called again on
+/// the same x it writes the same bits (training recomputes instead of keeping y). y may alias x.
+inline void squeeze_excite_apply(ConstTensorView x, const SqueezeExciteCache& cache, TensorView y) {
+  const Shape xs = x.shape();
+  EDGENAS_CHECK(y.shape() == xs && cache.gate.shape() == (Shape{xs.n, 1, 1, xs.c}), Status::invalid_shape,
+                "squeeze_excite_apply: input, output and gate shapes do not match (was forward run on this input?)");
+  const float* g = cache.gate.data();
+  parallel_for(xs.n, [&](int, std::int64_t first, std::int64_t last) {
+    for (std::int64_t n = first; n < last; ++n) {
+      Eigen::Map<const RowMajorMatrix<float>> in(x.data() + n * xs.per_image(), xs.pixels(), xs.c);
+      Eigen::Map<RowMajorMatrix<float>> out(y.data() + n * xs.per_image(), xs.pixels(), xs.c);
+      out = in.array().rowwise() * Eigen::Map<const Eigen::RowVectorXf>(g + n * xs.c, xs.c).array();
+    }
+  });
+}
+
 /// y = x ⊙ gate(x). y may alias x. Fills `cache` for squeeze_excite_backward.
 inline void squeeze_excite_forward(ConstTensorView x, const SqueezeExcite& se, TensorView y, SqueezeExciteCache& cache) {
   const Shape xs = x.shape();
@@ -68,14 +84,7 @@ inline void squeeze_excite_forward(ConstTensorView x, const SqueezeExcite& se, T
   activation_forward(se.inner, cache.hidden_pre.view(), cache.hidden);
   linear_forward(cache.hidden.view(), se.w_expand, se.b_expand, cache.gate_pre);
   activation_forward(se.gate, cache.gate_pre.view(), cache.gate);
-  const float* g = cache.gate.data();
-  parallel_for(xs.n, [&](int, std::int64_t first, std::int64_t last) {
-    for (std::int64_t n = first; n < last; ++n) {
-      Eigen::Map<const RowMajorMatrix<float>> in(x.data() + n * xs.per_image(), xs.pixels(), xs.c);
-      Eigen::Map<RowMajorMatrix<float>> out(y.data() + n * xs.per_image(), xs.pixels(), xs.c);
-      out = in.array().rowwise() * Eigen::Map<const Eigen::RowVectorXf>(g + n * xs.c, xs.c).array();
-    }
-  });
+  squeeze_excite_apply(x, cache, y);
 }
 
 /// Floats of scratch squeeze_excite_inplace needs for C channels reduced to R.

@@ -55,7 +55,10 @@ struct Budgets {
     else if (c.macs > macs) std::snprintf(buf, sizeof buf, "MACs %lld > %lld", static_cast<long long>(c.macs), static_cast<long long>(macs));
     return buf;
   }
-  bool admits(const Costs& c) const { return violation(c).empty(); }
+  /// Every budget holds (no message formatted: this runs for every sample a search draws).
+  bool admits(const Costs& c) const noexcept {
+    return c.latency_ms <= latency_ms && c.params <= params && c.arena_bytes <= arena_bytes && c.macs <= macs;
+  }
 };
 
 /// Draws architectures of `space` that meet `budgets`, by rejection.
@@ -74,30 +77,37 @@ class FeasibleSampler {
   Costs costs(const Choices& c) const { return costs_of(space_.decode(c), latency_); }
   bool feasible(const Choices& c) const { return budgets_.admits(costs(c)); }
 
-  Choices random(Rng& rng) const {
+  /// `c` decoded and costed: the one time a search does either for an architecture.
+  Candidate candidate(Choices c) const {
+    Genotype g = space_.decode(c);
+    const Costs k = costs_of(g, latency_);
+    return {std::move(c), std::move(g), k, 0.0};
+  }
+
+  Candidate random(Rng& rng) const {
     Costs least{std::numeric_limits<double>::infinity(), std::numeric_limits<std::int64_t>::max(),
                 std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::max()};
-    std::string last;
+    Costs last;
     for (int t = 0; t < max_tries_; ++t) {
-      Choices c = space_.random_choices(rng);
-      const Costs k = costs(c);
-      last = budgets_.violation(k);
-      if (last.empty()) return c;
-      least = {std::min(least.latency_ms, k.latency_ms), std::min(least.params, k.params),
-               std::min(least.arena_bytes, k.arena_bytes), std::min(least.macs, k.macs)};
+      Candidate c = candidate(space_.random_choices(rng));
+      if (budgets_.admits(c.costs)) return c;
+      last = c.costs;
+      least = {std::min(least.latency_ms, last.latency_ms), std::min(least.params, last.params),
+               std::min(least.arena_bytes, last.arena_bytes), std::min(least.macs, last.macs)};
     }
     EDGENAS_FAIL(Status::invalid_argument,
                  "impossible budget: none of %d random architectures of space %s fits (e.g. %s); the smallest seen "
                  "had latency %.4f ms, %lld parameters, %lld arena bytes, %lld MACs",
-                 max_tries_, space_.name.c_str(), last.c_str(), least.latency_ms, static_cast<long long>(least.params),
-                 static_cast<long long>(least.arena_bytes), static_cast<long long>(least.macs));
+                 max_tries_, space_.name.c_str(), budgets_.violation(last).c_str(), least.latency_ms,
+                 static_cast<long long>(least.params), static_cast<long long>(least.arena_bytes),
+                 static_cast<long long>(least.macs));
   }
 
   /// A feasible mutation of `parent` (the parent itself if none is found).
-  Choices mutate(const Choices& parent, double rate, Rng& rng) const {
+  Candidate mutate(const Candidate& parent, double rate, Rng& rng) const {
     for (int t = 0; t < 200; ++t) {
-      Choices c = space_.mutate(parent, rate, rng);
-      if (feasible(c)) return c;
+      Candidate c = candidate(space_.mutate(parent.choices, rate, rng));
+      if (budgets_.admits(c.costs)) return c;
     }
     return parent;
   }

@@ -12,7 +12,7 @@
 #include <cmath>
 #include <deque>
 #include <functional>
-#include <map>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,7 +34,8 @@ inline Strategy parse_strategy(std::string_view name) {
                static_cast<int>(name.size()), name.data());
 }
 
-struct SearchConfig {
+/// How a strategy proposes architectures (the pipeline's settings are search::SearchConfig).
+struct StrategyConfig {
   Strategy strategy = Strategy::evolution;
   int evaluations = 100;        // distinct architectures evaluated
   int population = 16;          // evolution and NSGA-II
@@ -48,7 +49,7 @@ struct SearchConfig {
 };
 
 /// What the single-objective strategies maximise.
-inline double fitness(const Candidate& c, const SearchConfig& config) {
+inline double fitness(const Candidate& c, const StrategyConfig& config) {
   if (config.reward_target_ms <= 0.0 || c.costs.latency_ms <= 0.0) return c.accuracy;
   return c.accuracy * std::pow(c.costs.latency_ms / config.reward_target_ms, config.reward_exponent);
 }
@@ -85,11 +86,12 @@ inline std::ptrdiff_t best_within(const std::vector<Candidate>& history, const B
 
 class SearchRun {
  public:
-  using Accuracy = std::function<double(const Choices&, const Genotype&)>;
+  /// The expensive part: the accuracy of a candidate (decoded and costed already).
+  using Accuracy = std::function<double(const Candidate&)>;
   /// Called after every new evaluation with the history so far.
   using Progress = std::function<void(const std::vector<Candidate>& history)>;
 
-  SearchRun(const FeasibleSampler& sampler, SearchConfig config, Accuracy accuracy, Progress progress = {})
+  SearchRun(const FeasibleSampler& sampler, StrategyConfig config, Accuracy accuracy, Progress progress = {})
       : sampler_(sampler), config_(config), accuracy_(std::move(accuracy)), progress_(std::move(progress)) {
     EDGENAS_CHECK(config_.evaluations >= 1, Status::invalid_argument, "search: %d evaluations", config_.evaluations);
     EDGENAS_CHECK(config_.strategy == Strategy::random || (config_.population >= 2 && config_.tournament >= 1),
@@ -110,16 +112,13 @@ class SearchRun {
  private:
   bool done() const { return static_cast<int>(history_.size()) >= config_.evaluations || attempts_ > 50 * config_.evaluations; }
 
-  /// The candidate for `c` (evaluated now unless seen before) as an index into history_.
-  std::size_t evaluate(const Choices& c) {
+  /// The candidate (evaluated now unless seen before) as an index into history_.
+  std::size_t evaluate(Candidate cand) {
     ++attempts_;
-    Genotype g = sampler_.space().decode(c);
-    const std::string key = to_string(g);
-    if (auto it = seen_.find(key); it != seen_.end()) return it->second;
-    Candidate cand{c, g, sampler_.costs(c), 0.0};
-    cand.accuracy = accuracy_(c, g);
+    if (auto it = seen_.find(cand.genotype); it != seen_.end()) return it->second;
+    cand.accuracy = accuracy_(cand);
+    seen_.emplace(cand.genotype, history_.size());
     history_.push_back(std::move(cand));
-    seen_.emplace(key, history_.size() - 1);
     if (progress_) progress_(history_);
     return history_.size() - 1;
   }
@@ -138,7 +137,7 @@ class SearchRun {
         const std::size_t other = population[rng.below(static_cast<std::uint32_t>(population.size()))];
         if (fitness(history_[other], config_) > fitness(history_[parent], config_)) parent = other;
       }
-      population.push_back(evaluate(sampler_.mutate(history_[parent].choices, config_.mutation_rate, rng)));
+      population.push_back(evaluate(sampler_.mutate(history_[parent], config_.mutation_rate, rng)));
       population.pop_front();
     }
   }
@@ -159,12 +158,12 @@ class SearchRun {
       std::vector<std::size_t> next = population;
       for (int i = 0; i < config_.population && !done(); ++i) {
         const std::size_t a = pick(), b = pick();
-        Choices child = rng.uniform_double() < config_.crossover_rate
-                            ? sampler_.space().crossover(history_[a].choices, history_[b].choices, rng)
-                            : history_[a].choices;
+        Candidate child = rng.uniform_double() < config_.crossover_rate
+                              ? sampler_.candidate(sampler_.space().crossover(history_[a].choices, history_[b].choices, rng))
+                              : history_[a];
         child = sampler_.mutate(child, config_.mutation_rate, rng);
-        if (!sampler_.feasible(child)) child = history_[a].choices;
-        const std::size_t c = evaluate(child);
+        if (!sampler_.budgets().admits(child.costs)) child = history_[a];
+        const std::size_t c = evaluate(std::move(child));
         if (std::find(next.begin(), next.end(), c) == next.end()) next.push_back(c);
       }
       population = select(next);
@@ -198,11 +197,11 @@ class SearchRun {
   }
 
   const FeasibleSampler& sampler_;
-  SearchConfig config_;
+  StrategyConfig config_;
   Accuracy accuracy_;
   Progress progress_;
   std::vector<Candidate> history_;
-  std::map<std::string, std::size_t> seen_;
+  std::unordered_map<Genotype, std::size_t, GenotypeHash> seen_;
   int attempts_ = 0;
 };
 

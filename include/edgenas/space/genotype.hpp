@@ -126,6 +126,27 @@ inline void validate(const NetworkView& g) {
 }
 inline void validate(const Genotype& g) { validate(g.view()); }
 
+/// A hash of every field: genotypes are keys by value (never by their text form).
+inline std::size_t hash_value(const Genotype& g) noexcept {
+  std::uint64_t h = 0x9e3779b97f4a7c15ull;
+  const auto mix = [&h](std::int64_t v) {  // splitmix64 step over the running value
+    std::uint64_t z = h ^ (static_cast<std::uint64_t>(v) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    h = z ^ (z >> 31);
+  };
+  for (int v : {g.input.h, g.input.w, g.input.c, g.stem.channels, g.stem.kernel, g.stem.stride}) mix(v);
+  mix(static_cast<int>(g.stem.act));
+  for (const BlockGene& b : g.blocks)
+    for (int v : {b.out, b.expanded, b.kernel, b.stride, int{b.se}, static_cast<int>(b.act)}) mix(v);
+  for (int v : {g.head.channels, static_cast<int>(g.head.act), g.head.hidden, g.head.classes}) mix(v);
+  mix(static_cast<std::int64_t>(g.blocks.size()));
+  return static_cast<std::size_t>(h);
+}
+struct GenotypeHash {
+  std::size_t operator()(const Genotype& g) const noexcept { return hash_value(g); }
+};
+
 // ---- text form --------------------------------------------------------------------------
 
 inline std::string to_string(const Genotype& g) {

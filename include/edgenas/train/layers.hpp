@@ -1,8 +1,9 @@
 // edgenas/train/layers.hpp — the trainer's building blocks, built at run time.
 //
-// Each layer owns its parameters, its outputs (kept for backward) and its gradient buffers,
-// sized on first use for the batch. forward() returns a view of the layer's output; backward()
-// receives the gradient w.r.t. that output and returns (or writes) the gradient w.r.t. its input.
+// Layers own their parameters, batch-norm statistics and the small per-batch caches; the large
+// activation tensors live in memory the network hands them (train/workspace.hpp), so networks
+// that run one after another share it. forward() writes into the views it is given; backward()
+// receives the gradient w.r.t. the layer's output and writes the gradient w.r.t. its input.
 #pragma once
 
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "edgenas/ops.hpp"
 #include "edgenas/train/parameter.hpp"
+#include "edgenas/train/workspace.hpp"
 
 namespace edgenas::train {
 
@@ -20,6 +22,11 @@ inline void ensure(Tensor& t, Shape s) {
   if (t.shape() != s) t.reshape(s);
 }
 }  // namespace detail
+
+/// What a forward pass is for. `train`: batch statistics, and what backward needs is kept.
+/// `statistics`: batch statistics (the running averages move), nothing kept (batch-norm
+/// recalibration). `eval`: running statistics, nothing kept.
+enum class Pass { train, statistics, eval };
 
 enum class ConvKind { full, depthwise, pointwise };
 
@@ -54,43 +61,49 @@ class ConvBnAct {
 
   Shape output_shape(Shape in) const { return same_window_output(in, kind_ == ConvKind::pointwise ? 1 : stride_, out_); }
 
-  ConstTensorView forward(ConstTensorView x, bool training) {
+  /// conv → `conv`, then batch norm and activation → `out`. A `train` pass keeps `conv` for
+  /// backward (batch norm and activation are fused: only the convolution is needed to take the
+  /// gradient through them); in the other passes `out` may be `conv` itself.
+  void forward(ConstTensorView x, Pass pass, TensorView conv, TensorView out) {
     const Shape ys = output_shape(x.shape());
-    detail::ensure(conv_, ys);
-    detail::ensure(result_, ys);
+    EDGENAS_CHECK(conv.shape() == ys && out.shape() == ys, Status::invalid_shape,
+                  "%s: forward buffers are not the output shape %dx%dx%dx%d", name_.c_str(), ys.n, ys.h, ys.w, ys.c);
     switch (kind_) {
-      case ConvKind::full: ops::conv2d_forward(x, weight_.value, {}, kernel_, stride_, conv_); break;
-      case ConvKind::depthwise: ops::depthwise_forward(x, weight_.value, {}, kernel_, stride_, conv_); break;
-      case ConvKind::pointwise: ops::pointwise_forward(x, weight_.value, {}, conv_); break;
+      case ConvKind::full: ops::conv2d_forward(x, weight_.value, {}, kernel_, stride_, conv); break;
+      case ConvKind::depthwise: ops::depthwise_forward(x, weight_.value, {}, kernel_, stride_, conv); break;
+      case ConvKind::pointwise: ops::pointwise_forward(x, weight_.value, {}, conv); break;
     }
-    // Batch norm and activation fused: only the activated output is stored; backward
-    // recomputes the normalised values from conv_.
-    if (training)
-      ops::batch_norm_act_forward_train(conv_, gamma_.value, beta_.value, running_mean_, running_var_, bn_config_, act_,
-                                        result_, bn_cache_);
+    if (pass == Pass::eval)
+      ops::batch_norm_act_forward_eval(conv, gamma_.value, beta_.value, running_mean_, running_var_, bn_config_.eps, act_,
+                                       out);
     else
-      ops::batch_norm_act_forward_eval(conv_, gamma_.value, beta_.value, running_mean_, running_var_, bn_config_.eps,
-                                       act_, result_);
-    return result_;
+      ops::batch_norm_act_forward_train(conv, gamma_.value, beta_.value, running_mean_, running_var_, bn_config_, act_, out,
+                                        bn_cache_);
+    conv_ = conv;
   }
 
-  /// Output tensor of the last forward, writable (the MBConv adds its shortcut in place:
-  /// backward needs only the conv output).
-  TensorView output() { return result_; }
+  /// Writes the output of the last `train` forward again, bit for bit, from the kept convolution:
+  /// cheaper in memory than keeping it (one elementwise pass against a tensor per layer).
+  void recompute_output(TensorView out) const {
+    ops::batch_norm_act_apply(conv_, gamma_.value, beta_.value, bn_cache_, act_, out);
+  }
 
-  /// dy: gradient w.r.t. the output of the last forward(x, training=true). Writes dx if it has
-  /// data (the stem skips it). Adds to the parameter gradients.
-  void backward(ConstTensorView x, ConstTensorView dy, TensorView dx) {
+  /// dy: gradient w.r.t. the output of the last `train` forward of x. Writes dx if it has data
+  /// (the stem skips it). Adds to the parameter gradients. Takes temporary memory from `scratch`.
+  void backward(ConstTensorView x, ConstTensorView dy, TensorView dx, Workspace& scratch) {
     const ops::BatchNormBackward bn = ops::batch_norm_act_backward_sums(conv_, gamma_.value, beta_.value, bn_cache_,
                                                                         act_, dy, gamma_.grad, beta_.grad);
     // Depthwise and pointwise convs take the gradient through BN + act block by block
     // (ops/fused_backward.hpp); only the stem's full conv needs it stored.
     switch (kind_) {
-      case ConvKind::full:
-        detail::ensure(grad_, conv_.shape());
-        ops::batch_norm_act_backward_apply(bn, conv_, dy, grad_);
-        ops::conv2d_backward(x, weight_.value, kernel_, stride_, grad_, dx, weight_.grad, {});
+      case ConvKind::full: {
+        const Workspace::Mark m = scratch.mark();
+        const TensorView grad = scratch.take(conv_.shape());
+        ops::batch_norm_act_backward_apply(bn, conv_, dy, grad);
+        ops::conv2d_backward(x, weight_.value, kernel_, stride_, grad, dx, weight_.grad, {});
+        scratch.release(m);
         break;
+      }
       case ConvKind::depthwise:
         ops::depthwise_bn_act_backward(x, weight_.value, kernel_, stride_, bn, conv_, dy, dx, weight_.grad);
         break;
@@ -130,7 +143,7 @@ class ConvBnAct {
   std::vector<float> running_mean_, running_var_;
   std::string name_;
   ops::BatchNormCache bn_cache_;
-  Tensor conv_, result_, grad_;
+  ConstTensorView conv_;  // the convolution of the last forward (workspace memory)
 };
 
 /// Squeeze-and-excitation with its own FC weights (ReLU inside, h-sigmoid gate).
@@ -149,11 +162,11 @@ class SqueezeExciteLayer {
     b2_.fill(0.0f);
   }
 
-  ConstTensorView forward(ConstTensorView x) {
-    detail::ensure(out_, x.shape());
-    ops::squeeze_excite_forward(x, op(), out_, cache_);
-    return out_;
-  }
+  /// y = x ⊙ gate(x); y may alias x.
+  void forward(ConstTensorView x, TensorView y) { ops::squeeze_excite_forward(x, op(), y, cache_); }
+  /// The output of the last forward again, bit for bit, from its input x.
+  void recompute_output(ConstTensorView x, TensorView y) const { ops::squeeze_excite_apply(x, cache_, y); }
+  /// dx may alias dy.
   void backward(ConstTensorView x, ConstTensorView dy, TensorView dx) {
     ops::squeeze_excite_backward(x, op(), cache_, dy, dx, {w1_.grad, b1_.grad, w2_.grad, b2_.grad});
   }
@@ -167,7 +180,6 @@ class SqueezeExciteLayer {
  private:
   ops::SqueezeExcite op() const { return {w1_.value, b1_.value, w2_.value, b2_.value}; }
   Parameter w1_, b1_, w2_, b2_;
-  Tensor out_;
   ops::SqueezeExciteCache cache_;
 };
 

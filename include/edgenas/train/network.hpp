@@ -16,7 +16,19 @@
 
 namespace edgenas::train {
 
+/// Where a network's activations live: `stored` holds what backward needs (reset at every
+/// forward), `scratch` what one block needs for a moment. Networks that run one after another
+/// (the supernet's sub-networks, a search's candidates) can share one.
+struct Activations {
+  Workspace stored, scratch;
+  std::size_t high_water_bytes() const noexcept { return stored.high_water_bytes() + scratch.high_water_bytes(); }
+};
+
 /// [1×1 expand + BN + act] → depthwise + BN + act → [SE] → 1×1 project + BN → [+ input].
+///
+/// A `train` pass keeps only the three convolutions and the block output; the expanded and
+/// depthwise activations and the SE output are recomputed bit for bit in backward from the
+/// kept convolutions (one elementwise pass each), which more than halves training memory.
 class MBConvLayer {
  public:
   MBConvLayer(const std::string& name, int in_channels, const BlockGene& g)
@@ -35,37 +47,63 @@ class MBConvLayer {
     project_.init(rng);
   }
 
-  ConstTensorView forward(ConstTensorView x, bool training) {
-    ConstTensorView h = expand_ ? expand_->forward(x, training) : x;
-    h = dw_.forward(h, training);
-    if (se_) h = se_out_ = se_->forward(h);  // the project's input, needed by backward
-    project_.forward(h, training);
-    TensorView out = project_.output();
+  /// The block output, in `a.stored` (it is the next block's input).
+  TensorView forward(ConstTensorView x, Pass pass, Activations& a) {
+    const bool keep = pass == Pass::train;
+    const Workspace::Mark temporaries = a.scratch.mark();
+    // A convolution backward needs is stored; otherwise it shares its output's memory.
+    const auto conv_and_output = [&](const ConvBnAct& layer, Shape in) {
+      const Shape s = layer.output_shape(in);
+      const TensorView out = a.scratch.take(s);
+      return std::pair{keep ? a.stored.take(s) : out, out};
+    };
+    ConstTensorView h = x;
+    if (expand_) {
+      const auto [conv, out] = conv_and_output(*expand_, h.shape());
+      expand_->forward(h, pass, conv, out);
+      h = out;
+    }
+    const auto [dw_conv, dw_out] = conv_and_output(dw_, h.shape());
+    dw_.forward(h, pass, dw_conv, dw_out);
+    if (se_) se_->forward(dw_out, dw_out);  // in place: backward recomputes both
+    const Shape ys = project_.output_shape(dw_out.shape());
+    const TensorView out = a.stored.take(ys);
+    project_.forward(dw_out, pass, keep ? a.stored.take(ys) : a.scratch.take(ys), out);
     if (residual_) ops::residual_add_forward(out, x, out);
+    a.scratch.release(temporaries);
     return out;
   }
 
-  /// Returns the gradient w.r.t. the block input (a buffer owned by this layer).
-  ConstTensorView backward(ConstTensorView x, ConstTensorView dy) {
-    const ConstTensorView expanded = expand_ ? expand_->output() : x;
-    const ConstTensorView dw_out = dw_.output();
-    detail::ensure(d_dw_out_, dw_out.shape());
-    detail::ensure(dx_, x.shape());
-    project_.backward(se_ ? se_out_ : dw_out, dy, d_dw_out_);
-    if (se_) {
-      detail::ensure(d_se_in_, dw_out.shape());
-      se_->backward(dw_out, d_dw_out_, d_se_in_);
-      std::swap(d_se_in_, d_dw_out_);
+  /// dy: gradient w.r.t. the block output of the last `train` forward of x; writes dx.
+  void backward(ConstTensorView x, ConstTensorView dy, TensorView dx, Workspace& scratch) {
+    const Workspace::Mark start = scratch.mark();
+    const Shape dw_shape = dw_.output_shape(expand_ ? expand_->output_shape(x.shape()) : x.shape());
+    const TensorView d_dw_out = scratch.take(dw_shape);  // gradient w.r.t. the project's input
+    {
+      const Workspace::Mark m = scratch.mark();
+      const TensorView dw_out = scratch.take(dw_shape);
+      dw_.recompute_output(dw_out);
+      ConstTensorView project_in = dw_out;
+      if (se_) {
+        const TensorView se_out = scratch.take(dw_shape);
+        se_->recompute_output(dw_out, se_out);
+        project_in = se_out;
+      }
+      project_.backward(project_in, dy, d_dw_out, scratch);
+      if (se_) se_->backward(dw_out, d_dw_out, d_dw_out);
+      scratch.release(m);
     }
     if (expand_) {
-      detail::ensure(d_expanded_, expanded.shape());
-      dw_.backward(expanded, d_dw_out_, d_expanded_);
-      expand_->backward(x, d_expanded_, dx_);
+      const Shape es = expand_->output_shape(x.shape());
+      const TensorView expanded = scratch.take(es), d_expanded = scratch.take(es);
+      expand_->recompute_output(expanded);
+      dw_.backward(expanded, d_dw_out, d_expanded, scratch);
+      expand_->backward(x, d_expanded, dx, scratch);
     } else {
-      dw_.backward(x, d_dw_out_, dx_);
+      dw_.backward(x, d_dw_out, dx, scratch);
     }
-    if (residual_) ops::residual_add_backward(dy, dx_);
-    return dx_;
+    if (residual_) ops::residual_add_backward(dy, dx);
+    scratch.release(start);
   }
 
   void collect(std::vector<Parameter*>& params, std::vector<Buffer>& buffers) {
@@ -95,8 +133,6 @@ class MBConvLayer {
   ConvBnAct dw_;
   std::optional<SqueezeExciteLayer> se_;
   ConvBnAct project_;
-  ConstTensorView se_out_;
-  Tensor d_dw_out_, d_se_in_, d_expanded_, dx_;
 };
 
 class Network {
@@ -153,24 +189,49 @@ class Network {
     for_each_conv([m](ConvBnAct& c) { c.set_batch_norm_momentum(m); });
   }
 
+  /// Activations from now on live in `a`, which other networks may share (they must not run
+  /// interleaved: a forward frees what the previous one kept).
+  void share_activations(std::shared_ptr<Activations> a) {
+    EDGENAS_CHECK(a != nullptr, Status::invalid_argument, "Network::share_activations: null");
+    activations_ = std::move(a);
+    last_pass_ = Pass::eval;
+  }
+  const Activations& activations() const noexcept { return *activations_; }
+
   /// Logits [N, 1, 1, classes] for images [N, H, W, C]. training: batch statistics (and their
-  /// running averages are updated); otherwise the running statistics.
-  ConstTensorView forward(ConstTensorView images, bool training) {
+  /// running averages are updated) and what backward needs is kept; otherwise the running
+  /// statistics.
+  ConstTensorView forward(ConstTensorView images, bool training) { return forward(images, training ? Pass::train : Pass::eval); }
+
+  ConstTensorView forward(ConstTensorView images, Pass pass) {
     const Shape expected = genotype_.input.with_batch(images.shape().n);
     EDGENAS_CHECK(images.shape() == expected, Status::invalid_shape,
                   "Network::forward: images are %dx%dx%dx%d, the genotype expects Nx%dx%dx%d", images.shape().n,
                   images.shape().h, images.shape().w, images.shape().c, expected.h, expected.w, expected.c);
+    Activations& a = *activations_;
+    a.stored.reset();
+    a.scratch.reset();
+    const bool keep = pass == Pass::train;
+    last_pass_ = pass;
     input_ = images;
-    ConstTensorView h = stem_.forward(images, training);
+    const Shape stem_shape = stem_.output_shape(images.shape());
+    const TensorView stem_out = a.stored.take(stem_shape);
+    stem_.forward(images, pass, keep ? a.stored.take(stem_shape) : stem_out, stem_out);
+    ConstTensorView h = stem_out;
     block_inputs_.clear();
     for (auto& b : blocks_) {
       block_inputs_.push_back(h);
-      h = b->forward(h, training);
+      h = b->forward(h, pass, a);
     }
     head_input_ = h;
-    ConstTensorView f = head_conv_.forward(h, training);
-    detail::ensure(pooled_, {f.shape().n, 1, 1, f.shape().c});
-    ops::global_average_pool_forward(f, pooled_);
+    // Global average pooling needs only the shape in backward: the head's output is temporary.
+    const Shape head_shape = head_conv_.output_shape(h.shape());
+    const TensorView head_out = a.scratch.take(head_shape);
+    head_conv_.forward(h, pass, keep ? a.stored.take(head_shape) : head_out, head_out);
+    detail::ensure(pooled_, {head_shape.n, 1, 1, head_shape.c});
+    ops::global_average_pool_forward(head_out, pooled_);
+    a.scratch.reset();
+    head_output_shape_ = head_shape;
     ConstTensorView features = pooled_;
     if (hidden_) features = hidden_->forward(features);
     features_ = features;
@@ -180,6 +241,10 @@ class Network {
   /// Gradient of the loss w.r.t. the logits of the last training forward; adds to every
   /// parameter's gradient.
   void backward(ConstTensorView dlogits) {
+    EDGENAS_CHECK(last_pass_ == Pass::train, Status::invalid_argument,
+                  "Network::backward: the last forward was not a training pass (nothing was kept for backward)");
+    Workspace& scratch = activations_->scratch;
+    scratch.reset();
     detail::ensure(d_features_, features_.shape());
     classifier_.backward(features_, dlogits, d_features_);
     ConstTensorView d_pooled = d_features_;
@@ -188,14 +253,27 @@ class Network {
       hidden_->backward(pooled_, d_features_, d_pooled_);
       d_pooled = d_pooled_;
     }
-    const ConstTensorView head_out = head_conv_.output();
-    detail::ensure(d_head_out_, head_out.shape());
-    ops::global_average_pool_backward(d_pooled, d_head_out_);
-    detail::ensure(d_head_in_, head_input_.shape());
-    head_conv_.backward(head_input_, d_head_out_, d_head_in_);
-    ConstTensorView d = d_head_in_;
-    for (std::size_t i = blocks_.size(); i-- > 0;) d = blocks_[i]->backward(block_inputs_[i], d);
-    stem_.backward(input_, d, TensorView{});  // no gradient needed for the images
+    // Two buffers for the gradients between blocks, each as large as the largest block input.
+    std::int64_t largest = head_input_.size();
+    for (const ConstTensorView& x : block_inputs_) largest = std::max(largest, x.size());
+    float* ping = scratch.take({1, 1, 1, static_cast<int>(largest)}).data();
+    float* pong = scratch.take({1, 1, 1, static_cast<int>(largest)}).data();
+    const TensorView d_head_in(ping, head_input_.shape());
+    {
+      const Workspace::Mark m = scratch.mark();
+      const TensorView d_head_out = scratch.take(head_output_shape_);
+      ops::global_average_pool_backward(d_pooled, d_head_out);
+      head_conv_.backward(head_input_, d_head_out, d_head_in, scratch);
+      scratch.release(m);
+    }
+    ConstTensorView d = d_head_in;
+    for (std::size_t i = blocks_.size(); i-- > 0;) {
+      const TensorView dx(d.data() == ping ? pong : ping, block_inputs_[i].shape());
+      blocks_[i]->backward(block_inputs_[i], d, dx, scratch);
+      d = dx;
+    }
+    stem_.backward(input_, d, TensorView{}, scratch);  // no gradient needed for the images
+    scratch.reset();
   }
 
   /// BN-folded inference weights in the layout runtime/reference/inference.hpp reads.
@@ -225,9 +303,12 @@ class Network {
   LinearLayer classifier_;
   std::vector<Parameter*> params_;
   std::vector<Buffer> buffers_;
+  std::shared_ptr<Activations> activations_ = std::make_shared<Activations>();
+  Pass last_pass_ = Pass::eval;
   ConstTensorView input_, head_input_, features_;
+  Shape head_output_shape_{};
   std::vector<ConstTensorView> block_inputs_;
-  Tensor pooled_, d_features_, d_pooled_, d_head_out_, d_head_in_;
+  Tensor pooled_, d_features_, d_pooled_;
 };
 
 }  // namespace edgenas::train

@@ -250,9 +250,15 @@ class Supernet {
 
   /// One Slice per parameter of the sub-network, in Network::parameters() order.
   std::vector<Slice> plan_for(const Choices& c, Network& net) const {
+    // Not decoded again (the caller has): a network of other choices fails the block count
+    // here or a tensor fit below.
     const Genotype& g = net.genotype();
-    EDGENAS_CHECK(g == space_.decode(c), Status::invalid_argument,
-                  "Supernet: the network \"%s\" is not the sub-network these choices describe", to_string(g).c_str());
+    std::size_t blocks = fixed_.size();
+    for (std::size_t s = 0; s < stages_.size() && s < c.depth.size(); ++s)
+      blocks += static_cast<std::size_t>(space_.stages[s].depths.at(static_cast<std::size_t>(c.depth[s])));
+    EDGENAS_CHECK(c.depth.size() == stages_.size() && blocks == g.blocks.size(), Status::invalid_argument,
+                  "Supernet: the network \"%s\" is not the sub-network these choices describe (%zu blocks, choices "
+                  "give %zu)", to_string(g).c_str(), g.blocks.size(), blocks);
     std::vector<Slice> plan;
     const auto add_conv = [&](const ConvSlot& s, std::vector<int> weight_dims, int out, const BlockSlot* block = nullptr) {
       plan.push_back({s.weight, std::move(weight_dims), block});

@@ -14,8 +14,8 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
-#include <map>
 #include <memory>
+#include <unordered_map>
 
 #include "edgenas/data/loader.hpp"
 #include "edgenas/ops/loss.hpp"
@@ -42,6 +42,7 @@ struct SupernetConfig {
   // under budgets passes its feasible sampler, so the shared weights are trained for the
   // architectures the search can actually pick.
   std::function<Choices(Rng&)> sample;
+  std::size_t images = 0;          // train on the first this many images (0: all; no copy is made)
   std::uint64_t seed = 1;
   std::string checkpoint;          // saved after every epoch when not empty
 };
@@ -75,7 +76,7 @@ class SupernetTrainer {
   using Progress = std::function<void(std::size_t batch, std::size_t batches, double loss)>;
 
   SupernetTrainer(Supernet& supernet, const data::Dataset& train, data::Normalization norm, SupernetConfig config)
-      : net_(supernet), config_(std::move(config)), loader_(train, config_.batch_size, norm),
+      : net_(supernet), config_(std::move(config)), loader_(train, config_.batch_size, norm, config_.images),
         optimizer_(supernet.parameters(), config_.optimizer) {
     for (int r : net_.space().resolutions)
       EDGENAS_CHECK(r == train.height && r == train.width, Status::unsupported,
@@ -84,7 +85,8 @@ class SupernetTrainer {
     EDGENAS_CHECK(train.channels == net_.space().in_channels, Status::invalid_shape,
                   "SupernetTrainer: images have %d channels, the space expects %d", train.channels, net_.space().in_channels);
     EDGENAS_CHECK(loader_.batches(true) > 0, Status::invalid_argument,
-                  "SupernetTrainer: %zu training images make no full batch of %d", train.size(), config_.batch_size);
+                  "SupernetTrainer: %zu training images make no full batch of %d",
+                  config_.images > 0 ? std::min(config_.images, train.size()) : train.size(), config_.batch_size);
     EDGENAS_CHECK(config_.epochs >= 1 && config_.random_subnets >= 0, Status::invalid_argument,
                   "SupernetTrainer: %d epochs, %d random sub-networks per step", config_.epochs, config_.random_subnets);
     const auto steps = static_cast<std::int64_t>(loader_.batches(true));
@@ -93,6 +95,13 @@ class SupernetTrainer {
 
   int epochs_done() const noexcept { return epochs_done_; }
   bool finished() const noexcept { return epochs_done_ >= config_.epochs; }
+
+  /// Every sub-network's activations from now on live in `a` (shared with other users that run
+  /// before or after, never interleaved).
+  void share_activations(std::shared_ptr<Activations> a) {
+    activations_ = std::move(a);
+    for (auto& [g, net] : cache_) net->share_activations(activations_);
+  }
 
   ShrinkPhase phase(int epoch) const noexcept {
     if (!config_.progressive_shrinking) return ShrinkPhase::expand;
@@ -175,19 +184,17 @@ class SupernetTrainer {
   }
 
   /// The largest and smallest networks are built once (they run every step); the random ones
-  /// are built fresh, at most two kept alive, so memory stays near largest + smallest + 2.
+  /// are built fresh, at most two kept alive. All share one activation workspace, so memory is
+  /// that of the largest network's step, not of the four networks alive.
   Network& network_for(const Choices& c) {
     Genotype g = net_.space().decode(c);
-    const std::string key = to_string(g);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) return *it->second;
-    if (cache_.size() >= 4) {
-      const std::string keep[2] = {to_string(net_.space().decode(net_.largest())),
-                                   to_string(net_.space().decode(net_.smallest()))};
+    if (auto it = cache_.find(g); it != cache_.end()) return *it->second;
+    if (cache_.size() >= 4)
       for (auto i = cache_.begin(); i != cache_.end();)
-        i = i->first == keep[0] || i->first == keep[1] ? std::next(i) : cache_.erase(i);
-    }
-    return *cache_.emplace(key, std::make_unique<Network>(std::move(g))).first->second;
+        i = i->first == largest_ || i->first == smallest_ ? std::next(i) : cache_.erase(i);
+    auto net = std::make_unique<Network>(g);
+    net->share_activations(activations_);
+    return *cache_.emplace(std::move(g), std::move(net)).first->second;
   }
 
   void check_finite(ConstTensorView logits, int epoch, std::size_t batch) const {
@@ -200,7 +207,9 @@ class SupernetTrainer {
   Optimizer optimizer_;
   CosineSchedule schedule_;
   int epochs_done_ = 0;
-  std::map<std::string, std::unique_ptr<Network>> cache_;
+  const Genotype largest_ = net_.space().decode(net_.largest()), smallest_ = net_.space().decode(net_.smallest());
+  std::unordered_map<Genotype, std::unique_ptr<Network>, GenotypeHash> cache_;
+  std::shared_ptr<Activations> activations_ = std::make_shared<Activations>();
   Tensor images_, dlogits_, teacher_;
   std::vector<std::int32_t> labels_;
 };
@@ -227,16 +236,23 @@ class SubnetEvaluator {
   }
 
   /// The sub-network as a trainable Network, with recalibrated statistics.
-  std::unique_ptr<Network> network(const Choices& c) const {
-    auto net = std::make_unique<Network>(net_.space().decode(c));
+  std::unique_ptr<Network> network(const Choices& c) const { return network(c, net_.space().decode(c)); }
+  /// The same, for choices already decoded (g == space().decode(c)).
+  std::unique_ptr<Network> network(const Choices& c, const Genotype& g) const {
+    auto net = std::make_unique<Network>(g);
+    net->share_activations(activations_);
     net_.extract(c, *net);
     recalibrate_batch_norm(*net, calibration_, norm_, config_.batch_size,
                            calibration_.size() / static_cast<std::size_t>(config_.batch_size));
     return net;
   }
 
-  double accuracy(const Choices& c) const {
-    auto net = network(c);
+  /// Networks built from now on keep their activations in `a`.
+  void share_activations(std::shared_ptr<Activations> a) { activations_ = std::move(a); }
+
+  double accuracy(const Choices& c) const { return accuracy(c, net_.space().decode(c)); }
+  double accuracy(const Choices& c, const Genotype& g) const {
+    auto net = network(c, g);
     return evaluate(*net, validation_, norm_, config_.batch_size).accuracy;
   }
 
@@ -246,6 +262,7 @@ class SubnetEvaluator {
   const data::Dataset& validation_;
   data::Normalization norm_;
   SubnetEvalConfig config_;
+  std::shared_ptr<Activations> activations_ = std::make_shared<Activations>();  // one for every candidate
 };
 
 }  // namespace edgenas::train

@@ -91,7 +91,7 @@ inline void recalibrate_batch_norm(Network& net, const data::Dataset& images, co
   for (std::size_t b = 0; b < batches; ++b) {
     loader.fill(order, b, data::Augmentation::none(), 0, 0, x, labels);
     net.set_batch_norm_momentum(1.0f / static_cast<float>(b + 1));  // running mean of the batches
-    net.forward(x, true);
+    net.forward(x, Pass::statistics);
   }
   net.set_batch_norm_momentum(ops::BatchNormConfig{}.momentum);
 }

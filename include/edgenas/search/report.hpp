@@ -1,39 +1,42 @@
-// The search report: result.json (machine), front.tsv (deterministic: what a resumed run must
-// reproduce), report.md (a person) and front.svg (accuracy vs latency, budget lines, the
-// chosen networks marked).
+// edgenas/search/report.hpp — what a search found, and its files: result.json (machine),
+// front.tsv (deterministic: what a resumed run must reproduce), report.md (a person) and
+// front.svg (accuracy vs latency, budget lines, the chosen networks marked).
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <edgenas/core/atomic_file.hpp>
-#include <edgenas/search.hpp>
 #include <filesystem>
 #include <string>
 #include <vector>
 
-namespace edgenas::cli {
+#include "edgenas/core/atomic_file.hpp"
+#include "edgenas/search/candidate.hpp"
+#include "edgenas/search/strategies.hpp"
 
-struct Chosen {
+namespace edgenas::search {
+
+/// The network chosen for one latency budget, after its final training.
+struct ChosenNetwork {
   double budget_ms = 0.0;  // infinity: no latency budget
   bool found = false;
-  search::Candidate candidate;
+  Candidate candidate;
   double validation_accuracy = 0.0, test_accuracy = 0.0, measured_ms = 0.0, xnnpack_agreement = 0.0;
   std::string model_path;
 };
 
-struct Report {
+struct SearchReport {
   std::string device, space, strategy, preset;
   std::uint64_t seed = 0;
-  std::vector<search::Candidate> history;
+  std::vector<Candidate> history;
   std::vector<std::size_t> front;
-  std::vector<Chosen> chosen;
-  search::Budgets budgets;
+  std::vector<ChosenNetwork> chosen;
+  Budgets budgets;
   std::vector<double> latency_budgets;
   double hypervolume = 0.0, wall_seconds = 0.0;
 };
 
-inline json::Value candidate_json(const search::Candidate& c) {
+inline json::Value candidate_json(const Candidate& c) {
   return json::Value()
       .set("genotype", to_string(c.genotype))
       .set("validation_accuracy", c.accuracy)
@@ -48,10 +51,10 @@ inline json::Value budget_value(std::int64_t v) {
   return v == std::numeric_limits<std::int64_t>::max() ? json::Value() : json::Value(v);
 }
 
-inline json::Value report_json(const Report& r) {
+inline json::Value report_json(const SearchReport& r) {
   json::Value::Array front, chosen;
   for (std::size_t i : r.front) front.push_back(candidate_json(r.history[i]));
-  for (const Chosen& c : r.chosen) {
+  for (const ChosenNetwork& c : r.chosen) {
     json::Value v = json::Value().set("latency_budget_ms", budget_value(c.budget_ms)).set("found", c.found);
     if (c.found)
       v.set("network", candidate_json(c.candidate))
@@ -83,24 +86,24 @@ inline json::Value report_json(const Report& r) {
 }
 
 /// Everything that must not change when a run is interrupted and resumed (no timings).
-inline std::string front_tsv(const Report& r) {
+inline std::string front_tsv(const SearchReport& r) {
   std::string out = "kind\tgenotype\tvalidation_accuracy\tpredicted_ms\tparams\tmacs\tarena_bytes\ttest_accuracy\n";
   char line[160];
-  const auto row = [&](const char* kind, const search::Candidate& c, double test) {
+  const auto row = [&](const char* kind, const Candidate& c, double test) {
     std::snprintf(line, sizeof line, "\t%.17g\t%.17g\t%lld\t%lld\t%lld\t%.17g\n", c.accuracy, c.costs.latency_ms,
                   static_cast<long long>(c.costs.params), static_cast<long long>(c.costs.macs),
                   static_cast<long long>(c.costs.arena_bytes), test);
     out += std::string(kind) + "\t" + to_string(c.genotype) + line;
   };
   for (std::size_t i : r.front) row("front", r.history[i], -1.0);
-  for (const Chosen& c : r.chosen)
+  for (const ChosenNetwork& c : r.chosen)
     if (c.found) row("chosen", c.candidate, c.test_accuracy);
   return out;
 }
 
 /// Accuracy (y) against predicted latency (x): every evaluation, the front as a step line,
 /// each latency budget as a dashed line, each chosen network circled and labelled.
-inline std::string front_svg(const Report& r) {
+inline std::string front_svg(const SearchReport& r) {
   const double W = 720, H = 480, left = 70, right = 30, top = 40, bottom = 60;
   double xmax = 0, ymin = 1, ymax = 0;
   for (const auto& c : r.history) {
@@ -159,7 +162,7 @@ inline std::string front_svg(const Report& r) {
   if (!path.empty()) s += "<path d=\"" + path + "\" fill=\"none\" stroke=\"#1f5fbf\" stroke-width=\"2\"/>\n";
   for (std::size_t i : r.front)
     add("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#1f5fbf\"/>\n", X(r.history[i].costs.latency_ms), Y(r.history[i].accuracy));
-  for (const Chosen& c : r.chosen) {
+  for (const ChosenNetwork& c : r.chosen) {
     if (!c.found) continue;
     const double x = X(c.candidate.costs.latency_ms), y = Y(c.candidate.accuracy);
     add("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"9\" fill=\"none\" stroke=\"#c00\" stroke-width=\"2.5\"/>", x, y);
@@ -170,7 +173,7 @@ inline std::string front_svg(const Report& r) {
   return s;
 }
 
-inline std::string report_markdown(const Report& r) {
+inline std::string report_markdown(const SearchReport& r) {
   std::string s;
   char buf[1024];
   const auto add = [&](const char* fmt, auto... args) {
@@ -183,7 +186,7 @@ inline std::string report_markdown(const Report& r) {
       r.device.c_str(), r.space.c_str(), r.strategy.c_str(), r.preset.c_str(), static_cast<unsigned long long>(r.seed),
       r.history.size(), r.front.size(), r.hypervolume, r.wall_seconds);
   add("![front](front.svg)\n\n## Chosen networks\n\n");
-  for (const Chosen& c : r.chosen) {
+  for (const ChosenNetwork& c : r.chosen) {
     if (std::isfinite(c.budget_ms)) add("### Latency budget %.3f ms\n\n", c.budget_ms);
     else add("### No latency budget\n\n");
     if (!c.found) {
@@ -214,7 +217,7 @@ inline std::string report_markdown(const Report& r) {
   return s;
 }
 
-inline void write_report(const std::string& out, const Report& r) {
+inline void write_report(const std::string& out, const SearchReport& r) {
   const auto path = [&](const char* name) { return (std::filesystem::path(out) / name).string(); };
   write_file_atomically(path("result.json"), json::dump(report_json(r)) + "\n");
   write_file_atomically(path("front.tsv"), front_tsv(r));
@@ -222,21 +225,4 @@ inline void write_report(const std::string& out, const Report& r) {
   write_file_atomically(path("report.md"), report_markdown(r));
 }
 
-inline void print_summary(const Report& r, const std::string& out) {
-  std::printf("search   %s on %s: %zu evaluations, %zu on the front, hypervolume %.4f\n", r.strategy.c_str(),
-              r.space.c_str(), r.history.size(), r.front.size(), r.hypervolume);
-  for (const Chosen& c : r.chosen) {
-    if (!c.found) {
-      std::printf("budget   %.3f ms: nothing evaluated meets it\n", c.budget_ms);
-      continue;
-    }
-    const auto& k = c.candidate.costs;
-    std::printf("chosen   %s\n", to_string(c.candidate.genotype).c_str());
-    std::printf("         test %.2f%%  latency %.4f ms measured / %.4f predicted  %lld params  %.2f M MACs  %lld arena bytes\n",
-                100 * c.test_accuracy, c.measured_ms, k.latency_ms, static_cast<long long>(k.params), k.macs / 1e6,
-                static_cast<long long>(k.arena_bytes));
-  }
-  std::printf("report   %s/report.md (front.svg, result.json, model files)\n", out.c_str());
-}
-
-}  // namespace edgenas::cli
+}  // namespace edgenas::search

@@ -1,0 +1,257 @@
+// edgenas/search/config.hpp — everything that decides a search, as one value.
+//
+// A SearchConfig is what the pipeline (search/pipeline.hpp) runs and what its journal records:
+// it serialises itself to JSON, and a resumed search compares the recorded settings with its
+// own and names the first that differs. The presets are plain values written with designated
+// initialisers; start from one and change fields:
+//
+//   edgenas::search::SearchConfig c = edgenas::search::presets::quick();
+//   c.latency_budgets_ms = {0.15};
+//   c.out = "out/my-search";
+//
+// Conventions: a size of 0 means "all" (images) or "none" (budgets).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "edgenas/core/json.hpp"
+#include "edgenas/search/strategies.hpp"
+#include "edgenas/space/search_space.hpp"
+#include "edgenas/space/space_json.hpp"
+
+namespace edgenas::search {
+
+/// How the chosen networks get their final weights.
+enum class FinalTraining { retrain, fine_tune };  // from scratch | from the supernet's weights
+
+inline constexpr std::string_view final_training_name(FinalTraining f) {
+  return f == FinalTraining::retrain ? "retrain" : "fine-tune";
+}
+inline FinalTraining parse_final_training(std::string_view name) {
+  if (name == "retrain") return FinalTraining::retrain;
+  if (name == "fine-tune") return FinalTraining::fine_tune;
+  EDGENAS_FAIL(Status::invalid_argument, "final training \"%.*s\": retrain or fine-tune", static_cast<int>(name.size()),
+               name.data());
+}
+
+struct SearchConfig {
+  std::string preset = "custom";  // a label for reports
+  SearchSpace space = spaces::fmnist();
+  std::string data{};             // Fashion-MNIST-format IDX folder; empty: Debian's dataset-fashion-mnist
+  std::string out = "out/search";  // journal, checkpoints, latency table, report, model files
+  bool resume = false;             // continue the search in `out` (else `out` must hold none)
+
+  // ---- budgets: the chosen networks must meet every one ------------------------------------
+  std::vector<double> latency_budgets_ms{};  // one chosen network per budget; empty: none
+  std::int64_t params_budget = 0, arena_budget = 0, macs_budget = 0;  // 0: none
+  std::vector<std::string> tables{};  // device latency tables (budgets hold on the slowest); empty: measure here
+  int latency_threads = 1;            // threads the deployed model will use
+  int fit_networks = 20;              // whole networks measured to fit the table's overhead
+  bool fast_timing = false;           // fewer timing repetitions (smoke tests)
+
+  // ---- the search ----------------------------------------------------------------------------
+  Strategy strategy = Strategy::evolution;
+  int evaluations = 40, population = 10;
+  double reward_target_ms = 0.0, reward_exponent = -0.07;  // MnasNet soft reward when target > 0
+
+  // ---- data: images of the training split used by each stage (0: all) ---------------------
+  std::int64_t train_images = 0, supernet_images = 0, validation_images = 5000, test_images = 0,
+               calibration_images = 2000;
+
+  // ---- training --------------------------------------------------------------------------------
+  int supernet_epochs = 2;
+  int batch = 128;                    // the memory budget may lower it (recorded: it decides results)
+  int eval_batch = 250;               // batch-norm recalibration and validation
+  bool progressive_shrinking = false;
+  std::string supernet_init{};        // start from this supernet checkpoint instead of training one
+  FinalTraining final_training = FinalTraining::retrain;
+  int final_epochs = 8;
+  double final_lr = 0.2;
+
+  // ---- execution -----------------------------------------------------------------------------
+  int threads = 2;
+  std::uint64_t seed = 1;
+  std::int64_t memory_budget = 0;  // bytes of peak memory to fit (batch sizes are lowered); 0: none
+};
+
+/// Presets: tiny (seconds, smoke tests and boards), quick (the README's main job, about ten
+/// minutes on 2 cores), full (the long run for the best model, about 75 minutes).
+namespace presets {
+inline SearchConfig tiny() {
+  return {.preset = "tiny",
+          .fit_networks = 3,
+          .fast_timing = true,
+          .evaluations = 8,
+          .population = 4,
+          .train_images = 1000,
+          .supernet_images = 1000,
+          .validation_images = 500,
+          .test_images = 1000,
+          .calibration_images = 500,
+          .supernet_epochs = 1,
+          .batch = 50,
+          .final_training = FinalTraining::fine_tune,
+          .final_epochs = 1,
+          .final_lr = 0.1};
+}
+inline SearchConfig quick() {
+  return {.preset = "quick",
+          .latency_budgets_ms = {0.25},
+          .params_budget = 100'000,
+          .evaluations = 40,
+          .population = 10,
+          .supernet_images = 20'000,
+          .supernet_epochs = 2,
+          .final_epochs = 8};
+}
+inline SearchConfig full() {
+  return {.preset = "full",
+          .latency_budgets_ms = {0.25},
+          .params_budget = 100'000,
+          .fit_networks = 40,
+          .evaluations = 200,
+          .population = 24,
+          .supernet_epochs = 6,
+          .final_epochs = 30};
+}
+/// The preset called `name` (tiny, quick, full).
+inline SearchConfig named(std::string_view name) {
+  if (name == "tiny") return tiny();
+  if (name == "quick") return quick();
+  if (name == "full") return full();
+  EDGENAS_FAIL(Status::invalid_argument, "unknown preset \"%.*s\" (tiny, quick, full)", static_cast<int>(name.size()),
+               name.data());
+}
+}  // namespace presets
+
+/// Every field, by name. Inverse: search_config_from_json.
+inline json::Value to_json(const SearchConfig& c) {
+  json::Value::Array budgets, tables;
+  for (double b : c.latency_budgets_ms) budgets.emplace_back(b);
+  for (const std::string& t : c.tables) tables.emplace_back(t);
+  return json::Value()
+      .set("preset", c.preset)
+      .set("space", to_json(c.space))
+      .set("data", c.data)
+      .set("out", c.out)
+      .set("resume", c.resume)
+      .set("latency_budgets_ms", std::move(budgets))
+      .set("params_budget", c.params_budget)
+      .set("arena_budget", c.arena_budget)
+      .set("macs_budget", c.macs_budget)
+      .set("tables", std::move(tables))
+      .set("latency_threads", c.latency_threads)
+      .set("fit_networks", c.fit_networks)
+      .set("fast_timing", c.fast_timing)
+      .set("strategy", std::string(strategy_name(c.strategy)))
+      .set("evaluations", c.evaluations)
+      .set("population", c.population)
+      .set("reward_target_ms", c.reward_target_ms)
+      .set("reward_exponent", c.reward_exponent)
+      .set("train_images", c.train_images)
+      .set("supernet_images", c.supernet_images)
+      .set("validation_images", c.validation_images)
+      .set("test_images", c.test_images)
+      .set("calibration_images", c.calibration_images)
+      .set("supernet_epochs", c.supernet_epochs)
+      .set("batch", c.batch)
+      .set("eval_batch", c.eval_batch)
+      .set("progressive_shrinking", c.progressive_shrinking)
+      .set("supernet_init", c.supernet_init)
+      .set("final_training", std::string(final_training_name(c.final_training)))
+      .set("final_epochs", c.final_epochs)
+      .set("final_lr", c.final_lr)
+      .set("threads", c.threads)
+      .set("seed", c.seed < (1ull << 53) ? json::Value(static_cast<double>(c.seed))
+                                         : json::Value(std::to_string(c.seed)))  // JSON numbers hold 53 bits
+      .set("memory_budget", c.memory_budget);
+}
+
+inline SearchConfig search_config_from_json(const json::Value& v) {
+  static constexpr const char* what = "search config";
+  SearchConfig c;
+  const auto i64 = [&](const char* key) {
+    const double d = v.at(key, what).as_number(key);
+    EDGENAS_CHECK(d == std::floor(d) && std::abs(d) < 9.0e15, Status::corrupt_data, "%s: %s = %g is not an integer", what,
+                  key, d);
+    return static_cast<std::int64_t>(d);
+  };
+  const auto integer = [&](const char* key) { return v.at(key, what).as_int(key); };
+  const auto number = [&](const char* key) { return v.at(key, what).as_number(key); };
+  const auto text = [&](const char* key) { return v.at(key, what).as_string(key); };
+  const auto flag = [&](const char* key) { return v.at(key, what).as_bool(key); };
+  c.preset = text("preset");
+  c.space = search_space_from_json(v.at("space", what));
+  c.data = text("data");
+  c.out = text("out");
+  c.resume = flag("resume");
+  for (const json::Value& b : v.at("latency_budgets_ms", what).as_array("latency_budgets_ms"))
+    c.latency_budgets_ms.push_back(b.as_number("latency_budgets_ms"));
+  c.params_budget = i64("params_budget");
+  c.arena_budget = i64("arena_budget");
+  c.macs_budget = i64("macs_budget");
+  for (const json::Value& t : v.at("tables", what).as_array("tables")) c.tables.push_back(t.as_string("tables"));
+  c.latency_threads = integer("latency_threads");
+  c.fit_networks = integer("fit_networks");
+  c.fast_timing = flag("fast_timing");
+  c.strategy = parse_strategy(text("strategy"));
+  c.evaluations = integer("evaluations");
+  c.population = integer("population");
+  c.reward_target_ms = number("reward_target_ms");
+  c.reward_exponent = number("reward_exponent");
+  c.train_images = i64("train_images");
+  c.supernet_images = i64("supernet_images");
+  c.validation_images = i64("validation_images");
+  c.test_images = i64("test_images");
+  c.calibration_images = i64("calibration_images");
+  c.supernet_epochs = integer("supernet_epochs");
+  c.batch = integer("batch");
+  c.eval_batch = integer("eval_batch");
+  c.progressive_shrinking = flag("progressive_shrinking");
+  c.supernet_init = text("supernet_init");
+  c.final_training = parse_final_training(text("final_training"));
+  c.final_epochs = integer("final_epochs");
+  c.final_lr = number("final_lr");
+  c.threads = integer("threads");
+  if (v.at("seed", what).kind() == json::Value::Kind::string) {
+    const std::string seed = text("seed");
+    char* end = nullptr;
+    c.seed = std::strtoull(seed.c_str(), &end, 10);
+    EDGENAS_CHECK(!seed.empty() && *end == '\0', Status::corrupt_data, "%s: seed \"%s\" is not a number", what,
+                  seed.c_str());
+  } else {
+    c.seed = static_cast<std::uint64_t>(i64("seed"));
+  }
+  c.memory_budget = i64("memory_budget");
+  return c;
+}
+
+inline bool operator==(const SearchConfig& a, const SearchConfig& b) {
+  return json::dump(to_json(a), -1) == json::dump(to_json(b), -1);
+}
+
+/// Fields that do not change what a search computes: where it reads and writes, its label,
+/// whether it resumes, and the memory budget (whatever it changes — the batch sizes — is
+/// recorded itself).
+inline bool is_setting(std::string_view field) {
+  return field != "preset" && field != "data" && field != "out" && field != "resume" && field != "memory_budget";
+}
+
+/// The first field that decides results and differs, as "seed = 7, now 8"; empty if none.
+/// `recorded` is what a journal holds (to_json of the run that started it).
+inline std::string first_difference(const json::Value& recorded, const json::Value& now) {
+  for (const auto& [key, value] : now.as_object("settings")) {
+    if (!is_setting(key)) continue;
+    const json::Value* old = recorded.find(key);
+    const std::string a = old ? json::dump(*old, -1) : "(absent)", b = json::dump(value, -1);
+    if (a != b) return key + " = " + a + ", now " + b;
+  }
+  return {};
+}
+
+}  // namespace edgenas::search

@@ -1,0 +1,472 @@
+// edgenas/search/pipeline.hpp — the search as a library call (opt-in: needs edgenas::data
+// and XNNPACK, like edgenas/latency.hpp).
+//
+//   edgenas::search::SearchConfig config = edgenas::search::presets::quick();
+//   edgenas::search::Pipeline search(config, {.progress = show, .cancel = stop_requested});
+//   if (!search.run()) { /* cancelled: construct it again with config.resume = true */ }
+//   const edgenas::search::SearchReport& report = search.report();
+//
+// The stages, each a member function run in this order by run():
+//   1. load_data       the training set split into training and a held-out validation part (the
+//                      search never sees the test set; only the final report does); then the
+//                      memory plan (batch sizes that fit config.memory_budget);
+//   2. measure_latency the device tables given, or one measured here and now (resumable); the
+//                      settings are recorded in the journal, or checked against it on resume;
+//   3. train_supernet  the weight-sharing supernet, sandwich rule, checkpointed every epoch;
+//   4. search          the strategy proposes architectures within the budgets, scored by their
+//                      sub-network's validation accuracy after batch-norm recalibration;
+//   5. train_final     the most accurate architecture under each latency budget is retrained
+//                      (or fine-tuned), tested and measured for real; model files;
+//   6. write_report    result.json, front.tsv, front.svg, report.md.
+// Every step is journaled (OUT/journal.jsonl) or checkpointed, so a search that was killed or
+// cancelled continues where it stopped and ends with the same front and chosen networks.
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+
+#include "edgenas/data.hpp"
+#include "edgenas/export/model_file.hpp"
+#include "edgenas/latency.hpp"
+#include "edgenas/runtime/xnnpack.hpp"
+#include "edgenas/search.hpp"
+#include "edgenas/search/config.hpp"
+#include "edgenas/search/memory.hpp"
+#include "edgenas/search/report.hpp"
+#include "edgenas/train.hpp"
+
+namespace edgenas::search {
+
+enum class Stage { data, latency, supernet, search, final_training, report };
+
+inline constexpr const char* stage_name(Stage s) {
+  constexpr const char* names[] = {"data", "latency", "supernet", "search", "final training", "report"};
+  return names[static_cast<int>(s)];
+}
+
+/// One step of a long task: a batch, a measured piece, an evaluated architecture.
+struct ProgressEvent {
+  Stage stage;
+  std::string task;     // e.g. "supernet epoch 2", "latency table", "search (evolution)"
+  std::size_t done = 0, total = 0;
+  std::string detail;   // e.g. "loss 0.412" or "best 88.10%, last 86.20% at 0.187 ms"
+};
+
+struct Callbacks {
+  std::function<void(const ProgressEvent&)> progress;  // every step
+  std::function<void(const std::string&)> log;         // one line per milestone
+  /// Polled at every step; returning true stops the search (Pipeline::run returns false).
+  /// Nothing acknowledged is lost: run it again with config.resume = true.
+  std::function<bool()> cancel;
+};
+
+class Pipeline {
+ public:
+  /// Checks the settings and budgets (an impossible budget fails here, before any work), and
+  /// opens the output folder and its journal.
+  explicit Pipeline(SearchConfig config, Callbacks callbacks = {})
+      : config_(std::move(config)), callbacks_(std::move(callbacks)), started_(std::chrono::steady_clock::now()) {
+    check_config(config_);
+    std::sort(config_.latency_budgets_ms.begin(), config_.latency_budgets_ms.end());
+    budgets_.params = limit(config_.params_budget);
+    budgets_.arena_bytes = limit(config_.arena_budget);
+    budgets_.macs = limit(config_.macs_budget);
+    const FeasibleSampler early(config_.space, budgets_, {});  // budgets other than latency, now
+    if (!config_.latency_budgets_ms.empty()) budgets_.latency_ms = config_.latency_budgets_ms.back();
+    namespace fs = std::filesystem;
+    fs::create_directories(config_.out);
+    const std::string journal_path = path("journal.jsonl");
+    EDGENAS_CHECK(config_.resume || !fs::exists(journal_path) || fs::file_size(journal_path) == 0,
+                  Status::invalid_argument,
+                  "%s already holds a search (%s); pass --resume to continue it, or choose another --out",
+                  config_.out.c_str(), journal_path.c_str());
+    journal_.emplace(journal_path);
+    if (journal_->torn_bytes())
+      log("journal: dropped an unfinished record of " + std::to_string(journal_->torn_bytes()) +
+          " bytes (the run was interrupted mid-write)");
+  }
+
+  /// The settings as run: after the memory plan lowered batch sizes, if it did.
+  const SearchConfig& config() const noexcept { return config_; }
+  const MemoryPlan& memory_plan() const noexcept { return plan_; }
+
+  /// All stages. False when cancelled (everything acknowledged is on disk).
+  bool run() {
+    try {
+      load_data();
+      measure_latency();
+      train_supernet();
+      search();
+      train_final();
+      write_report();
+      return true;
+    } catch (const Error& e) {
+      if (e.status() != Status::cancelled) throw;
+      log("cancelled: run again with resume to continue");
+      return false;
+    }
+  }
+
+  // ---- 1. data ------------------------------------------------------------------------------
+  void load_data() {
+    const std::string dir = config_.data.empty() ? data::fashion_mnist_dir() : config_.data;
+    {
+      data::Dataset all = data::load_fashion_mnist(data::Split::train, dir);
+      std::tie(train_, validation_) = data::split(all, static_cast<std::size_t>(config_.validation_images), config_.seed);
+    }
+    if (config_.train_images > 0) data::keep_head(train_, static_cast<std::size_t>(config_.train_images));
+    test_ = data::load_fashion_mnist(data::Split::test, dir);
+    if (config_.test_images > 0) data::keep_head(test_, static_cast<std::size_t>(config_.test_images));
+    norm_ = data::compute_normalization(train_);
+    const std::size_t supernet_images = config_.supernet_images > 0
+                                            ? std::min(train_.size(), static_cast<std::size_t>(config_.supernet_images))
+                                            : train_.size();
+    log("data: " + std::to_string(train_.size()) + " training (" + std::to_string(supernet_images) +
+        " for the supernet), " + std::to_string(validation_.size()) + " validation (held out from training), " +
+        std::to_string(test_.size()) + " test images from " + dir);
+    plan_ = plan_memory(config_, train_, validation_, test_);
+    if (config_.memory_budget > 0) {
+      if (plan_.batch != config_.batch || plan_.eval_batch != config_.eval_batch)
+        log("memory: batch " + std::to_string(plan_.batch) + ", evaluation batch " + std::to_string(plan_.eval_batch) +
+            " to fit " + format_bytes(config_.memory_budget) + " (estimated peak " + format_bytes(plan_.peak_bytes) + ")");
+      config_.batch = plan_.batch;
+      config_.eval_batch = plan_.eval_batch;
+    }
+  }
+
+  // ---- 2. latency ---------------------------------------------------------------------------
+  void measure_latency() {
+    tables_.clear();
+    std::vector<std::string> keys;
+    if (config_.tables.empty()) {
+      const std::string file = path("latency-" + std::to_string(config_.latency_threads) + "t.json");
+      latency::TimingOptions timing;
+      if (config_.fast_timing) timing = {1, 3, 0.002, 50, 1.0, 1, -1};
+      log("latency: measuring the pieces of space " + config_.space.name + " on this device (" +
+          std::to_string(config_.latency_threads) + (config_.latency_threads == 1 ? " thread" : " threads") + ") into " +
+          file);
+      tables_.push_back(latency::build_table(config_.space, file, config_.latency_threads, config_.fit_networks,
+                                             config_.seed, timing, [&](std::size_t d, std::size_t n, const std::string& key) {
+                                               step(Stage::latency, key.empty() ? "fitting overhead" : "latency table", d, n,
+                                                    key);
+                                             }));
+      keys.push_back(tables_.back().device.key());
+    } else {
+      for (const std::string& file : config_.tables) {
+        std::string warning;
+        tables_.push_back(latency::load_table(file, latency::this_device(config_.latency_threads),
+                                              latency::DeviceCheck::warn_if_different, &warning));
+        keys.push_back(tables_.back().device.key() + " " + file);
+        if (!warning.empty()) log("latency: " + warning + " (used as that device's table)");
+      }
+    }
+    // The settings: a new run records them, a resumed one must match them.
+    json::Value settings = to_json(config_);
+    json::Value::Array table_keys;
+    for (const std::string& k : keys) table_keys.emplace_back(k);
+    settings.set("table_keys", std::move(table_keys));
+    if (journal_->records().empty()) {
+      json::Value record = json::Value().set("type", "settings");
+      for (const auto& [key, value] : settings.as_object("settings")) record.set(key, value);
+      journal_->append(record);
+    } else {
+      const std::string diff = first_difference(journal_->records().front(), settings);
+      EDGENAS_CHECK(diff.empty(), Status::invalid_argument,
+                    "%s: this search was started with %s; resume with the same settings or use another --out",
+                    journal_->path().c_str(), diff.c_str());
+    }
+    latency_of_ = [this](const Genotype& g) {
+      double worst = 0.0;
+      for (const latency::Table& t : tables_) worst = std::max(worst, t.predict_ms(g));
+      return worst;
+    };
+    sampler_.emplace(config_.space, budgets_, latency_of_);
+  }
+
+  // ---- 3. supernet --------------------------------------------------------------------------
+  void train_supernet() {
+    require(sampler_.has_value() && !train_.labels.empty(), "train_supernet", "load_data and measure_latency");
+    supernet_ = std::make_unique<train::Supernet>(config_.space, config_.seed);
+    train::SupernetConfig sc;
+    sc.epochs = config_.supernet_epochs;
+    sc.batch_size = config_.batch;
+    sc.lr = 0.15f;
+    sc.warmup_epochs = std::min(0.5f, 0.5f * static_cast<float>(config_.supernet_epochs));
+    sc.optimizer.weight_decay = 5e-5f;
+    sc.augmentation = {2, true};
+    sc.progressive_shrinking = config_.progressive_shrinking;
+    sc.seed = config_.seed;
+    sc.checkpoint = path("supernet.ckpt");
+    sc.sample = [this](Rng& rng) { return sampler_->random(rng).choices; };
+    sc.images = static_cast<std::size_t>(config_.supernet_images);  // the first ones, not a copy
+    train::SupernetTrainer st(*supernet_, train_, norm_, sc);
+    st.share_activations(activations_);
+    if (std::filesystem::exists(sc.checkpoint)) st.resume(sc.checkpoint);
+    else if (!config_.supernet_init.empty()) st.resume(config_.supernet_init);
+    if (!st.finished())
+      log("supernet: " + std::to_string(supernet_->parameter_count()) + " shared weights; training epochs " +
+          std::to_string(st.epochs_done() + 1) + ".." + std::to_string(sc.epochs) + " of " + std::to_string(sc.epochs) +
+          " (sandwich rule, in-place distillation" + (sc.progressive_shrinking ? ", progressive shrinking" : "") + ")");
+    while (!st.finished()) {
+      const std::string task = "supernet epoch " + std::to_string(st.epochs_done() + 1);
+      const auto e = st.train_epoch(training_progress(Stage::supernet, task));
+      journal_->append(json::Value()
+                           .set("type", "supernet_epoch")
+                           .set("epoch", e.epoch)
+                           .set("loss", e.loss)
+                           .set("accuracy", e.accuracy)
+                           .set("distill_loss", e.distill_loss)
+                           .set("seconds", e.seconds));
+      char line[160];
+      std::snprintf(line, sizeof line, "supernet epoch %d: largest loss %.4f, training accuracy %.2f%%, distillation loss %.4f, %.0f s",
+                    e.epoch, e.loss, 100 * e.accuracy, e.distill_loss, e.seconds);
+      log(line);
+    }
+  }
+
+  // ---- 4. search ----------------------------------------------------------------------------
+  void search() {
+    require(supernet_ != nullptr, "search", "train_supernet");
+    std::unordered_map<Genotype, double, GenotypeHash> known;  // accuracies already in the journal
+    for (const json::Value& r : journal_->records())
+      if (r.at("type", "journal record").as_string("type") == "candidate")
+        known[parse_genotype(r.at("genotype", "candidate").as_string("genotype"))] =
+            r.at("accuracy", "candidate").as_number("accuracy");
+    if (!known.empty()) log("search: " + std::to_string(known.size()) + " evaluations recovered from the journal");
+    evaluator_.emplace(*supernet_, train_, validation_, norm_,
+                       train::SubnetEvalConfig{static_cast<std::size_t>(config_.calibration_images), config_.eval_batch});
+    evaluator_->share_activations(activations_);
+    StrategyConfig sc;
+    sc.strategy = config_.strategy;
+    sc.evaluations = config_.evaluations;
+    sc.population = std::min(config_.population, config_.evaluations);
+    sc.tournament = std::max(2, sc.population / 4);
+    sc.seed = config_.seed;
+    sc.reward_target_ms = config_.reward_target_ms;
+    sc.reward_exponent = config_.reward_exponent;
+    const std::string task = "search (" + std::string(strategy_name(config_.strategy)) + ")";
+    double best = 0.0;
+    SearchRun run(
+        *sampler_, sc,
+        [&](const Candidate& c) {
+          if (auto it = known.find(c.genotype); it != known.end()) return it->second;
+          check_cancel();
+          const double acc = evaluator_->accuracy(c.choices, c.genotype);
+          journal_->append(json::Value()
+                               .set("type", "candidate")
+                               .set("genotype", to_string(c.genotype))
+                               .set("accuracy", acc)
+                               .set("latency_ms", c.costs.latency_ms)
+                               .set("params", c.costs.params)
+                               .set("macs", c.costs.macs)
+                               .set("arena_bytes", c.costs.arena_bytes));
+          return acc;
+        },
+        [&](const std::vector<Candidate>& h) {
+          best = std::max(best, h.back().accuracy);
+          char detail[80];
+          std::snprintf(detail, sizeof detail, "best %.2f%%, last %.2f%% at %.3f ms", 100 * best, 100 * h.back().accuracy,
+                        h.back().costs.latency_ms);
+          step(Stage::search, task, h.size(), static_cast<std::size_t>(sc.evaluations), detail);
+        });
+    history_ = run.run();
+    front_ = front_of(history_);
+  }
+
+  // ---- 5. final training --------------------------------------------------------------------
+  void train_final() {
+    require(evaluator_.has_value(), "train_final", "search");
+    const bool retrain = config_.final_training == FinalTraining::retrain;
+    chosen_.clear();
+    std::vector<double> targets = config_.latency_budgets_ms;
+    if (targets.empty()) targets.push_back(std::numeric_limits<double>::infinity());
+    for (std::size_t b = 0; b < targets.size(); ++b) {
+      Budgets bb = budgets_;
+      bb.latency_ms = targets[b];
+      const std::ptrdiff_t pick = best_within(history_, bb);
+      ChosenNetwork ch;
+      ch.budget_ms = targets[b];
+      if (pick < 0) {
+        log("budget " + format_ms(targets[b]) + ": no evaluated architecture meets it");
+        chosen_.push_back(ch);
+        continue;
+      }
+      const Candidate& cand = history_[static_cast<std::size_t>(pick)];
+      ch.found = true;
+      ch.candidate = cand;
+      std::unique_ptr<train::Network> net;
+      if (retrain) {
+        net = std::make_unique<train::Network>(cand.genotype, config_.seed);
+        net->share_activations(activations_);
+      } else {
+        net = evaluator_->network(cand.choices, cand.genotype);
+      }
+      train::TrainConfig tc;
+      tc.epochs = config_.final_epochs;
+      tc.batch_size = config_.batch;
+      tc.lr = static_cast<float>(config_.final_lr);
+      tc.warmup_epochs = retrain ? 1.0f : 0.2f;
+      tc.optimizer.weight_decay = 1e-4f;
+      tc.augmentation = {2, true};
+      tc.seed = config_.seed;
+      const std::string tag = targets.size() == 1 ? "" : "-" + std::to_string(b + 1);
+      tc.checkpoint = path("final" + tag + ".ckpt");
+      if (tc.epochs > 0) {
+        train::Trainer trainer(*net, train_, norm_, tc);
+        if (std::filesystem::exists(tc.checkpoint)) trainer.resume(tc.checkpoint);
+        while (!trainer.finished()) {
+          const std::string task = std::string(retrain ? "retrain epoch " : "fine-tune epoch ") +
+                                   std::to_string(trainer.epochs_done() + 1) + "/" + std::to_string(tc.epochs);
+          const auto e = trainer.train_epoch(training_progress(Stage::final_training, task));
+          journal_->append(json::Value()
+                               .set("type", "finetune_epoch")
+                               .set("budget_ms", std::isfinite(targets[b]) ? json::Value(targets[b]) : json::Value())
+                               .set("epoch", e.epoch)
+                               .set("loss", e.loss)
+                               .set("accuracy", e.accuracy)
+                               .set("seconds", e.seconds));
+        }
+      }
+      ch.validation_accuracy = train::evaluate(*net, validation_, norm_, config_.eval_batch).accuracy;
+      const train::EvalStats t = train::evaluate(*net, test_, norm_, config_.eval_batch);
+      ch.test_accuracy = t.accuracy;
+      Model model{cand.genotype, net->inference_weights(), norm_.mean, norm_.stddev};
+      ch.model_path = path("model" + tag + ".enas");
+      save_model(ch.model_path, model);
+      ch.xnnpack_agreement = xnnpack_agreement(model, t.predictions, 500);
+      ch.measured_ms = latency::measure_network(cand.genotype, config_.latency_threads).median_ms;
+      char line[200];
+      std::snprintf(line, sizeof line,
+                    "budget %s: test accuracy %.2f%%, latency %.4f ms measured, %.4f ms predicted, %lld parameters",
+                    format_ms(targets[b]).c_str(), 100 * ch.test_accuracy, ch.measured_ms, cand.costs.latency_ms,
+                    static_cast<long long>(cand.costs.params));
+      log(line);
+      chosen_.push_back(ch);
+    }
+  }
+
+  // ---- 6. report ----------------------------------------------------------------------------
+  const SearchReport& write_report() {
+    require(!tables_.empty(), "write_report", "the stages before it");
+    report_ = {};
+    report_.device = latency::describe(tables_.front().device);
+    report_.space = config_.space.name;
+    report_.strategy = std::string(strategy_name(config_.strategy));
+    report_.preset = config_.preset;
+    report_.seed = config_.seed;
+    report_.history = history_;
+    report_.front = front_;
+    report_.chosen = chosen_;
+    report_.budgets = budgets_;
+    report_.latency_budgets = config_.latency_budgets_ms;
+    report_.hypervolume = hypervolume(history_, std::isfinite(budgets_.latency_ms) ? budgets_.latency_ms : 1.0);
+    report_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    search::write_report(config_.out, report_);
+    journal_->append(json::Value().set("type", "finished").set("front_size", static_cast<int>(front_.size())));
+    return report_;
+  }
+
+  const SearchReport& report() const noexcept { return report_; }
+  const std::vector<Candidate>& history() const noexcept { return history_; }
+  /// Activation memory of the training and evaluation steps (shared by every network).
+  const train::Activations& activations() const noexcept { return *activations_; }
+
+ private:
+  static std::int64_t limit(std::int64_t budget) {
+    return budget > 0 ? budget : std::numeric_limits<std::int64_t>::max();
+  }
+  static std::string format_ms(double ms) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.3f ms", ms);
+    return std::isfinite(ms) ? b : "none";
+  }
+
+  static void check_config(const SearchConfig& c) {
+    const auto positive = [](bool ok, const char* what, double v) {
+      EDGENAS_CHECK(ok, Status::invalid_argument, "search config: %s = %g is out of range", what, v);
+    };
+    positive(c.evaluations >= 1, "evaluations", c.evaluations);
+    positive(c.population >= 2 || c.strategy == Strategy::random, "population", c.population);
+    positive(c.batch >= 1, "batch", c.batch);
+    positive(c.eval_batch >= 1, "eval_batch", c.eval_batch);
+    positive(c.supernet_epochs >= 0, "supernet_epochs", c.supernet_epochs);
+    positive(c.final_epochs >= 0, "final_epochs", c.final_epochs);
+    positive(c.final_lr > 0 && std::isfinite(c.final_lr), "final_lr", c.final_lr);
+    positive(c.threads >= 1, "threads", c.threads);
+    positive(c.latency_threads >= 1, "latency_threads", c.latency_threads);
+    positive(c.validation_images >= 1, "validation_images", static_cast<double>(c.validation_images));
+    positive(c.calibration_images >= 2, "calibration_images", static_cast<double>(c.calibration_images));
+    positive(c.memory_budget >= 0, "memory_budget", static_cast<double>(c.memory_budget));
+    for (double b : c.latency_budgets_ms) positive(b > 0 && std::isfinite(b), "latency budget (ms)", b);
+  }
+
+  void require(bool ok, const char* stage, const char* before) const {
+    EDGENAS_CHECK(ok, Status::invalid_argument, "Pipeline::%s: run %s first", stage, before);
+  }
+
+  std::string path(const std::string& name) const { return (std::filesystem::path(config_.out) / name).string(); }
+
+  void log(const std::string& line) const {
+    if (callbacks_.log) callbacks_.log(line);
+  }
+  void check_cancel() const {
+    if (callbacks_.cancel && callbacks_.cancel()) EDGENAS_FAIL(Status::cancelled, "search cancelled");
+  }
+  void step(Stage stage, const std::string& task, std::size_t done, std::size_t total, const std::string& detail) const {
+    if (callbacks_.progress) callbacks_.progress({stage, task, done, total, detail});
+    check_cancel();
+  }
+  /// A trainer's per-batch callback: progress with the batch loss, and the cancel check.
+  std::function<void(std::size_t, std::size_t, double)> training_progress(Stage stage, std::string task) const {
+    return [this, stage, task = std::move(task)](std::size_t batch, std::size_t batches, double loss) {
+      char detail[32];
+      std::snprintf(detail, sizeof detail, "loss %.3f", loss);
+      step(stage, task, batch, batches, detail);
+    };
+  }
+
+  /// Share of `count` test images whose class through XNNPACK equals the trainer's.
+  double xnnpack_agreement(const Model& model, const std::vector<std::int32_t>& trainer_classes, std::size_t count) const {
+    xnnpack::Runtime rt(model.genotype, model.weights, 1, 1);
+    data::BatchLoader loader(test_, 1, norm_);
+    const auto order = loader.order(0, 0, false);
+    Tensor image, logits({1, 1, 1, model.genotype.head.classes});
+    std::vector<std::int32_t> labels, classes;
+    count = std::min(count, test_.size());
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      loader.fill(order, i, data::Augmentation::none(), 0, 0, image, labels);
+      rt.run(image, logits);
+      classes.clear();
+      train::predicted_classes(logits, classes);
+      same += classes[0] == trainer_classes[i];
+    }
+    return count ? static_cast<double>(same) / static_cast<double>(count) : 1.0;
+  }
+
+  SearchConfig config_;
+  Callbacks callbacks_;
+  std::chrono::steady_clock::time_point started_;
+  Budgets budgets_;
+  std::optional<Journal> journal_;
+  MemoryPlan plan_;
+  data::Dataset train_, validation_, test_;
+  data::Normalization norm_;
+  std::vector<latency::Table> tables_;
+  LatencyFn latency_of_;
+  std::optional<FeasibleSampler> sampler_;
+  std::shared_ptr<train::Activations> activations_ = std::make_shared<train::Activations>();
+  std::unique_ptr<train::Supernet> supernet_;
+  std::optional<train::SubnetEvaluator> evaluator_;
+  std::vector<Candidate> history_;
+  std::vector<std::size_t> front_;
+  std::vector<ChosenNetwork> chosen_;
+  SearchReport report_;
+};
+
+}  // namespace edgenas::search

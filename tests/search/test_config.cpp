@@ -1,0 +1,81 @@
+// The search's settings as one value: presets, JSON round trip, the difference a resume names,
+// memory sizes; genotypes as hash keys.
+#include <catch2/catch.hpp>
+#include <edgenas/search/config.hpp>
+#include <edgenas/search/memory.hpp>
+#include <unordered_map>
+
+using namespace edgenas;
+using namespace edgenas::search;
+
+TEST_CASE("presets are plain values; every field survives JSON", "[search][config]") {
+  const SearchConfig quick = presets::quick();
+  CHECK(quick.preset == "quick");
+  CHECK(quick.latency_budgets_ms == std::vector<double>{0.25});
+  CHECK(quick.params_budget == 100'000);
+  CHECK(quick.supernet_images == 20'000);
+  CHECK(quick.batch == 128);
+  CHECK(quick.final_training == FinalTraining::retrain);
+  CHECK(presets::tiny().final_training == FinalTraining::fine_tune);
+  CHECK(presets::full().evaluations == 200);
+  CHECK_THROWS_WITH(presets::named("huge"), Catch::Contains("unknown preset \"huge\""));
+
+  SearchConfig c = presets::full();
+  c.space = spaces::fmnist_mcu();
+  c.tables = {"a.json", "b.json"};
+  c.strategy = Strategy::nsga2;
+  c.seed = 0xfedcba9876543210ull;  // beyond a double's 53 bits
+  c.memory_budget = 512ll << 20;
+  c.reward_target_ms = 0.125;
+  const json::Value v = to_json(c);
+  const SearchConfig back = search_config_from_json(json::parse(json::dump(v), "test"));
+  CHECK(back == c);
+  CHECK(back.seed == c.seed);
+  CHECK(back.space.name == "fmnist-mcu");
+  CHECK_FALSE(back == presets::full());
+}
+
+TEST_CASE("a resume names the first setting that differs, and ignores where files go", "[search][config]") {
+  SearchConfig a = presets::quick(), b = a;
+  CHECK(first_difference(to_json(a), to_json(b)).empty());
+  b.out = "elsewhere";
+  b.data = "/data";
+  b.resume = true;
+  b.memory_budget = 1 << 30;
+  CHECK(first_difference(to_json(a), to_json(b)).empty());
+  b.seed = 8;
+  CHECK(first_difference(to_json(a), to_json(b)) == "seed = 1, now 8");
+  b = a;
+  b.latency_budgets_ms = {0.2};
+  CHECK(first_difference(to_json(a), to_json(b)).rfind("latency_budgets_ms = [0.25], now [0.2", 0) == 0);
+  json::Value old = json::Value().set("seed", 1);  // a journal from before a setting existed
+  CHECK(first_difference(old, to_json(a)).find("(absent)") != std::string::npos);
+}
+
+TEST_CASE("memory sizes parse with binary units and reject nonsense", "[search][config]") {
+  CHECK(parse_bytes("512M") == 512ll << 20);
+  CHECK(parse_bytes("1.5G") == 3ll << 29);
+  CHECK(parse_bytes("100k") == 102400);
+  CHECK(parse_bytes("2GiB") == 2ll << 30);
+  CHECK(parse_bytes("4096") == 4096);
+  for (const char* bad : {"", "M", "-1G", "0", "12Q", "nan", "1e30G"})
+    CHECK_THROWS_WITH(parse_bytes(bad), Catch::Contains("expected a positive number"));
+}
+
+TEST_CASE("genotypes are keys by value: equal genotypes hash equally, different ones apart", "[search][hash]") {
+  const SearchSpace space = spaces::fmnist();
+  Rng rng(2);
+  std::unordered_map<Genotype, int, GenotypeHash> seen;
+  std::map<std::string, int> by_text;
+  for (int i = 0; i < 400; ++i) {
+    const Genotype g = space.sample(rng);
+    seen[g] += 1;
+    by_text[to_string(g)] += 1;
+    CHECK(hash_value(g) == hash_value(parse_genotype(to_string(g))));
+  }
+  CHECK(seen.size() == by_text.size());
+  for (const auto& [g, n] : seen) CHECK(by_text.at(to_string(g)) == n);
+  Genotype a = space.sample(rng), b = a;
+  b.blocks.back().se = !b.blocks.back().se;
+  CHECK(hash_value(a) != hash_value(b));
+}

@@ -1,0 +1,125 @@
+// The search as a library: a cancelled search resumes to exactly the front of one that ran
+// straight through; settings are checked on resume; the memory plan measures what training
+// uses and refuses a budget nothing fits.
+#include <catch2/catch.hpp>
+#include <edgenas/search/pipeline.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "../support/temp_dir.hpp"
+
+using namespace edgenas;
+using namespace edgenas::search;
+
+namespace {
+
+// A small space (the one tests/cli/tiny_space.json describes) so a whole search takes seconds.
+SearchSpace small_space() {
+  SearchSpace s;
+  s.name = "tiny-fmnist";
+  s.resolutions = {28};
+  s.in_channels = 1;
+  s.width_multipliers = {0.5, 1.0};
+  s.stem = {16, 3, 2, Activation::hswish};
+  const std::vector<Activation> acts{Activation::relu, Activation::hswish};
+  s.stages = {{{1, 2}, 16, 1, {3, 5}, {1, 3}, {false, true}, acts}, {{1, 2}, 32, 2, {3, 5}, {3, 4}, {false, true}, acts}};
+  s.head = {64, Activation::hswish, 0, 10};
+  return s;
+}
+
+SearchConfig small_config(const std::string& out, const std::string& table) {
+  SearchConfig c = presets::tiny();
+  c.space = small_space();
+  c.out = out;
+  c.tables = {table};
+  c.train_images = 600;
+  c.supernet_images = 600;
+  c.validation_images = 300;
+  c.test_images = 300;
+  c.calibration_images = 300;
+  c.evaluations = 6;
+  c.latency_budgets_ms = {1.0};
+  c.seed = 5;
+  return c;
+}
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("a cancelled search resumes to the front of an uninterrupted one", "[search][pipeline]") {
+  set_num_threads(2);
+  const test::TempDir dir("pipeline");
+  const std::string table = dir.file("table.json");
+  latency::build_table(small_space(), table, 1, 3, 1, {1, 3, 0.002, 50, 1.0, 1, -1});
+
+  std::vector<std::string> stages_seen;
+  Callbacks watch;
+  watch.progress = [&](const ProgressEvent& e) {
+    if (stages_seen.empty() || stages_seen.back() != stage_name(e.stage)) stages_seen.push_back(stage_name(e.stage));
+    REQUIRE(e.done <= e.total);
+  };
+  Pipeline straight(small_config(dir.file("straight"), table), watch);
+  REQUIRE(straight.run());
+  CHECK(stages_seen == std::vector<std::string>{"supernet", "search", "final training"});
+  CHECK(straight.history().size() == 6);
+  const std::string expected = read(dir.file("straight/front.tsv"));
+  REQUIRE(expected.find("chosen\t") != std::string::npos);
+
+  // Cancelled at three points: inside supernet training, inside the search, inside the final
+  // training; each time resumed with the same settings.
+  SearchConfig config = small_config(dir.file("cancelled"), table);
+  for (const Stage stop_in : {Stage::supernet, Stage::search, Stage::final_training}) {
+    int steps = 0;
+    Callbacks cb;
+    Stage current = Stage::data;
+    cb.progress = [&](const ProgressEvent& e) { current = e.stage, ++steps; };
+    cb.cancel = [&] { return current == stop_in && steps % 3 == 2; };
+    Pipeline p(config, cb);
+    INFO("cancelled in " << stage_name(stop_in));
+    CHECK_FALSE(p.run());
+    config.resume = true;
+  }
+  Pipeline last(config);
+  REQUIRE(last.run());
+  CHECK(read(dir.file("cancelled/front.tsv")) == expected);
+
+  // A resume with other settings names the difference; without resume the folder is refused.
+  SearchConfig other = config;
+  other.evaluations = 7;
+  CHECK_THROWS_WITH(Pipeline(other).run(), Catch::Contains("started with evaluations = 6, now 7"));
+  config.resume = false;
+  CHECK_THROWS_WITH(Pipeline(config), Catch::Contains("already holds a search") && Catch::Contains("--resume"));
+}
+
+TEST_CASE("the memory plan measures training activations and fits a budget by lowering the batch", "[search][memory]") {
+  set_num_threads(1);
+  const SearchSpace space = small_space();
+  const Genotype largest = space.decode(space.largest_choices());
+  // The estimate is a line through batches 2 and 4; at 32 it matches a real step within the
+  // rounding allowance.
+  const search::detail::ActivationLine line(largest, true);
+  const std::int64_t real = search::detail::step_activation_bytes(largest, 32, true);
+  CHECK(line(32) >= real);
+  CHECK(line(32) <= real + 64 * 256);
+
+  SearchConfig c = presets::tiny();
+  c.space = space;
+  c.batch = 64;
+  const data::Dataset none;
+  const MemoryPlan unconstrained = plan_memory(c, none, none, none);
+  CHECK(unconstrained.batch == 64);
+  CHECK(unconstrained.peak_bytes > unconstrained.process_bytes);
+  c.memory_budget = unconstrained.peak_bytes - unconstrained.activation_bytes / 3;
+  const MemoryPlan fitted = plan_memory(c, none, none, none);
+  CHECK(fitted.batch < 64);
+  CHECK(fitted.peak_bytes <= c.memory_budget);
+  c.memory_budget = 1 << 20;
+  CHECK_THROWS_WITH(plan_memory(c, none, none, none),
+                    Catch::Contains("memory budget 1 MiB is too small") && Catch::Contains("--memory-budget"));
+}

@@ -1,0 +1,70 @@
+// `edgenas bench`: a network's latency on this device (XNNPACK), next to a table's prediction.
+#include <cstdio>
+#include <edgenas/export/model_file.hpp>
+#include <edgenas/latency.hpp>
+#include <edgenas/space/search_space.hpp>
+
+#include "cli_common.hpp"
+#include "commands.hpp"
+
+namespace edgenas::cli {
+namespace {
+
+struct BenchOptions {
+  std::string genotype, model, table;
+  int threads = 1;
+  bool json = false;
+};
+
+int bench_command(const BenchOptions& o) {
+  const std::string &genotype_text = o.genotype, &model_path = o.model, &table_path = o.table;
+  const int threads = o.threads;
+  const bool as_json = o.json;
+  EDGENAS_CHECK(genotype_text.empty() != model_path.empty(), Status::invalid_argument,
+                "bench: give exactly one of --genotype and --model");
+  const Model model = model_path.empty() ? Model{parse_genotype(genotype_text), {}, {}, {}} : load_model(model_path);
+  const Genotype& g = model.genotype;
+  const latency::Measurement m = latency::measure_network(g, threads);
+  double predicted = -1.0;
+  if (!table_path.empty()) predicted = latency::load_table(table_path, latency::this_device(threads)).predict_ms(g);
+  const NetworkView v = g.view();
+  if (as_json) {
+    json::Value r = json::Value()
+                        .set("genotype", to_string(g))
+                        .set("threads", threads)
+                        .set("median_ms", m.median_ms)
+                        .set("p10_ms", m.p10_ms)
+                        .set("p90_ms", m.p90_ms)
+                        .set("runs", m.runs)
+                        .set("stable", m.stable)
+                        .set("params", parameter_count(v))
+                        .set("macs", mac_count(v))
+                        .set("arena_bytes", peak_activation_bytes(v));
+    if (predicted >= 0) r.set("predicted_ms", predicted);
+    std::printf("%s\n", json::dump(r).c_str());
+    return 0;
+  }
+  std::printf("device    %s\n", latency::describe(latency::this_device(threads)).c_str());
+  std::printf("network   %s\n", to_string(g).c_str());
+  std::printf("latency   %.4f ms median (p10 %.4f, p90 %.4f, %d runs%s)\n", m.median_ms, m.p10_ms, m.p90_ms, m.runs,
+              m.stable ? "" : ", did not settle");
+  if (predicted >= 0) std::printf("predicted %.4f ms (%+.1f %%)\n", predicted, 100 * (predicted - m.median_ms) / m.median_ms);
+  std::printf("costs     %lld parameters, %.2f M MACs, %lld arena bytes\n", static_cast<long long>(parameter_count(v)),
+              mac_count(v) / 1e6, static_cast<long long>(peak_activation_bytes(v)));
+  return 0;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, Action& run) {
+  auto o = std::make_shared<BenchOptions>();
+  auto* cmd = app.add_subcommand("bench", "Measure a network's latency on this device (XNNPACK), optionally against a table");
+  cmd->add_option("--genotype", o->genotype, "The network, in genotype text form");
+  cmd->add_option("--model", o->model, "A model file (from search, train or export)")->check(CLI::ExistingFile);
+  cmd->add_option("--table", o->table, "Latency table to compare the prediction with")->check(CLI::ExistingFile);
+  cmd->add_option("--threads", o->threads, "Threads XNNPACK uses")->check(CLI::PositiveNumber);
+  cmd->add_flag("--json", o->json, "Machine-readable output");
+  cmd->callback([o, &run] { run = [o] { return bench_command(*o); }; });
+}
+
+}  // namespace edgenas::cli

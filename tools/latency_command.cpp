@@ -1,0 +1,167 @@
+// `edgenas latency build|check|breakdown`: per-piece latency tables measured on this device,
+// how well they predict whole networks, and where one network's time goes.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <edgenas/latency.hpp>
+#include <edgenas/space/search_space.hpp>
+
+#include "cli_common.hpp"
+#include "commands.hpp"
+
+namespace edgenas::cli {
+namespace {
+
+struct LatencyOptions {
+  std::string space = "fmnist", table, genotype;
+  int threads = 1, fit = 40, samples = 100;
+  std::uint64_t seed = 1, check_seed = 12345;
+  bool json = false;
+};
+
+int latency_build(const LatencyOptions& o) {
+  const SearchSpace space = space_named(o.space);
+  const std::string& path = o.table;
+  if (std::filesystem::exists(path)) std::fprintf(stderr, "resuming %s\n", path.c_str());
+  Progress pieces("latency table"), fit("fitting overhead");
+  const latency::Table table =
+      latency::build_table(space, path, o.threads, o.fit, o.seed, {}, [&](std::size_t d, std::size_t n, const std::string& key) {
+        (key.empty() ? fit : pieces).update(d, n, key);
+      });
+  std::printf("device   %s\n", latency::describe(table.device).c_str());
+  std::printf("pieces   %zu distinct in space %s, %zu in the table\n", latency::space_pieces(space).size(),
+              space.name.c_str(), table.entries.size());
+  std::printf("fit      latency = %.4f x sum(pieces) %+.4f ms over %d networks\ntable    %s\n", table.scale,
+              table.offset_ms, table.fitted_networks, path.c_str());
+  return 0;
+}
+
+int latency_check(const LatencyOptions& o) {
+  const SearchSpace space = space_named(o.space);
+  const std::string& path = o.table;
+  const int threads = o.threads, samples = o.samples;
+  const std::uint64_t seed = o.check_seed;
+  const bool as_json = o.json;
+  const latency::Table table = latency::load_table(path, latency::this_device(threads));
+  Rng rng(seed);
+  std::vector<Genotype> nets;
+  std::vector<double> measured;
+  int unstable = 0;
+  Progress bar("measuring networks");
+  for (int i = 0; i < samples; ++i) {
+    nets.push_back(space.sample(rng));
+    table.predict_ms(nets.back());  // fails early, naming the piece, if the table lacks one
+    const latency::Measurement m = latency::measure_network(nets.back(), threads);
+    unstable += !m.stable;
+    measured.push_back(m.median_ms);
+    bar.update(static_cast<std::size_t>(i + 1), static_cast<std::size_t>(samples));
+  }
+  const latency::PredictorReport r = latency::check_predictor(table, nets, measured);
+  int within5 = 0, within10 = 0;
+  for (std::size_t i = 0; i < nets.size(); ++i) {
+    const double err = std::abs(r.predicted_ms[i] - r.measured_ms[i]) / r.measured_ms[i];
+    within5 += err <= 0.05;
+    within10 += err <= 0.10;
+  }
+  // Prediction throughput: how many predictions a search can afford.
+  const auto t0 = std::chrono::steady_clock::now();
+  volatile double sink = 0.0;  // keeps the predictions from being optimised away
+  const int reps = 200000;
+  for (int i = 0; i < reps; ++i) sink = sink + table.predict_ms(nets[static_cast<std::size_t>(i) % nets.size()]);
+  const double per_second = reps / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (as_json) {
+    std::printf("%s\n", json::dump(json::Value()
+                                       .set("space", space.name)
+                                       .set("networks", r.networks)
+                                       .set("within_5_percent", static_cast<double>(within5) / samples)
+                                       .set("within_10_percent", static_cast<double>(within10) / samples)
+                                       .set("mean_abs_error_percent", r.mean_abs_error_pct)
+                                       .set("max_abs_error_percent", r.max_abs_error_pct)
+                                       .set("kendall_tau", r.kendall_tau)
+                                       .set("unstable_measurements", unstable)
+                                       .set("predictions_per_second", per_second))
+                            .c_str());
+  } else {
+    std::printf("device      %s\n", latency::describe(table.device).c_str());
+    std::printf("space       %s, %d random networks (seed %llu), measured end to end\n", space.name.c_str(), r.networks,
+                static_cast<unsigned long long>(seed));
+    std::printf("within ±5%%  %.1f %%\nwithin ±10%% %.1f %%\nmean |err|  %.2f %%  (max %.2f %%, RMSE %.4f ms)\n",
+                100.0 * within5 / samples, 100.0 * within10 / samples, r.mean_abs_error_pct, r.max_abs_error_pct,
+                r.rmse_ms);
+    std::printf("kendall tau %.3f\nunstable    %d measurements did not settle within the spread bound\n", r.kendall_tau,
+                unstable);
+    std::printf("predictions %.2f M/s\n", per_second / 1e6);
+  }
+  return 0;
+}
+
+// Where the time goes: every piece of a network measured on its own next to its table entry,
+// and the whole network measured against the prediction.
+int latency_breakdown(const LatencyOptions& o) {
+  const Genotype g = parse_genotype(o.genotype);
+  const std::string& path = o.table;
+  const int threads = o.threads;
+  const bool as_json = o.json;
+  const latency::Table table = latency::load_table(path, latency::this_device(threads));
+  json::Value::Array rows;
+  double measured_sum = 0.0;
+  if (!as_json) std::printf("%-52s %10s %10s %7s\n", "piece", "table ms", "now ms", "share");
+  const double predicted = table.predict_ms(g);
+  std::vector<std::pair<std::string, double>> now;
+  for (const auto& p : latency::pieces_of(g)) {
+    const double ms = latency::measure_piece(g, p.piece, threads).median_ms;
+    measured_sum += ms;
+    now.emplace_back(p.key, ms);
+  }
+  for (const auto& [key, ms] : now) {
+    const double entry = table.entries.at(key).median_ms;
+    if (as_json)
+      rows.push_back(json::Value().set("piece", key).set("table_ms", entry).set("measured_ms", ms));
+    else
+      std::printf("%-52s %10.4f %10.4f %6.1f%%\n", key.c_str(), entry, ms, 100.0 * ms / measured_sum);
+  }
+  const double whole = latency::measure_network(g, threads).median_ms;
+  if (as_json) {
+    std::printf("%s\n", json::dump(json::Value()
+                                       .set("genotype", to_string(g))
+                                       .set("pieces", std::move(rows))
+                                       .set("predicted_ms", predicted)
+                                       .set("measured_ms", whole))
+                            .c_str());
+  } else {
+    std::printf("network: predicted %.4f ms, measured %.4f ms (%+.1f %%)\n", predicted, whole,
+                100.0 * (predicted - whole) / whole);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_latency_command(CLI::App& app, Action& run) {
+  auto o = std::make_shared<LatencyOptions>();
+  auto* lat = app.add_subcommand("latency", "Build or check per-piece latency tables measured on this device");
+  lat->require_subcommand(1);
+  auto* build = lat->add_subcommand("build", "Time every distinct piece of a search space (resumable), then fit the overhead");
+  auto* check = lat->add_subcommand("check", "Compare predictions with end-to-end measurements of random networks");
+  for (auto* cmd : {build, check}) {
+    cmd->add_option("--space", o->space, "fmnist, fmnist-mcu (stem stride 2, for microcontrollers), mobilenetv3, or a space .json file")
+        ->capture_default_str();
+    cmd->add_option("--table", o->table, "Latency table file (JSON)")->required();
+    cmd->add_option("--threads", o->threads, "Threads XNNPACK uses")->check(CLI::PositiveNumber);
+  }
+  build->add_option("--fit", o->fit, "Networks measured whole to fit the per-network overhead")->check(CLI::Range(2, 10000));
+  build->add_option("--seed", o->seed, "Seed for the fitting networks");
+  check->add_option("--samples", o->samples, "Random networks to measure")->check(CLI::Range(2, 100000));
+  check->add_option("--seed", o->check_seed, "Seed for the random networks")->capture_default_str();
+  check->add_flag("--json", o->json, "Machine-readable output");
+  auto* breakdown = lat->add_subcommand("breakdown", "Per-piece latency of one network: table, measured now, share");
+  breakdown->add_option("--genotype", o->genotype, "The network, in genotype text form")->required();
+  breakdown->add_option("--table", o->table, "Latency table file (JSON)")->required();
+  breakdown->add_option("--threads", o->threads, "Threads XNNPACK uses")->check(CLI::PositiveNumber);
+  breakdown->add_flag("--json", o->json, "Machine-readable output");
+  build->callback([o, &run] { run = [o] { return latency_build(*o); }; });
+  check->callback([o, &run] { run = [o] { return latency_check(*o); }; });
+  breakdown->callback([o, &run] { run = [o] { return latency_breakdown(*o); }; });
+}
+
+}  // namespace edgenas::cli

@@ -1,0 +1,51 @@
+// edgenas — the command-line tool: a thin shell over the library, one file per subcommand.
+//
+//   edgenas search [--preset tiny|quick|full] [--out DIR] [--resume] [budgets…]  (search_command.cpp)
+//   edgenas train --genotype TEXT [--epochs N] [--out DIR] [--resume]            (train_command.cpp)
+//   edgenas bench --genotype TEXT | --model FILE [--table FILE] [--threads N]    (bench_command.cpp)
+//   edgenas export --from MODEL|CHECKPOINT [--model FILE] [--header FILE]        (export_command.cpp)
+//   edgenas info [--threads N] [--json]                                          (info.cpp)
+//   edgenas latency build|check|breakdown …                                      (latency_command.cpp)
+//
+// Errors are one line on stderr and a non-zero exit code.
+#include <cstdio>
+#include <edgenas/core/error.hpp>
+#include <exception>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+#ifdef __GLIBC__
+  // Training builds and drops networks and per-batch buffers every step; keep freed memory in
+  // the heap instead of returning it to the kernel (and faulting it back in). Activations live
+  // in one reused workspace, so what the heap keeps stays small.
+  mallopt(M_MMAP_THRESHOLD, 512 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+  CLI::App app{"edgenas — hardware-aware neural architecture search for embedded targets.\n\n"
+               "Start with `edgenas search --preset quick`: it measures this device, trains a weight-sharing\n"
+               "supernet on Fashion-MNIST, searches under the budgets and trains the winner.\n"
+               "Every subcommand has its own --help."};
+  app.require_subcommand(1);
+  app.footer("Errors are one line on stderr and a non-zero exit code. Docs: docs/search.md, docs/latency.md.");
+  edgenas::cli::Action run;
+  edgenas::cli::add_info_command(app, run);
+  edgenas::cli::add_search_command(app, run);
+  edgenas::cli::add_train_command(app, run);
+  edgenas::cli::add_bench_command(app, run);
+  edgenas::cli::add_export_command(app, run);
+  edgenas::cli::add_latency_command(app, run);
+  CLI11_PARSE(app, argc, argv);
+  try {
+    return run ? run() : 0;
+  } catch (const edgenas::Error& e) {
+    std::fprintf(stderr, "edgenas: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {  // std::filesystem and friends
+    std::fprintf(stderr, "edgenas: %s\n", e.what());
+    return 1;
+  }
+}

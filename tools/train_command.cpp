@@ -1,0 +1,104 @@
+// `edgenas train`: one architecture trained from scratch on Fashion-MNIST-format data;
+// checkpoint every epoch (resumable), model file at the end.
+#include <cstdio>
+#include <edgenas/data.hpp>
+#include <edgenas/export/model_file.hpp>
+#include <edgenas/train.hpp>
+#include <filesystem>
+
+#include "cli_common.hpp"
+#include "commands.hpp"
+
+namespace edgenas::cli {
+namespace {
+
+struct TrainOptions {
+  std::string genotype, data, out = "out/train";
+  int epochs = 15, batch = 128, threads = 2;
+  float lr = 0.2f;
+  long validation = 0, train_images = 0;
+  std::uint64_t seed = 1;
+  bool resume = false, json = false, quiet = false;
+};
+
+int train_command(const TrainOptions& o) {
+  set_num_threads(o.threads);
+  const Genotype g = parse_genotype(o.genotype);
+  const std::string &data_dir = o.data, &out = o.out;
+  const int epochs = o.epochs, batch = o.batch;
+  const float lr = o.lr;
+  const std::uint64_t seed = o.seed;
+  const long validation = o.validation, train_images = o.train_images;
+  const bool resume = o.resume, as_json = o.json, quiet = o.quiet;
+  validate(g);
+  std::filesystem::create_directories(out);
+  const std::string dir = data_dir.empty() ? data::fashion_mnist_dir() : data_dir;
+  data::Dataset train_set = data::load_fashion_mnist(data::Split::train, dir), validation_set;
+  if (validation > 0) std::tie(train_set, validation_set) = data::split(train_set, static_cast<std::size_t>(validation), seed);
+  if (train_images > 0) data::keep_head(train_set, static_cast<std::size_t>(train_images));
+  const data::Dataset test = data::load_fashion_mnist(data::Split::test, dir);
+  const data::Normalization norm = data::compute_normalization(train_set);
+  train::Network net(g, seed);
+  train::TrainConfig config;
+  config.epochs = epochs;
+  config.batch_size = batch;
+  config.lr = lr;
+  config.optimizer.weight_decay = 1e-4f;
+  config.augmentation = {2, true};
+  config.seed = seed;
+  config.checkpoint = (std::filesystem::path(out) / "train.ckpt").string();
+  EDGENAS_CHECK(resume || !std::filesystem::exists(config.checkpoint), Status::invalid_argument,
+                "%s exists; pass --resume to continue that training, or choose another --out", config.checkpoint.c_str());
+  train::Trainer trainer(net, train_set, norm, config);
+  if (resume && std::filesystem::exists(config.checkpoint)) trainer.resume(config.checkpoint);
+  json::Value::Array epochs_json;
+  while (!trainer.finished()) {
+    Progress bar("epoch " + std::to_string(trainer.epochs_done() + 1) + "/" + std::to_string(epochs), quiet);
+    const auto e = trainer.train_epoch(loss_progress(bar));
+    const double val = validation > 0 ? trainer.evaluate(validation_set).accuracy : -1.0;
+    if (!quiet)
+      std::fprintf(stderr, "epoch %d: loss %.4f, training accuracy %.2f%%%s, %.1f s (%.0f images/s)\n", e.epoch, e.loss,
+                   100 * e.accuracy, val >= 0 ? (", validation " + std::to_string(100 * val).substr(0, 5) + "%").c_str() : "",
+                   e.seconds, e.images_per_second);
+    epochs_json.push_back(json::Value().set("epoch", e.epoch).set("loss", e.loss).set("seconds", e.seconds));
+  }
+  const auto result = trainer.evaluate(test);
+  const std::string model_path = (std::filesystem::path(out) / "model.enas").string();
+  save_model(model_path, {g, net.inference_weights(), norm.mean, norm.stddev});
+  if (as_json) {
+    std::printf("%s\n", json::dump(json::Value()
+                                       .set("genotype", to_string(g))
+                                       .set("test_accuracy", result.accuracy)
+                                       .set("params", parameter_count(g.view()))
+                                       .set("model", model_path)
+                                       .set("epochs", std::move(epochs_json)))
+                            .c_str());
+  } else {
+    std::printf("test     %.2f%% on %zu images\nmodel    %s\n", 100 * result.accuracy, test.size(), model_path.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app, Action& run) {
+  auto o = std::make_shared<TrainOptions>();
+  auto* cmd = app.add_subcommand("train", "Train one architecture from scratch on Fashion-MNIST (resumable)");
+  cmd->add_option("--genotype", o->genotype, "The network, in genotype text form (see docs/blocks.md)")->required();
+  cmd->add_option("--data", o->data, "Directory with Fashion-MNIST-format IDX files");
+  cmd->add_option("--out", o->out, "Output folder: train.ckpt, model.enas")->capture_default_str();
+  cmd->add_option("--epochs", o->epochs, "Epochs")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--batch", o->batch, "Batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--lr", o->lr, "Peak learning rate (SGD, Nesterov, cosine)")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--validation", o->validation, "Hold out this many training images and report on them")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--train-images", o->train_images, "Use only this many training images")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", o->threads, "Threads")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed")->capture_default_str();
+  cmd->add_flag("--resume", o->resume, "Continue from OUT/train.ckpt");
+  cmd->add_flag("--json", o->json, "Machine-readable output");
+  cmd->add_flag("--quiet", o->quiet, "No progress output");
+  cmd->callback([o, &run] { run = [o] { return train_command(*o); }; });
+}
+
+}  // namespace edgenas::cli
