@@ -11,20 +11,10 @@
 #include <cstdio>
 #include <edgenas/core/error.hpp>
 #include <exception>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include "commands.hpp"
 
 int main(int argc, char** argv) {
-#ifdef __GLIBC__
-  // Training builds and drops networks and per-batch buffers every step; keep freed memory in
-  // the heap instead of returning it to the kernel (and faulting it back in). Activations live
-  // in one reused workspace, so what the heap keeps stays small.
-  mallopt(M_MMAP_THRESHOLD, 512 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#endif
   CLI::App app{"edgenas — hardware-aware neural architecture search for embedded targets.\n\n"
                "Start with `edgenas search --preset quick`: it measures this device, trains a weight-sharing\n"
                "supernet on Fashion-MNIST, searches under the budgets and trains the winner.\n"

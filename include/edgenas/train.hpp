@@ -10,3 +10,4 @@
 #include "edgenas/train/supernet.hpp"
 #include "edgenas/train/supernet_trainer.hpp"
 #include "edgenas/train/trainer.hpp"
+#include "edgenas/train/workspace.hpp"

@@ -52,7 +52,7 @@ inline std::uint32_t big_endian32(const std::uint8_t* p) {
 /// Reads an IDX image file (magic 0x00000803, N×H×W unsigned bytes) and its label file
 /// (magic 0x00000801, N unsigned bytes).
 inline Dataset load_idx(const std::string& images_path, const std::string& labels_path, int classes = 10) {
-  const auto images = detail::read_maybe_gzip(images_path);
+  auto images = detail::read_maybe_gzip(images_path);
   const auto labels = detail::read_maybe_gzip(labels_path);
   EDGENAS_CHECK(images.size() >= 16, Status::corrupt_data, "%s: %zu bytes, too short for an IDX image header",
                 images_path.c_str(), images.size());
@@ -76,7 +76,9 @@ inline Dataset load_idx(const std::string& images_path, const std::string& label
   EDGENAS_CHECK(labels.size() == 8 + std::size_t{n}, Status::corrupt_data,
                 "%s: truncated — header promises %u labels, file has %zu", labels_path.c_str(), n, labels.size() - 8);
   Dataset d{static_cast<int>(h), static_cast<int>(w), 1, classes, {}, {}};
-  d.pixels.assign(images.begin() + 16, images.end());
+  images.erase(images.begin(), images.begin() + 16);  // the buffer read becomes the pixels
+  d.pixels = std::move(images);
+  d.pixels.shrink_to_fit();  // the growth slack of reading
   d.labels.resize(n);
   for (std::uint32_t i = 0; i < n; ++i) {
     const int label = labels[8 + i];
