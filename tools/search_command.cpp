@@ -54,6 +54,8 @@ void print_summary(const search::SearchReport& r, const std::string& out) {
                 100 * c.test_accuracy, c.measured_ms, k.latency_ms, static_cast<long long>(k.params), k.macs / 1e6,
                 static_cast<long long>(k.arena_bytes));
   }
+  std::printf("memory   %.0f MiB peak resident, %.0f s\n", static_cast<double>(r.peak_memory_bytes) / 1048576.0,
+              r.wall_seconds);
   std::printf("report   %s/report.md (front.svg, result.json, model files)\n", out.c_str());
 }
 

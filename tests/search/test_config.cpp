@@ -8,7 +8,7 @@
 using namespace edgenas;
 using namespace edgenas::search;
 
-TEST_CASE("presets are plain values; every field survives JSON", "[search][config]") {
+TEST_CASE("presets are plain values and every field survives JSON", "[search][config]") {
   const SearchConfig quick = presets::quick();
   CHECK(quick.preset == "quick");
   CHECK(quick.latency_budgets_ms == std::vector<double>{0.25});
@@ -35,7 +35,7 @@ TEST_CASE("presets are plain values; every field survives JSON", "[search][confi
   CHECK_FALSE(back == presets::full());
 }
 
-TEST_CASE("a resume names the first setting that differs, and ignores where files go", "[search][config]") {
+TEST_CASE("a resume names the first setting that differs and ignores where files go", "[search][config]") {
   SearchConfig a = presets::quick(), b = a;
   CHECK(first_difference(to_json(a), to_json(b)).empty());
   b.out = "elsewhere";
@@ -62,7 +62,7 @@ TEST_CASE("memory sizes parse with binary units and reject nonsense", "[search][
     CHECK_THROWS_WITH(parse_bytes(bad), Catch::Contains("expected a positive number"));
 }
 
-TEST_CASE("genotypes are keys by value: equal genotypes hash equally, different ones apart", "[search][hash]") {
+TEST_CASE("genotypes are keys by value: equal genotypes hash equally and different ones apart", "[search][hash]") {
   const SearchSpace space = spaces::fmnist();
   Rng rng(2);
   std::unordered_map<Genotype, int, GenotypeHash> seen;

@@ -103,10 +103,14 @@ TEST_CASE("the memory plan measures training activations and fits a budget by lo
   const Genotype largest = space.decode(space.largest_choices());
   // The estimate is a line through batches 2 and 4; at 32 it matches a real step within the
   // rounding allowance.
-  const search::detail::ActivationLine line(largest, true);
-  const std::int64_t real = search::detail::step_activation_bytes(largest, 32, true);
-  CHECK(line(32) >= real);
-  CHECK(line(32) <= real + 64 * 256);
+  for (const bool train : {true, false}) {
+    const search::detail::ActivationLine line(largest, train);
+    const search::detail::StepBytes real = search::detail::step_activation_bytes(largest, 32, train), est = line(32);
+    CHECK(est.stored >= real.stored);
+    CHECK(est.stored <= real.stored + 64 * 256);
+    CHECK(est.scratch >= real.scratch);
+    CHECK(est.scratch <= real.scratch + 64 * 256);
+  }
 
   SearchConfig c = presets::tiny();
   c.space = space;
@@ -115,10 +119,17 @@ TEST_CASE("the memory plan measures training activations and fits a budget by lo
   const MemoryPlan unconstrained = plan_memory(c, none, none, none);
   CHECK(unconstrained.batch == 64);
   CHECK(unconstrained.peak_bytes > unconstrained.process_bytes);
-  c.memory_budget = unconstrained.peak_bytes - unconstrained.activation_bytes / 3;
+  // A little less: the evaluation batch goes down first (it only changes recalibration).
+  c.memory_budget = unconstrained.peak_bytes - unconstrained.activation_bytes / 10;
   const MemoryPlan fitted = plan_memory(c, none, none, none);
-  CHECK(fitted.batch < 64);
   CHECK(fitted.peak_bytes <= c.memory_budget);
+  CHECK(fitted.batch == 64);
+  CHECK(fitted.eval_batch < 250);
+  // Much less: the training batch too.
+  c.memory_budget = unconstrained.peak_bytes - unconstrained.activation_bytes * 2 / 3;
+  const MemoryPlan lowered = plan_memory(c, none, none, none);
+  CHECK(lowered.peak_bytes <= c.memory_budget);
+  CHECK(lowered.batch < 64);
   c.memory_budget = 1 << 20;
   CHECK_THROWS_WITH(plan_memory(c, none, none, none),
                     Catch::Contains("memory budget 1 MiB is too small") && Catch::Contains("--memory-budget"));

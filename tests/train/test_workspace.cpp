@@ -33,7 +33,7 @@ Step train_step(train::Network& net, const Tensor& images, const std::vector<std
 
 }  // namespace
 
-TEST_CASE("workspace: aligned views, a stack that releases, chunks merged on reset, pointers that never move",
+TEST_CASE("workspace: aligned views in a stack that releases with chunks merged on reset and pointers that never move",
           "[train][workspace]") {
   train::Workspace ws;
   const TensorView a = ws.take({1, 3, 3, 5});

@@ -5,7 +5,7 @@
 // their gradients and optimizer state, the images (kept as 8-bit pixels) and the process itself.
 // Activation memory is linear in the batch; it is measured, not modelled: the largest network
 // runs one step at batch 2 and at batch 4 and the line through both is extrapolated (exact up to
-// the 64-byte rounding of each buffer).
+// the 64-byte rounding of each buffer). The pipeline reserves exactly that workspace up front.
 #pragma once
 
 #include <cstdio>
@@ -24,7 +24,9 @@ struct MemoryPlan {
   int batch = 0, eval_batch = 0;          // what the search will use
   std::int64_t process_bytes = 0;         // resident now: code, libraries, the data set loaded
   std::int64_t weights_bytes = 0;         // supernet weights, gradients, optimizer state, checkpoints, sub-networks
-  std::int64_t activation_bytes = 0;      // the largest training or evaluation step at those batch sizes
+  std::int64_t stored_bytes = 0;          // activation workspace: what backward needs (train::Activations::stored)
+  std::int64_t scratch_bytes = 0;         // and one block's temporaries (train::Activations::scratch)
+  std::int64_t activation_bytes = 0;      // both, and the batches themselves
   std::int64_t peak_bytes = 0;            // the sum, with a margin for the allocator
 };
 
@@ -57,10 +59,26 @@ inline std::int64_t resident_bytes() {
   return resident * 4096;
 }
 
+/// The most this process has had resident so far (VmHWM; 0 where /proc is not available).
+inline std::int64_t peak_resident_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  std::int64_t kib = 0;
+  while (status >> key) {
+    if (key == "VmHWM:" && status >> kib) return kib * 1024;
+    status.ignore(4096, '\n');
+  }
+  return 0;
+}
+
 namespace detail {
+struct StepBytes {
+  std::int64_t stored = 0, scratch = 0;
+};
+
 /// Activation high-water of one training step (train = true) or one recalibration batch of
-/// `g` at `batch` images.
-inline std::int64_t step_activation_bytes(const Genotype& g, int batch, bool train) {
+/// `g` at `batch` images, per workspace stack.
+inline StepBytes step_activation_bytes(const Genotype& g, int batch, bool train) {
   train::Network net(g);
   Tensor images(g.input.with_batch(batch)), dlogits;
   for (std::int64_t i = 0; i < images.size(); ++i) images[i] = static_cast<float>(i % 7) - 3.0f;
@@ -71,14 +89,19 @@ inline std::int64_t step_activation_bytes(const Genotype& g, int batch, bool tra
     ops::softmax_cross_entropy(logits, labels, 0.0f, dlogits);
     net.backward(dlogits);
   }
-  return static_cast<std::int64_t>(net.activations().high_water_bytes());
+  return {static_cast<std::int64_t>(net.activations().stored.high_water_bytes()),
+          static_cast<std::int64_t>(net.activations().scratch.high_water_bytes())};
 }
-/// Activation bytes as a line in the batch: through batch 2 and 4, plus the 64-byte rounding of
-/// up to 256 buffers.
+
+/// Activation bytes as a line in the batch, per stack: through batch 2 and 4, plus the 64-byte
+/// rounding of up to 256 buffers.
 struct ActivationLine {
-  std::int64_t at2 = 0, at4 = 0;
+  StepBytes at2, at4;
   ActivationLine(const Genotype& g, bool train) : at2(step_activation_bytes(g, 2, train)), at4(step_activation_bytes(g, 4, train)) {}
-  std::int64_t operator()(int batch) const { return at2 + (at4 - at2) * (batch - 2) / 2 + 64 * 256; }
+  StepBytes operator()(int batch) const {
+    const auto line = [batch](std::int64_t a, std::int64_t b) { return a + (b - a) * (batch - 2) / 2 + 64 * 256; };
+    return {line(at2.stored, at4.stored), line(at2.scratch, at4.scratch)};
+  }
 };
 }  // namespace detail
 
@@ -105,16 +128,25 @@ inline MemoryPlan plan_memory(const SearchConfig& config, const data::Dataset& t
                                        (largest.input.h * largest.input.w * largest.input.c + largest.head.classes) * 4;
     MemoryPlan p = plan;
     p.batch = batch, p.eval_batch = eval_batch;
-    p.activation_bytes = std::max(train_step(batch), eval_step(eval_batch)) + batch_tensors;
+    // The two stacks are shared by training and evaluation: each is as large as its larger use.
+    const detail::StepBytes t = train_step(batch), e = eval_step(eval_batch);
+    p.stored_bytes = std::max(t.stored, e.stored);
+    p.scratch_bytes = std::max(t.scratch, e.scratch);
+    p.activation_bytes = p.stored_bytes + p.scratch_bytes + batch_tensors;
     p.peak_bytes = (p.process_bytes + p.weights_bytes + p.activation_bytes) * 11 / 10;  // allocator slack
     return p;
   };
   MemoryPlan best = estimate(config.batch, config.eval_batch);
   if (config.memory_budget <= 0 || best.peak_bytes <= config.memory_budget) return best;
-  for (int b : {96, 64, 48, 32, 24, 16, 8}) {
-    if (b >= config.batch) continue;
-    best = estimate(b, std::min(config.eval_batch, std::max(b, 50)));
-    if (best.peak_bytes <= config.memory_budget) return best;
+  // The largest training batch that fits, lowering the evaluation batch first (it changes only
+  // how batch-norm statistics are recalibrated; the training batch changes the training).
+  for (int b : {config.batch, 96, 64, 48, 32, 24, 16, 8}) {
+    if (b > config.batch) continue;
+    for (int e : {config.eval_batch, 128, 64, 32, 16}) {
+      if (e > config.eval_batch) continue;
+      best = estimate(b, e);
+      if (best.peak_bytes <= config.memory_budget) return best;
+    }
   }
   EDGENAS_FAIL(Status::invalid_argument,
                "memory budget %s is too small for this search: even at batch %d it needs about %s (process and data "

@@ -130,6 +130,10 @@ class Pipeline {
         " for the supernet), " + std::to_string(validation_.size()) + " validation (held out from training), " +
         std::to_string(test_.size()) + " test images from " + dir);
     plan_ = plan_memory(config_, train_, validation_, test_);
+    // The workspace every network shares, sized once for the largest step (it never grows
+    // while a pass runs; untouched memory is not resident).
+    activations_->stored.reserve(static_cast<std::size_t>(plan_.stored_bytes));
+    activations_->scratch.reserve(static_cast<std::size_t>(plan_.scratch_bytes));
     if (config_.memory_budget > 0) {
       if (plan_.batch != config_.batch || plan_.eval_batch != config_.eval_batch)
         log("memory: batch " + std::to_string(plan_.batch) + ", evaluation batch " + std::to_string(plan_.eval_batch) +
@@ -366,6 +370,7 @@ class Pipeline {
     report_.latency_budgets = config_.latency_budgets_ms;
     report_.hypervolume = hypervolume(history_, std::isfinite(budgets_.latency_ms) ? budgets_.latency_ms : 1.0);
     report_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    report_.peak_memory_bytes = peak_resident_bytes();
     search::write_report(config_.out, report_);
     journal_->append(json::Value().set("type", "finished").set("front_size", static_cast<int>(front_.size())));
     return report_;

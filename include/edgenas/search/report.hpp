@@ -34,6 +34,7 @@ struct SearchReport {
   Budgets budgets;
   std::vector<double> latency_budgets;
   double hypervolume = 0.0, wall_seconds = 0.0;
+  std::int64_t peak_memory_bytes = 0;  // resident, of the process that wrote the report
 };
 
 inline json::Value candidate_json(const Candidate& c) {
@@ -82,7 +83,8 @@ inline json::Value report_json(const SearchReport& r) {
       .set("hypervolume", r.hypervolume)
       .set("front", std::move(front))
       .set("chosen", std::move(chosen))
-      .set("wall_seconds", r.wall_seconds);
+      .set("wall_seconds", r.wall_seconds)
+      .set("peak_memory_bytes", r.peak_memory_bytes);
 }
 
 /// Everything that must not change when a run is interrupted and resumed (no timings).
@@ -182,9 +184,9 @@ inline std::string report_markdown(const SearchReport& r) {
   };
   add("# edgenas search report\n\n");
   add("- device: %s\n- space: %s, strategy: %s, preset: %s, seed %llu\n- evaluations: %zu, front: %zu networks, "
-      "hypervolume %.4f\n- wall time of this run: %.0f s\n\n",
+      "hypervolume %.4f\n- wall time of this run: %.0f s, peak memory %.0f MiB\n\n",
       r.device.c_str(), r.space.c_str(), r.strategy.c_str(), r.preset.c_str(), static_cast<unsigned long long>(r.seed),
-      r.history.size(), r.front.size(), r.hypervolume, r.wall_seconds);
+      r.history.size(), r.front.size(), r.hypervolume, r.wall_seconds, static_cast<double>(r.peak_memory_bytes) / 1048576.0);
   add("![front](front.svg)\n\n## Chosen networks\n\n");
   for (const ChosenNetwork& c : r.chosen) {
     if (std::isfinite(c.budget_ms)) add("### Latency budget %.3f ms\n\n", c.budget_ms);

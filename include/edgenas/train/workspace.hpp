@@ -26,7 +26,7 @@ class Workspace {
  public:
   /// A position of the stack, to release() back to.
   struct Mark {
-    std::size_t chunk = 0, offset = 0;
+    std::size_t chunk = 0, offset = 0, live = 0;
   };
 
   Workspace() = default;
@@ -47,18 +47,30 @@ class Workspace {
     }
     float* p = chunks_[chunk_].data.get() + offset_;
     offset_ += n;
-    used_ = std::max(used_, used_floats());
+    live_ += n;
+    used_ = std::max(used_, live_);
     return {p, shape};
   }
 
-  Mark mark() const noexcept { return {chunk_, offset_}; }
+  Mark mark() const noexcept { return {chunk_, offset_, live_}; }
   /// Frees everything taken after `m` (a stack: later marks are invalid afterwards).
-  void release(Mark m) noexcept { chunk_ = m.chunk, offset_ = m.offset; }
+  void release(Mark m) noexcept { chunk_ = m.chunk, offset_ = m.offset, live_ = m.live; }
+
+  /// Makes room for `bytes` in one chunk now (when nothing is taken), so that passes up to that
+  /// size never add a chunk: what a caller that knows its largest pass (the search's memory
+  /// plan) does once, instead of growing while a pass runs.
+  void reserve(std::size_t bytes) {
+    const std::size_t floats = round_up((bytes + sizeof(float) - 1) / sizeof(float));
+    if (live_ != 0 || (chunks_.size() == 1 && chunks_[0].floats >= floats)) return;
+    chunks_.clear();
+    chunks_.push_back(Chunk::make(std::max(floats, used_)));
+    chunk_ = 0, offset_ = 0;
+  }
 
   /// Frees everything. Several chunks become one of the most ever in use, so the next round of
   /// the same requests takes one contiguous block.
   void reset() {
-    chunk_ = 0, offset_ = 0;
+    chunk_ = 0, offset_ = 0, live_ = 0;
     if (chunks_.size() > 1) {
       chunks_.clear();
       chunks_.push_back(Chunk::make(used_));
@@ -92,14 +104,10 @@ class Workspace {
     for (const Chunk& c : chunks_) n += c.floats;
     return n;
   }
-  std::size_t used_floats() const noexcept {
-    std::size_t n = offset_;
-    for (std::size_t i = 0; i < chunk_ && i < chunks_.size(); ++i) n += chunks_[i].floats;
-    return n;
-  }
 
   std::vector<Chunk> chunks_;
-  std::size_t chunk_ = 0, offset_ = 0, used_ = 0;
+  std::size_t chunk_ = 0, offset_ = 0;
+  std::size_t live_ = 0, used_ = 0;  // floats taken now, and the most ever (as one contiguous stack)
 };
 
 }  // namespace edgenas::train
