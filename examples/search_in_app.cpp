@@ -30,7 +30,7 @@ edgenas::SearchSpace space_from(const std::string& name) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   namespace search = edgenas::search;
   const std::string out = argc > 1 ? argv[1] : "out/search-in-app";
   const double cancel_after = argc > 2 ? std::atof(argv[2]) : 5.0;
@@ -82,4 +82,13 @@ int main(int argc, char** argv) {
                   edgenas::to_string(c.candidate.genotype).c_str(), 100 * c.test_accuracy, c.measured_ms,
                   static_cast<long long>(c.candidate.costs.params), c.model_path.c_str());
   return report.chosen.empty() || !report.chosen.front().found ? 1 : 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // edgenas::Error names the problem; also std::bad_alloc
+    std::fprintf(stderr, "search_in_app: %s\n", e.what());
+    return 1;
+  }
 }

@@ -5,7 +5,9 @@
 #   2. the benchmark binaries built for aarch64 and armhf, one short benchmark run under qemu;
 #   3. "search on the board": the edgenas tool built for aarch64 runs a tiny search under
 #      qemu-aarch64, building its latency table on the emulated device;
-#   4. the Cortex-M4 firmware example under qemu-system-arm (scripts/firmware.sh).
+#   4. the search as a library on the board: examples/search_in_app (started, cancelled,
+#      resumed) for aarch64 under qemu-aarch64 inside a 640 MiB address-space limit;
+#   5. the Cortex-M4 firmware example under qemu-system-arm (scripts/firmware.sh).
 # Without the cross packages it says so and exits 0 (scripts/install-deps.sh --cross adds
 # them; CI=true installs them here).
 set -euo pipefail
@@ -35,7 +37,9 @@ scripts/make-sysroot.sh arm64
 cmake -S . -B build/aarch64 -G Ninja --toolchain "$PWD/toolchains/aarch64-linux-gnu.cmake" \
   -DCMAKE_BUILD_TYPE=Release -DEDGENAS_BUILD_BENCHMARKS=ON -DEDGENAS_QEMU_CPU="$aarch64_cpu" > /dev/null
 cmake --build build/aarch64
-(cd build/aarch64 && ctest --output-on-failure -j2 --timeout 1500)
+# The pipeline's own tests run whole searches (minutes under qemu-user): phase 4 covers the
+# library search on the board instead.
+(cd build/aarch64 && ctest --output-on-failure -j2 --timeout 1500 -E '^pipeline_tests:')
 
 phase "aarch64: a benchmark starts under qemu"
 one_benchmark() {  # runs one pair of depthwise benchmarks; fails unless both report a time
@@ -73,6 +77,15 @@ on_aarch64 build/aarch64/tools/edgenas "${search[@]}"
 grep -o '"device": "[^"]*"' "$board/result.json"
 grep -q '"device": "aarch64 ARM Cortex-A72' "$board/result.json"
 test -s "$board/model.enas"
+
+phase "the search as a library on the board: search_in_app under qemu-aarch64, 640 MiB address space"
+# The limit holds qemu-user's own memory too (its translated-code buffer), so the program
+# itself has less. Cancelled after 20 s, then resumed to the end.
+prlimit --as=$((640 << 20)) qemu-aarch64 -cpu "$aarch64_cpu" -L build/sysroot-arm64/root \
+  build/aarch64/examples/search_in_app build/aarch64-app 20 tests/cli/tiny_space.json 400 | tee build/aarch64-app.log
+grep -q "first run: cancelled" build/aarch64-app.log
+grep -q "^chosen: in:28x28x1" build/aarch64-app.log
+test -s build/aarch64-app/model.enas
 
 phase "firmware: Cortex-M4 under qemu-system-arm"
 EDGENAS_HOST_BUILD="${EDGENAS_HOST_BUILD:-build/dev}" bash scripts/firmware.sh

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <edgenas/core/error.hpp>
 #include <exception>
+#include <new>
 
 #include "commands.hpp"
 
@@ -33,6 +34,9 @@ int main(int argc, char** argv) {
     return run ? run() : 0;
   } catch (const edgenas::Error& e) {
     std::fprintf(stderr, "edgenas: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "edgenas: out of memory; `edgenas search --memory-budget SIZE` fits a search to this machine\n");
     return 1;
   } catch (const std::exception& e) {  // std::filesystem and friends
     std::fprintf(stderr, "edgenas: %s\n", e.what());

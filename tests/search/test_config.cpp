@@ -49,7 +49,7 @@ TEST_CASE("a resume names the first setting that differs and ignores where files
   b.latency_budgets_ms = {0.2};
   CHECK(first_difference(to_json(a), to_json(b)).rfind("latency_budgets_ms = [0.25], now [0.2", 0) == 0);
   json::Value old = json::Value().set("seed", 1);  // a journal from before a setting existed
-  CHECK(first_difference(old, to_json(a)).find("(absent)") != std::string::npos);
+  CHECK(first_difference(old, to_json(a)).find("(not recorded: an older edgenas started it)") != std::string::npos);
 }
 
 TEST_CASE("memory sizes parse with binary units and reject nonsense", "[search][config]") {

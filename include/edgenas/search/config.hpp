@@ -248,7 +248,8 @@ inline std::string first_difference(const json::Value& recorded, const json::Val
   for (const auto& [key, value] : now.as_object("settings")) {
     if (!is_setting(key)) continue;
     const json::Value* old = recorded.find(key);
-    const std::string a = old ? json::dump(*old, -1) : "(absent)", b = json::dump(value, -1);
+    const std::string a = old ? json::dump(*old, -1) : "(not recorded: an older edgenas started it)",
+                      b = json::dump(value, -1);
     if (a != b) return key + " = " + a + ", now " + b;
   }
   return {};
