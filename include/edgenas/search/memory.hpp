@@ -107,9 +107,10 @@ struct ActivationLine {
 
 /// The memory a search of `config` needs with the data already loaded, at the configured batch
 /// sizes or — with a memory budget — at the largest that fit it. A budget nothing fits is an
-/// error that says what takes the memory.
+/// error that says what takes the memory. `process_bytes`: what the process holds now (< 0:
+/// measured, its resident memory).
 inline MemoryPlan plan_memory(const SearchConfig& config, const data::Dataset& train, const data::Dataset& validation,
-                              const data::Dataset& test) {
+                              const data::Dataset& test, std::int64_t process_bytes = -1) {
   (void)train, (void)validation, (void)test;  // resident already: counted in process_bytes
   MemoryPlan plan;
   const Genotype largest = config.space.decode(config.space.largest_choices());
@@ -118,7 +119,7 @@ inline MemoryPlan plan_memory(const SearchConfig& config, const data::Dataset& t
     const train::Supernet probe(config.space, 1);
     shared = probe.parameter_count();
   }
-  plan.process_bytes = resident_bytes();
+  plan.process_bytes = process_bytes >= 0 ? process_bytes : resident_bytes();
   // Supernet value, gradient, momentum, a checkpoint's serialised copy; four sub-networks with
   // their gradients (at most the supernet's size each).
   plan.weights_bytes = shared * 4 * (4 + 4 * 2);
