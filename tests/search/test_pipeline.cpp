@@ -115,24 +115,23 @@ TEST_CASE("the memory plan measures training activations and fits a budget by lo
   SearchConfig c = presets::tiny();
   c.space = space;
   c.batch = 64;
-  const data::Dataset none;
   const std::int64_t process = 50 << 20;  // fixed: resident memory drifts (more so under ASan)
-  const MemoryPlan unconstrained = plan_memory(c, none, none, none, process);
+  const MemoryPlan unconstrained = plan_memory(c, process);
   CHECK(unconstrained.batch == 64);
   CHECK(unconstrained.process_bytes == process);
   CHECK(unconstrained.peak_bytes > unconstrained.process_bytes);
   // A little less: the evaluation batch goes down first (it only changes recalibration).
   c.memory_budget = unconstrained.peak_bytes - unconstrained.activation_bytes / 10;
-  const MemoryPlan fitted = plan_memory(c, none, none, none, process);
+  const MemoryPlan fitted = plan_memory(c, process);
   CHECK(fitted.peak_bytes <= c.memory_budget);
   CHECK(fitted.batch == 64);
   CHECK(fitted.eval_batch < 250);
   // Much less: the training batch too.
   c.memory_budget = unconstrained.peak_bytes - unconstrained.activation_bytes * 2 / 3;
-  const MemoryPlan lowered = plan_memory(c, none, none, none, process);
+  const MemoryPlan lowered = plan_memory(c, process);
   CHECK(lowered.peak_bytes <= c.memory_budget);
   CHECK(lowered.batch < 64);
   c.memory_budget = 1 << 20;
-  CHECK_THROWS_WITH(plan_memory(c, none, none, none, process),
+  CHECK_THROWS_WITH(plan_memory(c, process),
                     Catch::Contains("memory budget 1 MiB is too small") && Catch::Contains("--memory-budget"));
 }

@@ -75,7 +75,6 @@ class FeasibleSampler {
   const SearchSpace& space() const noexcept { return space_; }
   const Budgets& budgets() const noexcept { return budgets_; }
   Costs costs(const Choices& c) const { return costs_of(space_.decode(c), latency_); }
-  bool feasible(const Choices& c) const { return budgets_.admits(costs(c)); }
 
   /// `c` decoded and costed: the one time a search does either for an architecture.
   Candidate candidate(Choices c) const {

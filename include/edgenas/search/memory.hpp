@@ -12,7 +12,6 @@
 #include <fstream>
 #include <string>
 
-#include "edgenas/data/dataset.hpp"
 #include "edgenas/ops/loss.hpp"
 #include "edgenas/search/config.hpp"
 #include "edgenas/train/network.hpp"
@@ -105,13 +104,12 @@ struct ActivationLine {
 };
 }  // namespace detail
 
-/// The memory a search of `config` needs with the data already loaded, at the configured batch
+/// The memory a search of `config` needs with the data already loaded (it is resident: counted
+/// in `process_bytes`), at the configured batch
 /// sizes or — with a memory budget — at the largest that fit it. A budget nothing fits is an
 /// error that says what takes the memory. `process_bytes`: what the process holds now (< 0:
 /// measured, its resident memory).
-inline MemoryPlan plan_memory(const SearchConfig& config, const data::Dataset& train, const data::Dataset& validation,
-                              const data::Dataset& test, std::int64_t process_bytes = -1) {
-  (void)train, (void)validation, (void)test;  // resident already: counted in process_bytes
+inline MemoryPlan plan_memory(const SearchConfig& config, std::int64_t process_bytes = -1) {
   MemoryPlan plan;
   const Genotype largest = config.space.decode(config.space.largest_choices());
   std::int64_t shared = 0;

@@ -129,7 +129,7 @@ class Pipeline {
     log("data: " + std::to_string(train_.size()) + " training (" + std::to_string(supernet_images) +
         " for the supernet), " + std::to_string(validation_.size()) + " validation (held out from training), " +
         std::to_string(test_.size()) + " test images from " + dir);
-    plan_ = plan_memory(config_, train_, validation_, test_);
+    plan_ = plan_memory(config_);
     // The workspace every network shares, sized once for the largest step (it never grows
     // while a pass runs; untouched memory is not resident).
     activations_->stored.reserve(static_cast<std::size_t>(plan_.stored_bytes));
