@@ -42,7 +42,8 @@ TEST_CASE("workspace: aligned views in a stack that releases with chunks merged 
   const train::Workspace::Mark m = ws.mark();
   const TensorView b = ws.take({2, 4, 4, 3});
   CHECK(reinterpret_cast<std::uintptr_t>(b.data()) % 64 == 0);
-  CHECK(b.data() >= a.data() + a.size());  // no overlap
+  // No overlap (b may sit in a new chunk below a).
+  CHECK((b.data() >= a.data() + a.size() || b.data() + b.size() <= a.data()));
   ws.release(m);
   const TensorView c = ws.take({2, 4, 4, 3});
   CHECK(c.data() == b.data());  // released memory is handed out again
