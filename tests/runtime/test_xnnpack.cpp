@@ -12,21 +12,6 @@ using namespace edgenas;
 
 namespace {
 
-Genotype random_genotype(Rng& rng) {
-  Genotype g;
-  g.input = {1, rng.between(5, 20), rng.between(5, 20), rng.between(1, 3)};
-  g.stem = {rng.between(4, 16), std::array{1, 3, 5}[rng.below(3)], rng.between(1, 2), all_activations[rng.below(7)]};
-  int in = g.stem.channels;
-  for (int b = rng.between(1, 4); b > 0; --b) {
-    g.blocks.push_back({rng.between(4, 24), in * std::array{1, 3, 4, 6}[rng.below(4)], std::array{3, 5, 7}[rng.below(3)],
-                        rng.between(1, 2), rng.coin(), all_activations[rng.below(7)]});
-    if (rng.coin(0.3f)) g.blocks.back().out = in, g.blocks.back().stride = 1;  // residual
-    in = g.blocks.back().out;
-  }
-  g.head = {rng.between(8, 48), all_activations[rng.below(7)], rng.coin(0.3f) ? rng.between(8, 32) : 0, rng.between(2, 12)};
-  return g;
-}
-
 // Trains one step so batch-norm statistics are not the identity, then returns the network.
 std::unique_ptr<train::Network> trained_network(const Genotype& g, Rng& rng) {
   auto net = std::make_unique<train::Network>(g, rng.next_u64());
@@ -51,7 +36,7 @@ TEST_CASE("XNNPACK runtime equals the trainer's eval mode on random genotypes", 
   set_num_threads(2);
   Rng rng(31);
   for (int trial = 0; trial < 40; ++trial) {
-    const Genotype g = random_genotype(rng);
+    const Genotype g = test::random_genotype(rng);
     INFO(to_string(g));
     auto net = trained_network(g, rng);
     const int batch = trial % 3 + 1;
@@ -69,7 +54,7 @@ TEST_CASE("the reference engine equals XNNPACK and the trainer on random genotyp
   set_num_threads(2);
   Rng rng(47);
   for (int trial = 0; trial < 60; ++trial) {
-    const Genotype g = random_genotype(rng);
+    const Genotype g = test::random_genotype(rng);
     INFO(to_string(g));
     auto net = trained_network(g, rng);
     const Tensor x = test::random_tensor(g.input.with_batch(1), rng, -2.0f, 2.0f);
