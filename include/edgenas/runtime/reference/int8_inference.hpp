@@ -38,6 +38,16 @@ class Int8Network {
     for (std::size_t i = 0; i < graph_.ops.size(); ++i) execute(graph_.ops[i], prepared_[i], image);
   }
 
+  /// Runs op i of graph() alone on the values as they are (value() / set_value()): how another
+  /// runtime's every op is checked against the reference on that runtime's own inputs.
+  void run_op(std::size_t i) { execute(graph_.ops.at(i), prepared_[i], {}); }
+  void set_value(int v, std::span<const std::int8_t> x) {
+    auto& d = values_[static_cast<std::size_t>(v)];
+    EDGENAS_CHECK(x.size() == d.size(), Status::invalid_shape, "int8 reference: value %d has %zu elements, got %zu", v,
+                  d.size(), x.size());
+    std::copy(x.begin(), x.end(), d.begin());
+  }
+
   /// Value v of the last run (graph order; quantized with model().activations[v]).
   std::span<const std::int8_t> value(int v) const { return values_[static_cast<std::size_t>(v)]; }
   std::span<const std::int8_t> logits() const { return value(graph_.output); }
