@@ -22,7 +22,7 @@ int bench_command(const BenchOptions& o) {
   const bool as_json = o.json;
   EDGENAS_CHECK(genotype_text.empty() != model_path.empty(), Status::invalid_argument,
                 "bench: give exactly one of --genotype and --model");
-  const Model model = model_path.empty() ? Model{parse_genotype(genotype_text), {}, {}, {}} : load_model(model_path);
+  const Model model = model_path.empty() ? Model{parse_genotype(genotype_text), {}, {}, {}, {}} : load_model(model_path);
   const Genotype& g = model.genotype;
   const latency::Measurement m = latency::measure_network(g, threads);
   double predicted = -1.0;

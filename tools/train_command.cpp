@@ -64,7 +64,7 @@ int train_command(const TrainOptions& o) {
   }
   const auto result = trainer.evaluate(test);
   const std::string model_path = (std::filesystem::path(out) / "model.enas").string();
-  save_model(model_path, {g, net.inference_weights(), norm.mean, norm.stddev});
+  save_model(model_path, {g, net.inference_weights(), norm.mean, norm.stddev, {}});
   if (as_json) {
     std::printf("%s\n", json::dump(json::Value()
                                        .set("genotype", to_string(g))

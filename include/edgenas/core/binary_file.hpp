@@ -47,27 +47,34 @@ inline std::string container_bytes(std::string_view magic, std::uint32_t version
 struct Payload {
   const std::uint8_t* data;
   std::size_t size;
+  std::uint32_t version;
 };
 
 /// Checks magic, version, length and checksum of a container read from `path`; returns its
-/// payload. `what` names the kind of file in errors ("checkpoint", "model file").
+/// payload. `what` names the kind of file in errors ("checkpoint", "model file"). Versions
+/// from `oldest_version` (default: only `expected_version`) up to `expected_version` are read.
 inline Payload checked_payload(const std::string& path, const std::vector<std::uint8_t>& bytes, std::string_view magic,
-                               std::uint32_t expected_version, const char* what) {
+                               std::uint32_t expected_version, const char* what, std::uint32_t oldest_version = 0) {
+  if (oldest_version == 0) oldest_version = expected_version;
   EDGENAS_CHECK(bytes.size() >= 32 && std::memcmp(bytes.data(), magic.data(), 8) == 0, Status::corrupt_data,
                 "%s: not an edgenas %s (bad magic or shorter than a header)", path.c_str(), what);
   std::uint32_t version;
   std::uint64_t payload_bytes, checksum;
   std::memcpy(&version, bytes.data() + 8, 4);
   std::memcpy(&payload_bytes, bytes.data() + 16, 8);
-  EDGENAS_CHECK(version == expected_version, Status::corrupt_data, "%s: %s format version %u, this build reads version %u",
-                path.c_str(), what, version, expected_version);
+  if (oldest_version == expected_version)
+    EDGENAS_CHECK(version == expected_version, Status::corrupt_data, "%s: %s format version %u, this build reads version %u",
+                  path.c_str(), what, version, expected_version);
+  EDGENAS_CHECK(version >= oldest_version && version <= expected_version, Status::corrupt_data,
+                "%s: %s format version %u, this build reads versions %u to %u", path.c_str(), what, version,
+                oldest_version, expected_version);
   EDGENAS_CHECK(bytes.size() - 32 == payload_bytes, Status::corrupt_data,
                 "%s: truncated or padded — header promises %llu payload bytes, file has %zu in all", path.c_str(),
                 static_cast<unsigned long long>(payload_bytes), bytes.size());
   std::memcpy(&checksum, bytes.data() + 24 + payload_bytes, 8);
   EDGENAS_CHECK(checksum == fnv1a(bytes.data() + 24, payload_bytes), Status::corrupt_data,
                 "%s: checksum mismatch — the file is corrupt", path.c_str());
-  return {bytes.data() + 24, static_cast<std::size_t>(payload_bytes)};
+  return {bytes.data() + 24, static_cast<std::size_t>(payload_bytes), version};
 }
 
 }  // namespace edgenas

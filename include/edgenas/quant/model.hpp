@@ -68,30 +68,30 @@ inline Multiplier layer_multiplier(const QuantizedModel& m, const Graph& g, cons
 }
 
 /// Refuses a model that does not fit its genotype or whose numbers cannot run; every message
-/// names the layer or value.
-inline void check(const QuantizedModel& m, const Graph& g) {
+/// starts with `context` (a file name) and names the layer or value.
+inline void check(const QuantizedModel& m, const Graph& g, const char* context = "int8 model") {
   EDGENAS_CHECK(static_cast<std::int64_t>(m.weights.size()) == g.weight_count, Status::corrupt_data,
-                "int8 model: %zu weights, the genotype needs %lld", m.weights.size(),
+                "%s: %zu weights, the genotype needs %lld", context, m.weights.size(),
                 static_cast<long long>(g.weight_count));
   EDGENAS_CHECK(static_cast<std::int64_t>(m.biases.size()) == g.channel_count &&
                     static_cast<std::int64_t>(m.weight_scales.size()) == g.channel_count,
-                Status::corrupt_data, "int8 model: %zu biases and %zu weight scales, the genotype needs %lld of each",
+                Status::corrupt_data, "%s: %zu biases and %zu weight scales, the genotype needs %lld of each", context,
                 m.biases.size(), m.weight_scales.size(), static_cast<long long>(g.channel_count));
   EDGENAS_CHECK(static_cast<int>(m.activations.size()) == g.value_count(), Status::corrupt_data,
-                "int8 model: %zu activation quantizations, the genotype has %d int8 tensors", m.activations.size(),
+                "%s: %zu activation quantizations, the genotype has %d int8 tensors", context, m.activations.size(),
                 g.value_count());
   for (const Layer& l : g.layers)
     for (int c = 0; c < l.out_channels; ++c) {
       const float s = m.weight_scales[static_cast<std::size_t>(l.channel_offset + c)];
       EDGENAS_CHECK(std::isfinite(s) && s > 0.0f, Status::corrupt_data,
-                    "int8 model: %s channel %d has weight scale %g (must be positive and finite)",
+                    "%s: %s channel %d has weight scale %g (must be positive and finite)", context,
                     LayerLabel(l.name).c_str(), c, static_cast<double>(s));
     }
   for (const Op& op : g.ops) {
     const QuantParams& p = m.activations[static_cast<std::size_t>(op.out)];
     EDGENAS_CHECK(valid(p), Status::corrupt_data,
-                  "int8 model: the output of %s has scale %g and zero point %d (need a positive finite scale and "
-                  "a zero point in [-128, 127])", LayerLabel(op.name).c_str(), static_cast<double>(p.scale),
+                  "%s: the output of %s has scale %g and zero point %d (need a positive finite scale and a zero "
+                  "point in [-128, 127])", context, LayerLabel(op.name).c_str(), static_cast<double>(p.scale),
                   static_cast<int>(p.zero_point));
   }
   for (const Op& op : g.ops)

@@ -339,7 +339,7 @@ class Pipeline {
       ch.validation_accuracy = train::evaluate(*net, validation_, norm_, config_.eval_batch).accuracy;
       const train::EvalStats t = train::evaluate(*net, test_, norm_, config_.eval_batch);
       ch.test_accuracy = t.accuracy;
-      Model model{cand.genotype, net->inference_weights(), norm_.mean, norm_.stddev};
+      Model model{cand.genotype, net->inference_weights(), norm_.mean, norm_.stddev, {}};
       ch.model_path = path("model" + tag + ".enas");
       save_model(ch.model_path, model);
       ch.xnnpack_agreement = xnnpack_agreement(model, t.predictions, 500);
