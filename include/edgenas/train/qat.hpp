@@ -1,0 +1,301 @@
+// edgenas/train/qat.hpp — quantization-aware training on the int8 graph (quant/graph.hpp).
+//
+// QAT trains exactly what will run: the network's int8 graph in float, with every weight and
+// every int8 tensor fake-quantized (quantize, then dequantize) where the integer network
+// quantizes it. Batch norm is folded into the convolutions before their weights are quantized
+// (Krishnamoorthi 2018, "fold, then quantize"), with the statistics frozen for the whole of
+// QAT: QAT fine-tunes a float network whose statistics were learned while it trained.
+//   weights      per output channel, symmetric, scale = max|w| / 127 at every step (no clipping,
+//                so the straight-through gradient is the identity); h-sigmoid layers quantize
+//                w / 6 and b / 6 + 1/2, as the int8 network does
+//   biases       to the int32 grid s_in · s_w (straight through)
+//   activations  per tensor; ranges start from post-training calibration, follow an
+//                exponential moving average of each batch's min/max, then freeze; the
+//                straight-through gradient is zero where the value was clipped
+// quantized() gives the QuantizedModel whose integer inference this forward simulates.
+#pragma once
+
+#include <cmath>
+#include <span>
+#include <vector>
+
+#include "edgenas/ops.hpp"
+#include "edgenas/quant/model.hpp"
+#include "edgenas/train/parameter.hpp"
+
+namespace edgenas::train {
+
+class QatNetwork {
+ public:
+  /// From folded float weights (the inference blob) and calibrated ranges (quant::calibrate).
+  QatNetwork(const Genotype& genotype, std::span<const float> folded, quant::Ranges ranges, float ema = 0.99f)
+      : genotype_(genotype), graph_(quant::build_graph(genotype.view())), ranges_(std::move(ranges)), ema_(ema) {
+    EDGENAS_CHECK(static_cast<std::int64_t>(folded.size()) == inference_weight_count(genotype.view()),
+                  Status::invalid_argument, "QAT: %zu float weights, the genotype needs %lld", folded.size(),
+                  static_cast<long long>(inference_weight_count(genotype.view())));
+    EDGENAS_CHECK(static_cast<int>(ranges_.lo.size()) == graph_.value_count(), Status::invalid_argument,
+                  "QAT: %zu ranges, the genotype has %d int8 tensors", ranges_.lo.size(), graph_.value_count());
+    for (const quant::Layer& l : graph_.layers) {
+      const quant::LayerLabel label(l.name);
+      LayerParams& p = layers_.emplace_back();
+      p.w = Parameter(std::string(label.c_str()) + ".weight", static_cast<std::size_t>(l.weight_count()), true);
+      p.b = Parameter(std::string(label.c_str()) + ".bias", static_cast<std::size_t>(l.out_channels), false);
+      std::copy_n(folded.data() + l.float_offset, l.weight_count(), p.w.value.begin());
+      std::copy_n(folded.data() + l.float_offset + l.weight_count(), l.out_channels, p.b.value.begin());
+    }
+    params_ = quant::activation_params(graph_, ranges_);
+    unit_.assign(static_cast<std::size_t>(graph_.value_count()), false);
+    for (const quant::Op& op : graph_.ops) unit_[static_cast<std::size_t>(op.out)] = quant::has_unit_output(op, graph_.layers);
+    values_.resize(static_cast<std::size_t>(graph_.value_count()));
+    raw_.resize(values_.size());
+    grads_.resize(values_.size());
+  }
+
+  const Genotype& genotype() const noexcept { return genotype_; }
+  const quant::Graph& graph() const noexcept { return graph_; }
+
+  std::vector<Parameter*> parameters() {
+    std::vector<Parameter*> p;
+    for (LayerParams& l : layers_) p.push_back(&l.w), p.push_back(&l.b);
+    return p;
+  }
+  void zero_grad() {
+    for (LayerParams& l : layers_) l.w.zero_grad(), l.b.zero_grad();
+  }
+
+  /// Without fake quantization the network is its float graph (for gradient checks).
+  void set_fake_quantization(bool on) noexcept { fake_ = on; }
+
+  /// Activation ranges stop moving (Krishnamoorthi: freeze them for the last part of QAT).
+  void freeze_ranges() noexcept { frozen_ = true; }
+  bool ranges_frozen() const noexcept { return frozen_; }
+
+  /// Logits [N, 1, 1, classes] of normalised images, fake-quantized throughout. `train`: keep
+  /// what backward needs, and move the ranges unless frozen.
+  ConstTensorView forward(ConstTensorView images, bool train) {
+    EDGENAS_CHECK(images.shape().with_batch(1) == graph_.values[0], Status::invalid_shape,
+                  "QAT: images %dx%dx%d, the network takes %dx%dx%d", images.shape().h, images.shape().w,
+                  images.shape().c, graph_.values[0].h, graph_.values[0].w, graph_.values[0].c);
+    batch_ = images.shape().n;
+    observe_ = train && !frozen_;
+    for (const quant::Op& op : graph_.ops) forward_op(op, images);
+    return value(graph_.output);
+  }
+
+  /// Gradient of the loss w.r.t. the logits of the last `train` forward; adds to the parameter
+  /// gradients.
+  void backward(ConstTensorView dlogits) {
+    for (std::size_t v = 0; v < grads_.size(); ++v) {
+      ensure(grads_[v], shape(static_cast<int>(v)));
+      std::fill_n(grads_[v].data(), grads_[v].size(), 0.0f);
+    }
+    std::copy_n(dlogits.data(), dlogits.size(), grads_[static_cast<std::size_t>(graph_.output)].data());
+    for (auto op = graph_.ops.rbegin(); op != graph_.ops.rend(); ++op) backward_op(*op);
+  }
+
+  /// The activation quantization now (what quantized() uses).
+  const std::vector<quant::QuantParams>& activation_params() const noexcept { return params_; }
+
+  /// The float weights in the inference blob layout (the float side of a QAT network).
+  std::vector<float> folded_weights() const {
+    std::vector<float> out;
+    for (const LayerParams& l : layers_) {
+      out.insert(out.end(), l.w.value.begin(), l.w.value.end());
+      out.insert(out.end(), l.b.value.begin(), l.b.value.end());
+    }
+    return out;
+  }
+
+  /// The int8 network this forward simulates.
+  quant::QuantizedModel quantized() const { return quant::quantize(genotype_, folded_weights(), params_); }
+
+ private:
+  struct LayerParams {
+    Parameter w, b;
+    std::vector<float> wq, bq;  // fake-quantized weights and bias of the last forward
+    float mul = 1.0f;           // 1/6 for h-sigmoid layers (graph.hpp)
+  };
+
+  // A layer's clamp (graph.hpp): ReLU, ReLU6, or [0, 1] for folded h-sigmoid; and its slope.
+  static float clamp(Activation a, float x) noexcept {
+    if (a == Activation::hsigmoid) return std::min(std::max(x, 0.0f), 1.0f);
+    return ops::activate(a, x);
+  }
+  static float clamp_slope(Activation a, float x) noexcept {
+    if (a == Activation::hsigmoid) return x > 0.0f && x < 1.0f ? 1.0f : 0.0f;
+    return ops::activation_derivative(a, x);
+  }
+
+  static void ensure(Tensor& t, Shape s) {
+    if (t.shape() != s) t.reshape(s);
+  }
+  Shape shape(int v) const { return graph_.values[static_cast<std::size_t>(v)].with_batch(batch_); }
+  Tensor& value(int v) { return values_[static_cast<std::size_t>(v)]; }
+  Tensor& raw(int v) { return raw_[static_cast<std::size_t>(v)]; }
+  Tensor& grad(int v) { return grads_[static_cast<std::size_t>(v)]; }
+
+  // Moves value v's range towards this batch's (unless frozen), then fake-quantizes raw → value.
+  // Layers' raw values are before their clamp: the clamp is applied first.
+  void quantize_value(int v, Activation fused) {
+    Tensor& r = raw(v);
+    Tensor& y = value(v);
+    ensure(y, r.shape());
+    const std::int64_t n = r.size();
+    for (std::int64_t i = 0; i < n; ++i) y[i] = clamp(fused, r[i]);
+    if (observe_) {
+      const auto [lo, hi] = std::minmax_element(y.data(), y.data() + n);
+      float& l = ranges_.lo[static_cast<std::size_t>(v)];
+      float& h = ranges_.hi[static_cast<std::size_t>(v)];
+      l = ema_ * l + (1.0f - ema_) * *lo;
+      h = ema_ * h + (1.0f - ema_) * *hi;
+      if (!unit_[static_cast<std::size_t>(v)]) params_[static_cast<std::size_t>(v)] = quant::choose_params(l, h);
+    }
+    const quant::QuantParams p = params_[static_cast<std::size_t>(v)];
+    if (fake_)
+      for (std::int64_t i = 0; i < n; ++i) y[i] = quant::fake_quantize(y[i], p);
+  }
+
+  // The gradient through value v's fake quantization (zero where it clipped) and its clamp.
+  void quantize_value_backward(int v, Activation fused) {
+    const quant::QuantParams p = params_[static_cast<std::size_t>(v)];
+    const Tensor& r = raw(v);
+    Tensor& g = grad(v);
+    for (std::int64_t i = 0; i < r.size(); ++i) {
+      const float c = clamp(fused, r[i]);
+      const float q = std::nearbyint(c / p.scale) + static_cast<float>(p.zero_point);
+      const bool inside = !fake_ || (q >= quant::qmin && q <= quant::qmax);
+      g[i] = inside ? g[i] * clamp_slope(fused, r[i]) : 0.0f;
+    }
+  }
+
+  void forward_op(const quant::Op& op, ConstTensorView images) {
+    const int v = op.out;
+    ensure(raw(v), shape(v));
+    TensorView r = raw(v);
+    switch (op.kind) {
+      case quant::OpKind::input: std::copy_n(images.data(), images.size(), r.data()); break;
+      case quant::OpKind::layer: {
+        const quant::Layer& l = graph_.layers[static_cast<std::size_t>(op.layer)];
+        LayerParams& p = layers_[static_cast<std::size_t>(op.layer)];
+        quantize_weights(op, l, p);
+        const Tensor& x = value(op.in0);
+        if (l.kind == quant::LayerKind::depthwise) ops::depthwise_forward(x, p.wq, p.bq, l.kernel, l.stride, r);
+        else if (l.kind == quant::LayerKind::dense) ops::linear_forward(x, p.wq, p.bq, r);
+        else if (l.kernel == 1 && l.stride == 1) ops::pointwise_forward(x, p.wq, p.bq, r);
+        else ops::conv2d_forward(x, p.wq, p.bq, l.kernel, l.stride, r);
+        quantize_value(v, l.clamp);
+        return;
+      }
+      case quant::OpKind::lookup: ops::activation_forward(op.act, value(op.in0), r); break;
+      case quant::OpKind::pool: ops::global_average_pool_forward(value(op.in0), r); break;
+      case quant::OpKind::scale: {
+        const Tensor &x = value(op.in0), &gate = value(op.in1);
+        const Shape s = x.shape();
+        for (std::int64_t i = 0; i < x.size(); ++i) r.data()[i] = x[i] * gate[i / s.per_image() * s.c + i % s.c];
+        break;
+      }
+      case quant::OpKind::add: ops::residual_add_forward(value(op.in0), value(op.in1), r); break;
+    }
+    quantize_value(v, Activation::identity);
+  }
+
+  // Per-channel symmetric fake quantization of (w · mul), and the bias on the s_in · s_w grid.
+  void quantize_weights(const quant::Op& op, const quant::Layer& l, LayerParams& p) {
+    const bool hsigmoid = l.clamp == Activation::hsigmoid;
+    p.mul = hsigmoid ? 1.0f / 6.0f : 1.0f;
+    const float add = hsigmoid ? 0.5f : 0.0f;
+    const std::int64_t per = l.weight_count() / l.out_channels;
+    const bool dw = l.kind == quant::LayerKind::depthwise;
+    const auto at = [&](int c, std::int64_t i) { return static_cast<std::size_t>(dw ? i * l.out_channels + c : c * per + i); };
+    p.wq.resize(p.w.value.size());
+    p.bq.resize(p.b.value.size());
+    const float s_in = params_[static_cast<std::size_t>(op.in0)].scale;
+    for (int c = 0; c < l.out_channels; ++c) {
+      float max_abs = 0.0f;
+      for (std::int64_t i = 0; i < per; ++i) max_abs = std::max(max_abs, std::abs(p.w.value[at(c, i)] * p.mul));
+      const float s = quant::weight_scale(max_abs);
+      for (std::int64_t i = 0; i < per; ++i) {
+        const float w = p.w.value[at(c, i)] * p.mul;
+        p.wq[at(c, i)] = fake_ ? s * std::clamp(std::nearbyint(w / s), -127.0f, 127.0f) : w;
+      }
+      const double bs = static_cast<double>(s_in) * s, b = static_cast<double>(p.b.value[static_cast<std::size_t>(c)]) * p.mul + add;
+      p.bq[static_cast<std::size_t>(c)] = static_cast<float>(fake_ ? bs * std::nearbyint(b / bs) : b);
+    }
+  }
+
+  void backward_op(const quant::Op& op) {
+    const int v = op.out;
+    switch (op.kind) {
+      case quant::OpKind::input: return;
+      case quant::OpKind::layer: {
+        const quant::Layer& l = graph_.layers[static_cast<std::size_t>(op.layer)];
+        LayerParams& p = layers_[static_cast<std::size_t>(op.layer)];
+        quantize_value_backward(v, l.clamp);
+        const Tensor& x = value(op.in0);
+        Tensor dx(x.shape());
+        std::vector<float> dw(p.wq.size(), 0.0f), db(p.bq.size(), 0.0f);
+        if (l.kind == quant::LayerKind::depthwise) ops::depthwise_backward(x, p.wq, l.kernel, l.stride, grad(v), dx, dw, db);
+        else if (l.kind == quant::LayerKind::dense) ops::linear_backward(x, p.wq, grad(v), dx, dw, db);
+        else if (l.kernel == 1 && l.stride == 1) ops::pointwise_backward(x, p.wq, grad(v), dx, dw, db);
+        else ops::conv2d_backward(x, p.wq, l.kernel, l.stride, grad(v), dx, dw, db);
+        // Straight through the weight quantization, and through the h-sigmoid scaling by 1/6.
+        for (std::size_t i = 0; i < dw.size(); ++i) p.w.grad[i] += dw[i] * p.mul;
+        for (std::size_t i = 0; i < db.size(); ++i) p.b.grad[i] += db[i] * p.mul;
+        accumulate(op.in0, dx);
+        return;
+      }
+      default: break;
+    }
+    quantize_value_backward(v, Activation::identity);
+    const Tensor& g = grad(v);
+    switch (op.kind) {
+      case quant::OpKind::lookup: {
+        Tensor dx(g.shape());
+        ops::activation_backward(op.act, value(op.in0), g, dx);
+        accumulate(op.in0, dx);
+        break;
+      }
+      case quant::OpKind::pool: {
+        Tensor dx(shape(op.in0));
+        ops::global_average_pool_backward(g, dx);
+        accumulate(op.in0, dx);
+        break;
+      }
+      case quant::OpKind::scale: {
+        const Tensor &x = value(op.in0), &gate = value(op.in1);
+        const Shape s = x.shape();
+        Tensor& dx = grad(op.in0);
+        Tensor& dgate = grad(op.in1);
+        for (std::int64_t i = 0; i < x.size(); ++i) {
+          const std::int64_t gi = i / s.per_image() * s.c + i % s.c;
+          dx[i] += g[i] * gate[gi];
+          dgate[gi] += g[i] * x[i];
+        }
+        break;
+      }
+      case quant::OpKind::add:
+        accumulate(op.in0, g);
+        accumulate(op.in1, g);
+        break;
+      default: break;
+    }
+  }
+
+  void accumulate(int v, const Tensor& d) {
+    Tensor& g = grad(v);
+    for (std::int64_t i = 0; i < d.size(); ++i) g[i] += d[i];
+  }
+
+  Genotype genotype_;
+  quant::Graph graph_;
+  quant::Ranges ranges_;
+  float ema_;
+  bool frozen_ = false, observe_ = false, fake_ = true;
+  int batch_ = 1;
+  std::vector<LayerParams> layers_;
+  std::vector<quant::QuantParams> params_;
+  std::vector<bool> unit_;  // values on the fixed [0, 1) grid: their parameters never move
+  std::vector<Tensor> values_, raw_, grads_;
+};
+
+}  // namespace edgenas::train
