@@ -32,7 +32,7 @@ int export_command(const ExportOptions& o) {
     model = load_model(from);
   } else {
     const auto net = train::load_network(from);
-    model = {net->genotype(), net->inference_weights(), {}, {}};
+    model = {net->genotype(), net->inference_weights(), {}, {}, {}};
     std::fprintf(stderr, "export: %s holds no input normalisation (model files from search/train do); none recorded\n",
                  from.c_str());
   }

@@ -1,9 +1,13 @@
 // `edgenas train`: one architecture trained from scratch on Fashion-MNIST-format data;
 // checkpoint every epoch (resumable), model file at the end.
 #include <cstdio>
+#include <optional>
 #include <edgenas/data.hpp>
 #include <edgenas/export/model_file.hpp>
+#include <edgenas/quant/calibrate.hpp>
+#include <edgenas/runtime/xnnpack/int8_evaluate.hpp>
 #include <edgenas/train.hpp>
+#include <edgenas/train/qat.hpp>
 #include <filesystem>
 
 #include "cli_common.hpp"
@@ -19,7 +23,46 @@ struct TrainOptions {
   long validation = 0, train_images = 0;
   std::uint64_t seed = 1;
   bool resume = false, json = false, quiet = false;
+  std::string precision = "fp32";
+  int qat_epochs = 0;
+  float qat_lr = 0.01f;
+  long calibration_images = 1000;
 };
+
+// What int8 adds after float training: post-training quantization, then QAT if asked.
+struct Int8Result {
+  double post_training_accuracy = -1.0, qat_accuracy = -1.0;
+  std::optional<quant::QuantizedModel> model;
+};
+
+Int8Result quantize_trained(const TrainOptions& o, const Genotype& g, const std::vector<float>& folded,
+                            const data::Dataset& train_set, const data::Dataset& test, const data::Normalization& norm) {
+  Int8Result r;
+  const std::vector<float> images =
+      xnnpack::normalized_images(train_set, norm, static_cast<std::size_t>(o.calibration_images));
+  const auto count = static_cast<std::int64_t>(images.size() / static_cast<std::size_t>(g.input.per_image()));
+  const quant::Ranges ranges = quant::calibrate(g, folded, images, count);
+  r.model = quant::quantize(g, folded, quant::activation_params(quant::build_graph(g.view()), ranges));
+  r.post_training_accuracy = xnnpack::int8_accuracy(*r.model, test, norm, o.threads);
+  if (!o.quiet)
+    std::fprintf(stderr, "int8 post-training (%lld calibration images): test %.2f%%\n", static_cast<long long>(count),
+                 100 * r.post_training_accuracy);
+  if (o.qat_epochs == 0) return r;
+  train::QatNetwork qat(g, folded, ranges);
+  train::QatConfig config;
+  config.epochs = o.qat_epochs;
+  config.lr = o.qat_lr;
+  config.seed = o.seed;
+  config.augmentation = {2, true};
+  Progress bar("QAT", o.quiet);
+  train::train_qat(qat, train_set, norm, config, [&](std::size_t step, std::size_t steps, double loss) {
+    bar.update(step, steps, "loss " + std::to_string(loss).substr(0, 6));
+  });
+  r.model = qat.quantized();
+  r.qat_accuracy = xnnpack::int8_accuracy(*r.model, test, norm, o.threads);
+  if (!o.quiet) std::fprintf(stderr, "int8 QAT (%d epochs): test %.2f%%\n", o.qat_epochs, 100 * r.qat_accuracy);
+  return r;
+}
 
 int train_command(const TrainOptions& o) {
   set_num_threads(o.threads);
@@ -47,6 +90,8 @@ int train_command(const TrainOptions& o) {
   config.augmentation = {2, true};
   config.seed = seed;
   config.checkpoint = (std::filesystem::path(out) / "train.ckpt").string();
+  EDGENAS_CHECK(o.precision == "int8" || o.qat_epochs == 0, Status::invalid_argument,
+                "--qat-epochs %d needs --precision int8", o.qat_epochs);
   EDGENAS_CHECK(resume || !std::filesystem::exists(config.checkpoint), Status::invalid_argument,
                 "%s exists; pass --resume to continue that training, or choose another --out", config.checkpoint.c_str());
   train::Trainer trainer(net, train_set, norm, config);
@@ -64,17 +109,28 @@ int train_command(const TrainOptions& o) {
   }
   const auto result = trainer.evaluate(test);
   const std::string model_path = (std::filesystem::path(out) / "model.enas").string();
-  save_model(model_path, {g, net.inference_weights(), norm.mean, norm.stddev, {}});
+  Int8Result int8;
+  if (o.precision == "int8") {
+    int8 = quantize_trained(o, g, net.inference_weights(), train_set, test, norm);
+    int8.model->input_mean = norm.mean, int8.model->input_stddev = norm.stddev;
+  }
+  save_model(model_path, {g, net.inference_weights(), norm.mean, norm.stddev, int8.model});
   if (as_json) {
     std::printf("%s\n", json::dump(json::Value()
                                        .set("genotype", to_string(g))
                                        .set("test_accuracy", result.accuracy)
+                                       .set("precision", o.precision)
+                                       .set("int8_post_training_accuracy", int8.post_training_accuracy)
+                                       .set("int8_qat_accuracy", int8.qat_accuracy)
                                        .set("params", parameter_count(g.view()))
                                        .set("model", model_path)
                                        .set("epochs", std::move(epochs_json)))
                             .c_str());
   } else {
-    std::printf("test     %.2f%% on %zu images\nmodel    %s\n", 100 * result.accuracy, test.size(), model_path.c_str());
+    std::printf("test     %.2f%% on %zu images (float)\n", 100 * result.accuracy, test.size());
+    if (int8.post_training_accuracy >= 0) std::printf("int8     %.2f%% post-training\n", 100 * int8.post_training_accuracy);
+    if (int8.qat_accuracy >= 0) std::printf("int8     %.2f%% after QAT\n", 100 * int8.qat_accuracy);
+    std::printf("model    %s\n", model_path.c_str());
   }
   return 0;
 }
@@ -95,6 +151,16 @@ void add_train_command(CLI::App& app, Action& run) {
   cmd->add_option("--train-images", o->train_images, "Use only this many training images")->check(CLI::PositiveNumber);
   cmd->add_option("--threads", o->threads, "Threads")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed")->capture_default_str();
+  cmd->add_option("--precision", o->precision, "fp32, or int8: also quantize (TFLite int8 scheme) after training")
+      ->check(CLI::IsMember({"fp32", "int8"}))
+      ->capture_default_str();
+  cmd->add_option("--qat-epochs", o->qat_epochs, "int8: quantization-aware fine-tuning epochs after post-training quantization")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--qat-lr", o->qat_lr, "int8: QAT peak learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--calibration-images", o->calibration_images, "int8: training images that calibrate activation ranges")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_flag("--resume", o->resume, "Continue from OUT/train.ckpt");
   cmd->add_flag("--json", o->json, "Machine-readable output");
   cmd->add_flag("--quiet", o->quiet, "No progress output");

@@ -19,9 +19,12 @@
 #include <span>
 #include <vector>
 
+#include "edgenas/data/loader.hpp"
 #include "edgenas/ops.hpp"
 #include "edgenas/quant/model.hpp"
+#include "edgenas/train/optimizer.hpp"
 #include "edgenas/train/parameter.hpp"
+#include "edgenas/train/trainer.hpp"  // check_finite_logits
 
 namespace edgenas::train {
 
@@ -297,5 +300,51 @@ class QatNetwork {
   std::vector<bool> unit_;  // values on the fixed [0, 1) grid: their parameters never move
   std::vector<Tensor> values_, raw_, grads_;
 };
+
+struct QatConfig {
+  int epochs = 1;
+  int batch_size = 64;
+  float lr = 0.01f;             // fine-tuning: a small cosine-decayed rate
+  float freeze_ranges_at = 0.5f;  // fraction of the steps after which activation ranges freeze
+  OptimizerConfig optimizer{.weight_decay = 0.0f};
+  data::Augmentation augmentation = data::Augmentation::none();
+  std::uint64_t seed = 1;
+};
+
+/// Fine-tunes `net` on `data`; returns the mean loss of the last epoch. Stops with a clear
+/// error (naming QAT) if the logits diverge.
+inline double train_qat(QatNetwork& net, const data::Dataset& data, const data::Normalization& norm, const QatConfig& c,
+                        const std::function<void(std::size_t step, std::size_t steps, double loss)>& progress = {}) {
+  EDGENAS_CHECK(c.epochs >= 1 && c.batch_size >= 1 && c.lr > 0.0f, Status::invalid_argument,
+                "QAT: epochs %d, batch %d, learning rate %g", c.epochs, c.batch_size, static_cast<double>(c.lr));
+  data::BatchLoader loader(data, c.batch_size, norm);
+  const std::size_t per_epoch = loader.batches(true);
+  EDGENAS_CHECK(per_epoch >= 1, Status::invalid_argument, "QAT: %zu images make no batch of %d", data.size(), c.batch_size);
+  const std::size_t steps = per_epoch * static_cast<std::size_t>(c.epochs);
+  const CosineSchedule schedule{c.lr, 0.0f, 0, static_cast<std::int64_t>(steps)};
+  Optimizer optimizer(net.parameters(), c.optimizer);
+  Tensor images, dlogits;
+  std::vector<std::int32_t> labels;
+  double loss = 0.0;
+  std::size_t step = 0;
+  for (int epoch = 0; epoch < c.epochs; ++epoch) {
+    const auto order = loader.order(c.seed, epoch, true);
+    loss = 0.0;
+    for (std::size_t b = 0; b < per_epoch; ++b, ++step) {
+      if (!net.ranges_frozen() && static_cast<float>(step) >= c.freeze_ranges_at * static_cast<float>(steps)) net.freeze_ranges();
+      loader.fill(order, b, c.augmentation, c.seed, epoch, images, labels);
+      net.zero_grad();
+      const ConstTensorView logits = net.forward(images, true);
+      check_finite_logits(logits, "QAT", epoch, b, schedule(static_cast<std::int64_t>(step)));
+      if (dlogits.shape() != logits.shape()) dlogits.reshape(logits.shape());
+      loss += ops::softmax_cross_entropy(logits, labels, 0.0f, dlogits);
+      net.backward(dlogits);
+      optimizer.step(schedule(static_cast<std::int64_t>(step)));
+      if (progress) progress(step + 1, steps, loss / static_cast<double>(b + 1));
+    }
+  }
+  net.freeze_ranges();
+  return loss / static_cast<double>(per_epoch);
+}
 
 }  // namespace edgenas::train
