@@ -66,6 +66,8 @@ Int8Result quantize_trained(const TrainOptions& o, const Genotype& g, const std:
 
 int train_command(const TrainOptions& o) {
   set_num_threads(o.threads);
+  EDGENAS_CHECK(o.precision == "int8" || o.qat_epochs == 0, Status::invalid_argument,
+                "--qat-epochs %d needs --precision int8", o.qat_epochs);
   const Genotype g = parse_genotype(o.genotype);
   const std::string &data_dir = o.data, &out = o.out;
   const int epochs = o.epochs, batch = o.batch;
@@ -90,8 +92,6 @@ int train_command(const TrainOptions& o) {
   config.augmentation = {2, true};
   config.seed = seed;
   config.checkpoint = (std::filesystem::path(out) / "train.ckpt").string();
-  EDGENAS_CHECK(o.precision == "int8" || o.qat_epochs == 0, Status::invalid_argument,
-                "--qat-epochs %d needs --precision int8", o.qat_epochs);
   EDGENAS_CHECK(resume || !std::filesystem::exists(config.checkpoint), Status::invalid_argument,
                 "%s exists; pass --resume to continue that training, or choose another --out", config.checkpoint.c_str());
   train::Trainer trainer(net, train_set, norm, config);
