@@ -17,6 +17,7 @@ struct LatencyOptions {
   int threads = 1, fit = 40, samples = 100;
   std::uint64_t seed = 1, check_seed = 12345;
   bool json = false;
+  std::string precision = "fp32";
 };
 
 int latency_build(const LatencyOptions& o) {
@@ -27,7 +28,7 @@ int latency_build(const LatencyOptions& o) {
   const latency::Table table =
       latency::build_table(space, path, o.threads, o.fit, o.seed, {}, [&](std::size_t d, std::size_t n, const std::string& key) {
         (key.empty() ? fit : pieces).update(d, n, key);
-      });
+      }, o.precision);
   std::printf("device   %s\n", latency::describe(table.device).c_str());
   std::printf("pieces   %zu distinct in space %s, %zu in the table\n", latency::space_pieces(space).size(),
               space.name.c_str(), table.entries.size());
@@ -42,7 +43,7 @@ int latency_check(const LatencyOptions& o) {
   const int threads = o.threads, samples = o.samples;
   const std::uint64_t seed = o.check_seed;
   const bool as_json = o.json;
-  const latency::Table table = latency::load_table(path, latency::this_device(threads));
+  const latency::Table table = latency::load_table(path, latency::this_device(threads, o.precision));
   Rng rng(seed);
   std::vector<Genotype> nets;
   std::vector<double> measured;
@@ -51,7 +52,7 @@ int latency_check(const LatencyOptions& o) {
   for (int i = 0; i < samples; ++i) {
     nets.push_back(space.sample(rng));
     table.predict_ms(nets.back());  // fails early, naming the piece, if the table lacks one
-    const latency::Measurement m = latency::measure_network(nets.back(), threads);
+    const latency::Measurement m = latency::measure_network(nets.back(), threads, {}, o.precision);
     unstable += !m.stable;
     measured.push_back(m.median_ms);
     bar.update(static_cast<std::size_t>(i + 1), static_cast<std::size_t>(samples));
@@ -102,14 +103,14 @@ int latency_breakdown(const LatencyOptions& o) {
   const std::string& path = o.table;
   const int threads = o.threads;
   const bool as_json = o.json;
-  const latency::Table table = latency::load_table(path, latency::this_device(threads));
+  const latency::Table table = latency::load_table(path, latency::this_device(threads, o.precision));
   json::Value::Array rows;
   double measured_sum = 0.0;
   if (!as_json) std::printf("%-52s %10s %10s %7s\n", "piece", "table ms", "now ms", "share");
   const double predicted = table.predict_ms(g);
   std::vector<std::pair<std::string, double>> now;
   for (const auto& p : latency::pieces_of(g)) {
-    const double ms = latency::measure_piece(g, p.piece, threads).median_ms;
+    const double ms = latency::measure_piece(g, p.piece, threads, {}, o.precision).median_ms;
     measured_sum += ms;
     now.emplace_back(p.key, ms);
   }
@@ -120,7 +121,7 @@ int latency_breakdown(const LatencyOptions& o) {
     else
       std::printf("%-52s %10.4f %10.4f %6.1f%%\n", key.c_str(), entry, ms, 100.0 * ms / measured_sum);
   }
-  const double whole = latency::measure_network(g, threads).median_ms;
+  const double whole = latency::measure_network(g, threads, {}, o.precision).median_ms;
   if (as_json) {
     std::printf("%s\n", json::dump(json::Value()
                                        .set("genotype", to_string(g))
@@ -143,6 +144,11 @@ void add_latency_command(CLI::App& app, Action& run) {
   lat->require_subcommand(1);
   auto* build = lat->add_subcommand("build", "Time every distinct piece of a search space (resumable), then fit the overhead");
   auto* check = lat->add_subcommand("check", "Compare predictions with end-to-end measurements of random networks");
+  auto* breakdown = lat->add_subcommand("breakdown", "Per-piece latency of one network: table, measured now, share");
+  for (auto* cmd : {build, check, breakdown})
+    cmd->add_option("--precision", o->precision, "Networks in fp32 or int8 (XNNPACK's qint8 kernels); part of the table's key")
+        ->check(CLI::IsMember({"fp32", "int8"}))
+        ->capture_default_str();
   for (auto* cmd : {build, check}) {
     cmd->add_option("--space", o->space, "fmnist, fmnist-mcu (stem stride 2, for microcontrollers), mobilenetv3, or a space .json file")
         ->capture_default_str();
@@ -154,7 +160,6 @@ void add_latency_command(CLI::App& app, Action& run) {
   check->add_option("--samples", o->samples, "Random networks to measure")->check(CLI::Range(2, 100000));
   check->add_option("--seed", o->check_seed, "Seed for the random networks")->capture_default_str();
   check->add_flag("--json", o->json, "Machine-readable output");
-  auto* breakdown = lat->add_subcommand("breakdown", "Per-piece latency of one network: table, measured now, share");
   breakdown->add_option("--genotype", o->genotype, "The network, in genotype text form")->required();
   breakdown->add_option("--table", o->table, "Latency table file (JSON)")->required();
   breakdown->add_option("--threads", o->threads, "Threads XNNPACK uses")->check(CLI::PositiveNumber);

@@ -211,3 +211,33 @@ TEST_CASE("search-space choices: decode, mutation and crossover stay inside the 
     CHECK(differences <= 6);
   }
 }
+
+TEST_CASE("int8 latency tables: pieces timed through the int8 runtime, keyed by precision", "[latency][table][int8]") {
+  const test::TempDir scratch("latency_int8");
+  const std::string path = (scratch.path() / "int8.json").string();
+  const Genotype a = parse_genotype(small_a);
+  // Each piece's ops are exactly its part of the network's int8 graph.
+  for (const auto& p : latency::pieces_of(a)) {
+    const xnnpack::Int8Piece piece = xnnpack::int8_piece(a, p.piece);
+    const quant::Graph graph = quant::build_graph(piece.genotype.view());
+    INFO(p.key);
+    REQUIRE(piece.ops.first < piece.ops.last);
+    for (std::size_t i = piece.ops.first; i < piece.ops.last; ++i) {
+      const quant::Op& op = graph.ops[i];
+      if (p.piece.kind == xnnpack::Piece::Kind::block) CHECK(op.name.block == 0);
+      else CHECK(op.name.block < 0);
+    }
+    CHECK(latency::measure_piece(a, p.piece, 1, quick(), "int8").median_ms > 0);
+  }
+  latency::Table table;
+  table.device = latency::this_device(1, "int8");
+  CHECK(latency::extend_table(table, {a}, path, quick()) == latency::pieces_of(a).size());
+  latency::fit_overhead(table, {a, a}, {1.0, 1.0});
+  latency::save_table(table, path);
+  CHECK(latency::load_table(path, latency::this_device(1, "int8")).entries.size() == table.entries.size());
+  // An int8 table for an fp32 search (and the reverse) is refused, even when other devices
+  // would only be a warning.
+  CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(1), latency::DeviceCheck::warn_if_different),
+                    Catch::Contains("a table of int8 latencies, this needs fp32"));
+  CHECK_THROWS_WITH(latency::this_device(1, "int4"), Catch::Contains("expected fp32 or int8"));
+}

@@ -160,10 +160,14 @@ inline std::uint64_t this_midr() {
 
 }  // namespace detail
 
-/// Fingerprint of this machine for measurements with `threads` threads through XNNPACK fp32.
-inline Fingerprint this_device(int threads) {
+/// Fingerprint of this machine for measurements with `threads` threads through XNNPACK, of
+/// networks in `dtype` ("fp32" or "int8").
+inline Fingerprint this_device(int threads, std::string_view dtype = "fp32") {
+  EDGENAS_CHECK(dtype == "fp32" || dtype == "int8", Status::invalid_argument, "precision \"%.*s\": expected fp32 or int8",
+                static_cast<int>(dtype.size()), dtype.data());
   EDGENAS_CHECK(cpuinfo_initialize(), Status::runtime_error, "cpuinfo_initialize failed: cannot identify this CPU");
   Fingerprint f;
+  f.dtype = std::string(dtype);
   const cpuinfo_core* core = cpuinfo_get_cores_count() > 0 ? cpuinfo_get_core(0) : nullptr;
   f.arch = detail::build_architecture();
   f.vendor = core ? detail::vendor_name(core->vendor) : "unknown";

@@ -27,6 +27,7 @@
 #include "edgenas/core/rng.hpp"
 #include "edgenas/latency/fingerprint.hpp"
 #include "edgenas/latency/timing.hpp"
+#include "edgenas/runtime/xnnpack/int8_runtime.hpp"
 #include "edgenas/runtime/xnnpack/runtime.hpp"
 #include "edgenas/space/search_space.hpp"
 
@@ -226,6 +227,10 @@ inline Table load_table(const std::string& path, const Fingerprint& expected, De
                 path.c_str(), version, table_version);
   Table t;
   t.device = fingerprint_from_json(v.at("fingerprint", path.c_str()));
+  // Another precision is never close enough to use (int8 and fp32 kernels differ entirely).
+  EDGENAS_CHECK(t.device.dtype == expected.dtype, Status::invalid_argument,
+                "%s: a table of %s latencies, this needs %s (build one with --precision %s)", path.c_str(),
+                t.device.dtype.c_str(), expected.dtype.c_str(), expected.dtype.c_str());
   if (t.device.key() != expected.key()) {
     const std::string msg = std::string(path) + ": measured on [" + describe(t.device) + "], this is [" +
                             describe(expected) + "]";
@@ -263,10 +268,17 @@ inline std::vector<float> random_weights(std::int64_t n, std::uint64_t seed) {
 }
 }  // namespace detail
 
-/// Times one piece of `g` through the XNNPACK runtime (random weights: latency does not depend
-/// on values for fp32).
+/// Times one piece of `g` through the XNNPACK runtime of `dtype` (random weights: latency does
+/// not depend on values).
 inline Measurement measure_piece(const Genotype& g, const xnnpack::Piece& piece, int threads,
-                                 const TimingOptions& options = {}) {
+                                 const TimingOptions& options = {}, std::string_view dtype = "fp32") {
+  if (dtype == "int8") {
+    const xnnpack::Int8Piece p = xnnpack::int8_piece(g, piece);
+    xnnpack::Int8Runtime runtime(xnnpack::random_int8_model(p.genotype, 7), threads, 1, xnnpack::Segmentation::fused, p.ops);
+    Rng rng(11);
+    for (std::int8_t& x : runtime.input()) x = static_cast<std::int8_t>(rng.between(-128, 127));
+    return measure([&] { runtime.invoke(); }, options);
+  }
   xnnpack::Runtime runtime(g, piece, detail::random_weights(xnnpack::piece_weight_count(g, piece), 7), threads);
   Rng rng(11);
   TensorView in = runtime.input();
@@ -275,8 +287,9 @@ inline Measurement measure_piece(const Genotype& g, const xnnpack::Piece& piece,
 }
 
 /// Times a whole network (batch 1).
-inline Measurement measure_network(const Genotype& g, int threads, const TimingOptions& options = {}) {
-  return measure_piece(g, xnnpack::Piece{}, threads, options);
+inline Measurement measure_network(const Genotype& g, int threads, const TimingOptions& options = {},
+                                   std::string_view dtype = "fp32") {
+  return measure_piece(g, xnnpack::Piece{}, threads, options, dtype);
 }
 
 using BuildProgress = std::function<void(std::size_t done, std::size_t total, const std::string& key, const Measurement&)>;
@@ -347,7 +360,7 @@ inline std::size_t extend_table(Table& table, const std::vector<PieceJob>& jobs,
   for (const PieceJob& j : jobs)
     if (!table.entries.count(j.piece.key)) todo.push_back(&j);
   for (std::size_t i = 0; i < todo.size(); ++i) {
-    const Measurement m = measure_piece(todo[i]->genotype, todo[i]->piece.piece, table.device.threads, options);
+    const Measurement m = measure_piece(todo[i]->genotype, todo[i]->piece.piece, table.device.threads, options, table.device.dtype);
     table.entries[todo[i]->piece.key] = m;
     table.index();
     if (!path.empty()) save_table(table, path);
@@ -392,9 +405,10 @@ using TableProgress = std::function<void(std::size_t done, std::size_t total, co
 /// on `fit_networks` random networks unless the table has a fit already. A table of another
 /// device at `path` is an error naming both.
 inline Table build_table(const SearchSpace& space, const std::string& path, int threads, int fit_networks,
-                         std::uint64_t seed, const TimingOptions& timing = {}, const TableProgress& progress = {}) {
+                         std::uint64_t seed, const TimingOptions& timing = {}, const TableProgress& progress = {},
+                         std::string_view dtype = "fp32") {
   Table table;
-  table.device = this_device(threads);
+  table.device = this_device(threads, dtype);
   if (std::filesystem::exists(path)) table = load_table(path, table.device);
   extend_table(table, space_pieces(space), path, timing, [&](std::size_t d, std::size_t n, const std::string& key, const Measurement&) {
     if (progress) progress(d, n, key);
@@ -405,7 +419,7 @@ inline Table build_table(const SearchSpace& space, const std::string& path, int 
     std::vector<double> measured;
     for (int i = 0; i < fit_networks; ++i) {
       nets.push_back(space.sample(rng));
-      measured.push_back(measure_network(nets.back(), threads, timing).median_ms);
+      measured.push_back(measure_network(nets.back(), threads, timing, dtype).median_ms);
       if (progress) progress(static_cast<std::size_t>(i + 1), static_cast<std::size_t>(fit_networks), "");
     }
     fit_overhead(table, nets, measured);

@@ -29,7 +29,10 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "edgenas/core/rng.hpp"
 
 #include "edgenas/quant/model.hpp"
 #include "edgenas/runtime/xnnpack/runtime.hpp"  // detail::check, detail::initialize
@@ -38,11 +41,71 @@ namespace edgenas::xnnpack {
 
 enum class Segmentation { fused, per_op };
 
+/// Ops [first, last) of a graph (what a latency table times of a piece).
+struct OpRange {
+  std::size_t first = 0, last = static_cast<std::size_t>(-1);  // default: the whole graph
+};
+
+/// A piece of `g` (runtime.hpp) as a genotype whose int8 graph holds it, and the ops that are
+/// the piece: a block or the head is preceded by a 1×1 identity stem that gives it its input.
+struct Int8Piece {
+  Genotype genotype;
+  OpRange ops;
+};
+
+inline Int8Piece int8_piece(const Genotype& g, const Piece& piece) {
+  if (piece.kind == Piece::Kind::network) return {g, {}};
+  Int8Piece p{g, {}};
+  if (piece.kind != Piece::Kind::stem) {
+    p.genotype.input = piece.input.with_batch(1);
+    p.genotype.stem = {piece.input.c, 1, 1, Activation::identity};
+    p.genotype.blocks.clear();
+    if (piece.kind == Piece::Kind::block) p.genotype.blocks.push_back(piece.block);
+  }
+  const quant::Graph graph = quant::build_graph(p.genotype.view());
+  const auto in_piece = [&](const quant::Op& op) {
+    switch (piece.kind) {
+      case Piece::Kind::stem: return op.name.block < 0 && std::string_view(op.name.part) == "stem";
+      case Piece::Kind::block: return op.name.block == 0;
+      default: return op.name.block < 0 && op.kind != quant::OpKind::input && std::string_view(op.name.part) != "stem";
+    }
+  };
+  p.ops.first = graph.ops.size(), p.ops.last = 0;
+  for (std::size_t i = 0; i < graph.ops.size(); ++i)
+    if (in_piece(graph.ops[i])) p.ops.first = std::min(p.ops.first, i), p.ops.last = i + 1;
+  return p;
+}
+
+/// An int8 model of `g` with random weights and plausible scales (latency does not depend on
+/// the values).
+inline quant::QuantizedModel random_int8_model(const Genotype& g, std::uint64_t seed) {
+  const quant::Graph graph = quant::build_graph(g.view());
+  quant::QuantizedModel m;
+  m.genotype = g;
+  Rng rng(seed);
+  m.weights.resize(static_cast<std::size_t>(graph.weight_count));
+  for (auto& w : m.weights) w = static_cast<std::int8_t>(rng.between(-127, 127));
+  m.biases.resize(static_cast<std::size_t>(graph.channel_count));
+  for (auto& b : m.biases) b = rng.between(-1000, 1000);
+  m.weight_scales.assign(static_cast<std::size_t>(graph.channel_count), 0.002f);
+  m.activations.assign(static_cast<std::size_t>(graph.value_count()), {0.05f, 0});
+  for (const quant::Op& op : graph.ops)
+    if (quant::has_unit_output(op, graph.layers)) m.activations[static_cast<std::size_t>(op.out)] = quant::unit_interval_params;
+  return m;
+}
+
 class Int8Runtime {
  public:
-  Int8Runtime(quant::QuantizedModel model, int threads = 1, int batch = 1, Segmentation mode = Segmentation::fused)
+  /// The whole network (or, with `ops`, those ops of its graph: a latency table's piece).
+  Int8Runtime(quant::QuantizedModel model, int threads = 1, int batch = 1, Segmentation mode = Segmentation::fused,
+              OpRange ops = {})
       : model_(std::move(model)), graph_(quant::build_graph(model_.genotype.view())), batch_(batch) {
     quant::check(model_, graph_);
+    range_ = {ops.first, std::min(ops.last, graph_.ops.size())};
+    EDGENAS_CHECK(range_.first < range_.last, Status::invalid_argument, "xnnpack::Int8Runtime: empty op range [%zu, %zu)",
+                  range_.first, range_.last);
+    entry_ = range_.first == 0 ? 0 : graph_.ops[range_.first].in0;
+    exit_ = graph_.ops[range_.last - 1].out;
     EDGENAS_CHECK(threads >= 1 && batch >= 1, Status::invalid_argument, "xnnpack::Int8Runtime: threads %d, batch %d",
                   threads, batch);
     detail::initialize();
@@ -50,8 +113,8 @@ class Int8Runtime {
       pool_ = pthreadpool_create(static_cast<std::size_t>(threads));
       EDGENAS_CHECK(pool_ != nullptr, Status::runtime_error, "pthreadpool_create(%d) failed", threads);
     }
-    for (const quant::Op& op : graph_.ops)
-      if (op.kind == quant::OpKind::lookup) {
+    for (std::size_t i = range_.first; i < range_.last; ++i)
+      if (const quant::Op& op = graph_.ops[i]; op.kind == quant::OpKind::lookup) {
         auto& t = tables_.emplace_back();
         quant::lookup_table(op.act, params(op.in0), params(op.out), t.data());
       }
@@ -74,6 +137,7 @@ class Int8Runtime {
 
   /// Runs `batch` normalised float images [N][H][W][C].
   void run(std::span<const float> images) {
+    EDGENAS_CHECK(entry_ == 0, Status::invalid_argument, "xnnpack::Int8Runtime: run() takes images; this runtime is a piece");
     const std::int64_t n = graph_.values[0].size() * batch_;
     EDGENAS_CHECK(static_cast<std::int64_t>(images.size()) == n, Status::invalid_shape,
                   "xnnpack::Int8Runtime: %zu input values, the runtime takes %lld", images.size(), static_cast<long long>(n));
@@ -99,8 +163,9 @@ class Int8Runtime {
     }
   }
 
-  /// The quantized input buffer [batch][H][W][C] (params: model().activations[0]).
-  std::span<std::int8_t> input() { return {host(0), static_cast<std::size_t>(size(0))}; }
+  /// The quantized input buffer [batch][H][W][C] of the network or piece (params:
+  /// model().activations of its value).
+  std::span<std::int8_t> input() { return {host(entry_), static_cast<std::size_t>(size(entry_))}; }
   /// Value v of the last run when it lives on the host (every value with Segmentation::per_op;
   /// with fused, the input, the lookups' inputs and outputs and the logits). Empty otherwise.
   std::span<const std::int8_t> value(int v) const {
@@ -143,9 +208,9 @@ class Int8Runtime {
     const std::size_t values = static_cast<std::size_t>(graph_.value_count());
     std::vector<int> segment_of(values, -1);  // producing segment (−1: the host)
     std::vector<bool> on_host(values, false);
-    on_host[0] = on_host[static_cast<std::size_t>(graph_.output)] = true;
+    on_host[static_cast<std::size_t>(entry_)] = on_host[static_cast<std::size_t>(exit_)] = true;
     std::size_t table = 0;
-    for (std::size_t i = 0; i < graph_.ops.size(); ++i) {
+    for (std::size_t i = range_.first; i < range_.last; ++i) {
       const quant::Op& op = graph_.ops[i];
       if (op.kind == quant::OpKind::input) continue;
       if (op.kind == quant::OpKind::lookup) {
@@ -285,6 +350,8 @@ class Int8Runtime {
   quant::QuantizedModel model_;
   quant::Graph graph_;
   int batch_;
+  OpRange range_;
+  int entry_ = 0, exit_ = 0;  // the value entering the ops that run, and the one they produce
   std::vector<std::array<std::int8_t, 256>> tables_;
   std::vector<std::vector<float>> owned_scales_;  // bias scales; XNNPACK keeps pointers to them
   std::vector<std::vector<std::int8_t>> host_;   // per value; empty when it lives inside a segment
