@@ -5,7 +5,8 @@
 #                              # aarch64 suite under qemu, armhf build, search on the emulated
 #                              # board, Cortex-M4 firmware); skipped with a message when the
 #                              # cross packages are missing (CI installs them)
-#   scripts/test.sh asan       # AddressSanitizer + UBSan build, all tests
+#   scripts/test.sh asan       # AddressSanitizer + UBSan build, the library's tests (the tool's
+#                              # end-to-end tests run in the dev build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-dev}"
