@@ -53,6 +53,10 @@ void print_summary(const search::SearchReport& r, const std::string& out) {
     std::printf("         test %.2f%%  latency %.4f ms measured / %.4f predicted  %lld params  %.2f M MACs  %lld arena bytes\n",
                 100 * c.test_accuracy, c.measured_ms, k.latency_ms, static_cast<long long>(k.params), k.macs / 1e6,
                 static_cast<long long>(k.arena_bytes));
+    if (c.precision == "int8")
+      std::printf("         int8 (test and latency above): float %.2f%%, post-training %.2f%%%s\n",
+                  100 * c.float_test_accuracy, 100 * c.post_training_accuracy,
+                  c.qat_accuracy >= 0 ? (", QAT " + std::to_string(100 * c.qat_accuracy).substr(0, 5) + "%").c_str() : "");
   }
   std::printf("memory   %.0f MiB peak resident, %.0f s\n", static_cast<double>(r.peak_memory_bytes) / 1048576.0,
               r.wall_seconds);
@@ -141,6 +145,15 @@ void add_search_command(CLI::App& app, Action& run) {
                   "(from the supernet's weights; tiny)")
       ->check(CLI::IsMember({"retrain", "fine-tune"}));
   field("--finetune-lr", &C::final_lr, "Peak learning rate of that training (default 0.2 retrain, 0.1 fine-tune)")
+      ->check(CLI::PositiveNumber);
+  field("--precision", &C::precision,
+        "fp32, or int8: candidates evaluated quantized, int8 latency tables and budgets, the chosen networks "
+        "quantized after training then QAT-fine-tuned")
+      ->check(CLI::IsMember({"fp32", "int8"}));
+  field("--qat-epochs", &C::qat_epochs, "int8: QAT epochs for each chosen network (default 2)")->check(CLI::NonNegativeNumber);
+  field("--qat-lr", &C::qat_lr, "int8: QAT peak learning rate (default 0.01)")->check(CLI::PositiveNumber);
+  field("--quant-calibration-images", &C::quant_calibration_images,
+        "int8: training images that calibrate activation ranges (default 500)")
       ->check(CLI::PositiveNumber);
   field("--train-images", &C::train_images, "Use only this many training images")->check(CLI::PositiveNumber);
   field("--supernet-images", &C::supernet_images, "Train the supernet on only this many of them")->check(CLI::PositiveNumber);

@@ -4,7 +4,7 @@
 #include <optional>
 #include <edgenas/data.hpp>
 #include <edgenas/export/model_file.hpp>
-#include <edgenas/quant/calibrate.hpp>
+#include <edgenas/quant/model.hpp>
 #include <edgenas/runtime/xnnpack/int8_evaluate.hpp>
 #include <edgenas/train.hpp>
 #include <edgenas/train/qat.hpp>
@@ -40,12 +40,13 @@ Int8Result quantize_trained(const TrainOptions& o, const Genotype& g, const std:
   Int8Result r;
   const std::vector<float> images =
       xnnpack::normalized_images(train_set, norm, static_cast<std::size_t>(o.calibration_images));
-  const auto count = static_cast<std::int64_t>(images.size() / static_cast<std::size_t>(g.input.per_image()));
-  const quant::Ranges ranges = quant::calibrate(g, folded, images, count);
+  const auto count = static_cast<int>(images.size() / static_cast<std::size_t>(g.input.per_image()));
+  const quant::Ranges ranges =
+      train::QatNetwork::calibrate(g, folded, ConstTensorView(images.data(), g.input.with_batch(count)));
   r.model = quant::quantize(g, folded, quant::activation_params(quant::build_graph(g.view()), ranges));
   r.post_training_accuracy = xnnpack::int8_accuracy(*r.model, test, norm, o.threads);
   if (!o.quiet)
-    std::fprintf(stderr, "int8 post-training (%lld calibration images): test %.2f%%\n", static_cast<long long>(count),
+    std::fprintf(stderr, "int8 post-training (%d calibration images): test %.2f%%\n", count,
                  100 * r.post_training_accuracy);
   if (o.qat_epochs == 0) return r;
   train::QatNetwork qat(g, folded, ranges);

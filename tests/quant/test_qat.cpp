@@ -58,6 +58,17 @@ TEST_CASE("QAT backward equals finite differences of its float graph", "[qat]") 
     test::check_gradient(p->name, p->value, p->grad, loss, rng, 1e-2f, {2e-4, 2e-3}, 12);
 }
 
+TEST_CASE("batched calibration finds the ranges of the reference float graph", "[qat]") {
+  const Setup s = setup("in:10x10x2 stem:8:k3:s2:hswish mb:8:e3:k3:s1:se:swish mb:16:e4:k5:s2:relu6 head:24:hswish:12 fc:5", 20, 12);
+  const quant::Ranges batched = train::QatNetwork::calibrate(s.genotype, s.folded, s.images, 7);  // 7 + 7 + 6 images
+  REQUIRE(batched.lo.size() == s.ranges.lo.size());
+  for (std::size_t v = 0; v < batched.lo.size(); ++v) {
+    INFO("value " << v);
+    CHECK(batched.lo[v] == Approx(s.ranges.lo[v]).epsilon(1e-4).margin(1e-5));
+    CHECK(batched.hi[v] == Approx(s.ranges.hi[v]).epsilon(1e-4).margin(1e-5));
+  }
+}
+
 TEST_CASE("QAT's straight-through gradient stops where a value was clipped", "[qat]") {
   Setup s = setup("in:6x6x1 stem:4:k3:s1:relu mb:8:e2:k3:s2:relu head:8:relu fc:3", 4, 6);
   Rng rng(1);

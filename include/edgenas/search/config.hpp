@@ -72,6 +72,12 @@ struct SearchConfig {
   FinalTraining final_training = FinalTraining::retrain;
   int final_epochs = 8;
   double final_lr = 0.2;
+  // int8: candidates are evaluated quantized (calibrated on calibration_images), latency is
+  // int8 latency, and the chosen networks get post-training quantization then QAT.
+  std::string precision = "fp32";  // fp32 or int8
+  int qat_epochs = 2;
+  double qat_lr = 0.01;
+  std::int64_t quant_calibration_images = 500;  // int8: images that calibrate activation ranges
 
   // ---- execution -----------------------------------------------------------------------------
   int threads = 2;
@@ -166,6 +172,10 @@ inline json::Value to_json(const SearchConfig& c) {
       .set("final_training", std::string(final_training_name(c.final_training)))
       .set("final_epochs", c.final_epochs)
       .set("final_lr", c.final_lr)
+      .set("precision", c.precision)
+      .set("qat_epochs", c.qat_epochs)
+      .set("qat_lr", c.qat_lr)
+      .set("quant_calibration_images", c.quant_calibration_images)
       .set("threads", c.threads)
       .set("seed", c.seed < (1ull << 53) ? json::Value(static_cast<double>(c.seed))
                                          : json::Value(std::to_string(c.seed)))  // JSON numbers hold 53 bits
@@ -217,6 +227,14 @@ inline SearchConfig search_config_from_json(const json::Value& v) {
   c.final_training = parse_final_training(text("final_training"));
   c.final_epochs = integer("final_epochs");
   c.final_lr = number("final_lr");
+  if (v.find("precision")) {  // (configs written before int8 have none: fp32)
+    c.precision = text("precision");
+    c.qat_epochs = integer("qat_epochs");
+    c.qat_lr = number("qat_lr");
+    c.quant_calibration_images = i64("quant_calibration_images");
+  }
+  EDGENAS_CHECK(c.precision == "fp32" || c.precision == "int8", Status::corrupt_data,
+                "%s: precision \"%s\", expected fp32 or int8", what, c.precision.c_str());
   c.threads = integer("threads");
   if (v.at("seed", what).kind() == json::Value::Kind::string) {
     const std::string seed = text("seed");

@@ -33,11 +33,15 @@
 #include "edgenas/data.hpp"
 #include "edgenas/export/model_file.hpp"
 #include "edgenas/latency.hpp"
+#include "edgenas/quant/model.hpp"
+#include "edgenas/runtime/reference/int8_inference.hpp"
 #include "edgenas/runtime/xnnpack.hpp"
+#include "edgenas/runtime/xnnpack/int8_evaluate.hpp"
 #include "edgenas/search.hpp"
 #include "edgenas/search/config.hpp"
 #include "edgenas/search/memory.hpp"
 #include "edgenas/search/report.hpp"
+#include "edgenas/train/qat.hpp"
 #include "edgenas/train.hpp"
 
 namespace edgenas::search {
@@ -148,7 +152,8 @@ class Pipeline {
     tables_.clear();
     std::vector<std::string> keys;
     if (config_.tables.empty()) {
-      const std::string file = path("latency-" + std::to_string(config_.latency_threads) + "t.json");
+      const std::string file = path("latency-" + std::to_string(config_.latency_threads) + "t" +
+                                    (config_.precision == "fp32" ? "" : "-" + config_.precision) + ".json");
       latency::TimingOptions timing;
       if (config_.fast_timing) timing = {1, 3, 0.002, 50, 1.0, 1, -1};
       log("latency: measuring the pieces of space " + config_.space.name + " on this device (" +
@@ -158,12 +163,12 @@ class Pipeline {
                                              config_.seed, timing, [&](std::size_t d, std::size_t n, const std::string& key) {
                                                step(Stage::latency, key.empty() ? "fitting overhead" : "latency table", d, n,
                                                     key);
-                                             }));
+                                             }, config_.precision));
       keys.push_back(tables_.back().device.key());
     } else {
       for (const std::string& file : config_.tables) {
         std::string warning;
-        tables_.push_back(latency::load_table(file, latency::this_device(config_.latency_threads),
+        tables_.push_back(latency::load_table(file, latency::this_device(config_.latency_threads, config_.precision),
                                               latency::DeviceCheck::warn_if_different, &warning));
         keys.push_back(tables_.back().device.key() + " " + file);
         if (!warning.empty()) log("latency: " + warning + " (used as that device's table)");
@@ -260,7 +265,7 @@ class Pipeline {
         [&](const Candidate& c) {
           if (auto it = known.find(c.genotype); it != known.end()) return it->second;
           check_cancel();
-          const double acc = evaluator_->accuracy(c.choices, c.genotype);
+          const double acc = int8() ? int8_candidate_accuracy(c) : evaluator_->accuracy(c.choices, c.genotype);
           journal_->append(json::Value()
                                .set("type", "candidate")
                                .set("genotype", to_string(c.genotype))
@@ -338,12 +343,18 @@ class Pipeline {
       }
       ch.validation_accuracy = train::evaluate(*net, validation_, norm_, config_.eval_batch).accuracy;
       const train::EvalStats t = train::evaluate(*net, test_, norm_, config_.eval_batch);
-      ch.test_accuracy = t.accuracy;
+      ch.test_accuracy = ch.float_test_accuracy = t.accuracy;
       Model model{cand.genotype, net->inference_weights(), norm_.mean, norm_.stddev, {}};
       ch.model_path = path("model" + tag + ".enas");
+      ch.precision = config_.precision;
+      if (int8()) {
+        quantize_chosen(ch, model);
+        ch.xnnpack_agreement = int8_agreement(*model.int8, 500);
+      } else {
+        ch.xnnpack_agreement = xnnpack_agreement(model, t.predictions, 500);
+      }
       save_model(ch.model_path, model);
-      ch.xnnpack_agreement = xnnpack_agreement(model, t.predictions, 500);
-      ch.measured_ms = latency::measure_network(cand.genotype, config_.latency_threads).median_ms;
+      ch.measured_ms = latency::measure_network(cand.genotype, config_.latency_threads, {}, config_.precision).median_ms;
       char line[200];
       std::snprintf(line, sizeof line,
                     "budget %s: test accuracy %.2f%%, latency %.4f ms measured, %.4f ms predicted, %lld parameters",
@@ -398,6 +409,11 @@ class Pipeline {
     positive(c.evaluations >= 1, "evaluations", c.evaluations);
     positive(c.population >= 2 || c.strategy == Strategy::random, "population", c.population);
     positive(c.batch >= 1, "batch", c.batch);
+    EDGENAS_CHECK(c.precision == "fp32" || c.precision == "int8", Status::invalid_argument,
+                  "search config: precision \"%s\", expected fp32 or int8", c.precision.c_str());
+    positive(c.qat_epochs >= 0, "qat_epochs", c.qat_epochs);
+    positive(c.qat_lr > 0, "qat_lr", c.qat_lr);
+    positive(c.quant_calibration_images >= 1, "quant_calibration_images", static_cast<double>(c.quant_calibration_images));
     positive(c.eval_batch >= 1, "eval_batch", c.eval_batch);
     positive(c.supernet_epochs >= 0, "supernet_epochs", c.supernet_epochs);
     positive(c.final_epochs >= 0, "final_epochs", c.final_epochs);
@@ -433,6 +449,78 @@ class Pipeline {
       std::snprintf(detail, sizeof detail, "loss %.3f", loss);
       step(stage, task, batch, batches, detail);
     };
+  }
+
+  bool int8() const noexcept { return config_.precision == "int8"; }
+
+  // The normalised training images int8 calibration uses (made once).
+  ConstTensorView quant_calibration() {
+    if (quant_images_.size() == 0) {
+      const std::size_t n = std::min(static_cast<std::size_t>(config_.quant_calibration_images), train_.size());
+      data::BatchLoader loader(train_, static_cast<int>(n), norm_, n);
+      std::vector<std::int32_t> labels;
+      loader.fill(loader.order(0, 0, false), 0, data::Augmentation::none(), 0, 0, quant_images_, labels);
+    }
+    return quant_images_;
+  }
+
+  // A candidate as deployed in int8: its sub-network (batch norm recalibrated) quantized after
+  // calibration, validated through XNNPACK int8.
+  double int8_candidate_accuracy(const Candidate& c) {
+    const auto net = evaluator_->network(c.choices, c.genotype);
+    const std::vector<float> folded = net->inference_weights();
+    const quant::Ranges r = train::QatNetwork::calibrate(c.genotype, folded, quant_calibration());
+    const quant::QuantizedModel m = quant::quantize(c.genotype, folded, quant::activation_params(quant::build_graph(c.genotype.view()), r));
+    return xnnpack::int8_accuracy(m, validation_, norm_, config_.threads, std::min(config_.eval_batch, 50));
+  }
+
+  // Post-training quantization of a chosen network, then QAT; the int8 result goes into the
+  // model and the report.
+  void quantize_chosen(ChosenNetwork& ch, Model& model) {
+    const Genotype& g = model.genotype;
+    const quant::Ranges ranges = train::QatNetwork::calibrate(g, model.weights, quant_calibration());
+    quant::QuantizedModel q = quant::quantize(g, model.weights, quant::activation_params(quant::build_graph(g.view()), ranges));
+    ch.post_training_accuracy = xnnpack::int8_accuracy(q, test_, norm_, config_.threads, std::min(config_.eval_batch, 50));
+    if (config_.qat_epochs > 0) {
+      train::QatNetwork qat(g, model.weights, ranges);
+      train::QatConfig qc;
+      qc.epochs = config_.qat_epochs;
+      qc.batch_size = std::min(config_.batch, qc.batch_size);
+      qc.lr = static_cast<float>(config_.qat_lr);
+      qc.augmentation = {2, true};
+      qc.seed = config_.seed;
+      train::train_qat(qat, train_, norm_, qc, training_progress(Stage::final_training, "QAT"));
+      q = qat.quantized();
+      ch.qat_accuracy = xnnpack::int8_accuracy(q, test_, norm_, config_.threads, std::min(config_.eval_batch, 50));
+    }
+    ch.test_accuracy = ch.qat_accuracy >= 0 ? ch.qat_accuracy : ch.post_training_accuracy;
+    q.input_mean = norm_.mean, q.input_stddev = norm_.stddev;
+    model.int8 = std::move(q);
+    char line[160];
+    std::snprintf(line, sizeof line, "int8: float %.2f%%, post-training %.2f%%, QAT %s", 100 * ch.float_test_accuracy,
+                  100 * ch.post_training_accuracy,
+                  ch.qat_accuracy >= 0 ? (std::to_string(100 * ch.qat_accuracy).substr(0, 5) + "%").c_str() : "not run");
+    log(line);
+  }
+
+  /// Share of `count` test images whose class through XNNPACK int8 equals the integer reference's.
+  double int8_agreement(const quant::QuantizedModel& model, std::size_t count) const {
+    xnnpack::Int8Runtime rt(model, 1, 1);
+    reference::Int8Network ref(model);
+    data::BatchLoader loader(test_, 1, norm_);
+    const auto order = loader.order(0, 0, false);
+    Tensor image;
+    std::vector<std::int32_t> labels;
+    count = std::min(count, test_.size());
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      loader.fill(order, i, data::Augmentation::none(), 0, 0, image, labels);
+      const std::span<const float> x(image.data(), static_cast<std::size_t>(image.size()));
+      rt.run(x);
+      ref.run(x);
+      same += rt.predicted_class(0) == ref.predicted_class();
+    }
+    return count ? static_cast<double>(same) / static_cast<double>(count) : 1.0;
   }
 
   /// Share of `count` test images whose class through XNNPACK equals the trainer's.
@@ -471,6 +559,7 @@ class Pipeline {
   std::vector<Candidate> history_;
   std::vector<std::size_t> front_;
   std::vector<ChosenNetwork> chosen_;
+  Tensor quant_images_;  // int8 calibration images, normalised
   SearchReport report_;
 };
 

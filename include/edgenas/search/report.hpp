@@ -23,6 +23,11 @@ struct ChosenNetwork {
   Candidate candidate;
   double validation_accuracy = 0.0, test_accuracy = 0.0, measured_ms = 0.0, xnnpack_agreement = 0.0;
   std::string model_path;
+  // The deployed precision; test_accuracy, measured_ms and xnnpack_agreement are in it. int8:
+  // xnnpack_agreement is XNNPACK int8 against the integer reference, and the float network's
+  // accuracy and post-training quantization's are kept next to QAT's (−1: not run).
+  std::string precision = "fp32";
+  double float_test_accuracy = 0.0, post_training_accuracy = -1.0, qat_accuracy = -1.0;
 };
 
 struct SearchReport {
@@ -65,7 +70,11 @@ inline json::Value report_json(const SearchReport& r) {
           .set("predicted_ms", c.candidate.costs.latency_ms)
           .set("measured_ms", c.measured_ms)
           .set("xnnpack_agreement", c.xnnpack_agreement)
-          .set("model", c.model_path);
+          .set("model", c.model_path)
+          .set("precision", c.precision)
+          .set("float_test_accuracy", c.float_test_accuracy)
+          .set("post_training_accuracy", c.post_training_accuracy)
+          .set("qat_accuracy", c.qat_accuracy);
     chosen.push_back(std::move(v));
   }
   return json::Value()
@@ -204,6 +213,10 @@ inline std::string report_markdown(const SearchReport& r) {
         c.measured_ms > 0 ? 100 * (k.latency_ms - c.measured_ms) / c.measured_ms : 0.0, static_cast<long long>(k.params),
         static_cast<long long>(k.macs), static_cast<long long>(k.arena_bytes), 100 * c.xnnpack_agreement,
         std::filesystem::path(c.model_path).filename().c_str());
+    if (c.precision == "int8")
+      add("int8 (latency and test accuracy above; XNNPACK int8 against the integer reference): float %.2f %%, "
+          "post-training %.2f %%%s\n\n", 100 * c.float_test_accuracy, 100 * c.post_training_accuracy,
+          c.qat_accuracy >= 0 ? (", QAT " + std::to_string(100 * c.qat_accuracy).substr(0, 5) + " %").c_str() : "");
   }
   add("## Pareto front (validation accuracy vs predicted latency)\n\n| # | accuracy | latency ms | params | MACs | arena "
       "bytes | genotype |\n|---|---|---|---|---|---|---|\n");

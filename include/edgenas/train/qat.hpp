@@ -50,6 +50,10 @@ class QatNetwork {
     unit_.assign(static_cast<std::size_t>(graph_.value_count()), false);
     for (const quant::Op& op : graph_.ops) unit_[static_cast<std::size_t>(op.out)] = quant::has_unit_output(op, graph_.layers);
     values_.resize(static_cast<std::size_t>(graph_.value_count()));
+    last_use_.assign(values_.size(), 0);
+    for (std::size_t i = 0; i < graph_.ops.size(); ++i)
+      for (int v : {graph_.ops[i].in0, graph_.ops[i].in1})
+        if (v >= 0) last_use_[static_cast<std::size_t>(v)] = i;
     raw_.resize(values_.size());
     grads_.resize(values_.size());
   }
@@ -64,6 +68,22 @@ class QatNetwork {
   }
   void zero_grad() {
     for (LayerParams& l : layers_) l.w.zero_grad(), l.b.zero_grad();
+  }
+
+  /// Post-training calibration, batched: the min/max of every int8 value of the float graph
+  /// over `images` (normalised, [N, H, W, C]), `batch` at a time — what quant::calibrate
+  /// computes with the reference kernels, at the trainer's speed.
+  static quant::Ranges calibrate(const Genotype& genotype, std::span<const float> folded, ConstTensorView images,
+                                 int batch = 32) {
+    QatNetwork net(genotype, folded, quant::Ranges(static_cast<int>(quant::build_graph(genotype.view()).values.size())));
+    net.fake_ = false;
+    net.min_max_ = true;
+    const Shape s = images.shape();
+    for (int first = 0; first < s.n; first += batch) {
+      const int n = std::min(batch, s.n - first);
+      net.forward(ConstTensorView(images.data() + static_cast<std::int64_t>(first) * s.per_image(), s.with_batch(n)), true);
+    }
+    return net.ranges_;
   }
 
   /// Without fake quantization the network is its float graph (for gradient checks).
@@ -81,7 +101,10 @@ class QatNetwork {
                   images.shape().c, graph_.values[0].h, graph_.values[0].w, graph_.values[0].c);
     batch_ = images.shape().n;
     observe_ = train && !frozen_;
-    for (const quant::Op& op : graph_.ops) forward_op(op, images);
+    for (std::size_t i = 0; i < graph_.ops.size(); ++i) {
+      forward_op(graph_.ops[i], images);
+      if (min_max_) release_dead(i);  // calibration keeps only the live values
+    }
     return value(graph_.output);
   }
 
@@ -149,8 +172,8 @@ class QatNetwork {
       const auto [lo, hi] = std::minmax_element(y.data(), y.data() + n);
       float& l = ranges_.lo[static_cast<std::size_t>(v)];
       float& h = ranges_.hi[static_cast<std::size_t>(v)];
-      l = ema_ * l + (1.0f - ema_) * *lo;
-      h = ema_ * h + (1.0f - ema_) * *hi;
+      l = min_max_ ? std::min(l, *lo) : ema_ * l + (1.0f - ema_) * *lo;
+      h = min_max_ ? std::max(h, *hi) : ema_ * h + (1.0f - ema_) * *hi;
       if (!unit_[static_cast<std::size_t>(v)]) params_[static_cast<std::size_t>(v)] = quant::choose_params(l, h);
     }
     const quant::QuantParams p = params_[static_cast<std::size_t>(v)];
@@ -284,6 +307,14 @@ class QatNetwork {
     }
   }
 
+  // Frees what no op after op i reads (calibration: no backward follows).
+  void release_dead(std::size_t i) {
+    const quant::Op& op = graph_.ops[i];
+    raw(op.out) = Tensor();
+    for (int v : {op.in0, op.in1})
+      if (v >= 0 && v != graph_.output && last_use_[static_cast<std::size_t>(v)] == i) value(v) = Tensor();
+  }
+
   void accumulate(int v, const Tensor& d) {
     Tensor& g = grad(v);
     for (std::int64_t i = 0; i < d.size(); ++i) g[i] += d[i];
@@ -293,17 +324,18 @@ class QatNetwork {
   quant::Graph graph_;
   quant::Ranges ranges_;
   float ema_;
-  bool frozen_ = false, observe_ = false, fake_ = true;
+  bool frozen_ = false, observe_ = false, fake_ = true, min_max_ = false;  // min_max_: calibrating
   int batch_ = 1;
   std::vector<LayerParams> layers_;
   std::vector<quant::QuantParams> params_;
   std::vector<bool> unit_;  // values on the fixed [0, 1) grid: their parameters never move
   std::vector<Tensor> values_, raw_, grads_;
+  std::vector<std::size_t> last_use_;  // the last op that reads each value
 };
 
 struct QatConfig {
   int epochs = 1;
-  int batch_size = 64;
+  int batch_size = 32;  // QAT keeps every value, its pre-quantization copy and its gradient
   float lr = 0.01f;             // fine-tuning: a small cosine-decayed rate
   float freeze_ranges_at = 0.5f;  // fraction of the steps after which activation ranges freeze
   OptimizerConfig optimizer{.weight_decay = 0.0f};
