@@ -27,12 +27,26 @@ TEST_CASE("presets are plain values and every field survives JSON", "[search][co
   c.seed = 0xfedcba9876543210ull;  // beyond a double's 53 bits
   c.memory_budget = 512ll << 20;
   c.reward_target_ms = 0.125;
+  c.precision = "int8";
+  c.qat_epochs = 3;
+  c.qat_lr = 0.005;
+  c.quant_calibration_images = 250;
   const json::Value v = to_json(c);
   const SearchConfig back = search_config_from_json(json::parse(json::dump(v), "test"));
   CHECK(back == c);
   CHECK(back.seed == c.seed);
   CHECK(back.space.name == "fmnist-mcu");
   CHECK_FALSE(back == presets::full());
+  CHECK(back.precision == "int8");
+  CHECK(back.quant_calibration_images == 250);
+  // A config written before int8 existed reads as fp32; an unknown precision is refused.
+  json::Value::Object fields = to_json(presets::quick()).as_object("test");
+  std::erase_if(fields, [](const auto& kv) { return kv.first.starts_with("qat_") || kv.first == "precision"; });
+  CHECK(search_config_from_json(json::Value(fields)).precision == "fp32");
+  fields.emplace_back("precision", json::Value(std::string("fp16")));
+  fields.emplace_back("qat_epochs", json::Value(1));
+  fields.emplace_back("qat_lr", json::Value(0.01));
+  CHECK_THROWS_WITH(search_config_from_json(json::Value(fields)), Catch::Contains("precision \"fp16\", expected fp32 or int8"));
 }
 
 TEST_CASE("a resume names the first setting that differs and ignores where files go", "[search][config]") {

@@ -135,3 +135,40 @@ TEST_CASE("the memory plan measures training activations and fits a budget by lo
   CHECK_THROWS_WITH(plan_memory(c, process),
                     Catch::Contains("memory budget 1 MiB is too small") && Catch::Contains("--memory-budget"));
 }
+
+TEST_CASE("an int8 search: int8 latency table, quantized candidates, post-training then QAT for the chosen one",
+          "[search][pipeline][int8]") {
+  set_num_threads(2);
+  const test::TempDir dir("pipeline_int8");
+  const std::string fp32_table = dir.file("fp32.json");
+  latency::build_table(small_space(), fp32_table, 1, 3, 1, {1, 3, 0.002, 50, 1.0, 1, -1});
+  SearchConfig c = small_config(dir.file("int8"), fp32_table);
+  c.precision = "int8";
+  c.qat_epochs = 1;
+  c.quant_calibration_images = 100;
+  c.latency_budgets_ms = {};
+  // An fp32 table for an int8 search is refused, naming both precisions.
+  CHECK_THROWS_WITH(Pipeline(c).run(), Catch::Contains("a table of fp32 latencies, this needs int8"));
+  c.tables.clear();  // measured here, in int8
+  c.out = dir.file("int8-measured");
+  Pipeline p(c);
+  REQUIRE(p.run());
+  const SearchReport& r = p.report();
+  CHECK(r.device.find(", int8, ") != std::string::npos);
+  REQUIRE(r.chosen.size() == 1);
+  const ChosenNetwork& ch = r.chosen[0];
+  REQUIRE(ch.found);
+  CHECK(ch.precision == "int8");
+  INFO("float " << ch.float_test_accuracy << ", post-training " << ch.post_training_accuracy << ", QAT " << ch.qat_accuracy);
+  CHECK(ch.float_test_accuracy > 0.2);  // 10 classes, 600 training images, one epoch: above chance
+  CHECK(ch.post_training_accuracy >= ch.float_test_accuracy - 0.05);
+  CHECK(ch.qat_accuracy >= ch.float_test_accuracy - 0.05);
+  CHECK(ch.test_accuracy == ch.qat_accuracy);
+  CHECK(ch.xnnpack_agreement >= 0.97);
+  CHECK(ch.measured_ms > 0);
+  const Model m = load_model(ch.model_path);
+  REQUIRE(m.int8);
+  CHECK(m.int8->genotype == ch.candidate.genotype);
+  CHECK(std::filesystem::exists(dir.file("int8-measured/latency-1t-int8.json")));
+  CHECK(read(dir.file("int8-measured/report.md")).find("post-training") != std::string::npos);
+}
