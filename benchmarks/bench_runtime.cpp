@@ -3,6 +3,8 @@
 //  * zoo/…: MobileNetV2-1.0, MobileNetV3-Small and -Large (224×224, batch 1) through edgenas's
 //    runtime on 1 and 2 threads, next to a plain hand-written XNNPACK subgraph of the same
 //    network (baseline/xnnpack_mobilenet.hpp, no edgenas code) on 1 thread, in one run;
+//  * zoo/…/edgenas_int8: the same networks int8 (TFLite scheme, XNNPACK qint8/qcint8 with the
+//    h-swish lookups between segments), next to their fp32 runs;
 //  * block/…: single MBConv blocks at MobileNet shapes (Args: H, C_in, expanded, C_out,
 //    kernel, stride, SE), as XNNPACK's bench/subgraph/depthwise-separable.cc does;
 //  * predictor/…: latency predictions per second over random genotypes of both spaces;
@@ -19,6 +21,7 @@
 #include <edgenas/core/rng.hpp>
 #include <edgenas/latency/table.hpp>
 #include <edgenas/runtime/xnnpack.hpp>
+#include <edgenas/runtime/xnnpack/int8_runtime.hpp>
 #include <edgenas/zoo.hpp>
 
 #include "baseline/xnnpack_mobilenet.hpp"
@@ -35,6 +38,16 @@ void edgenas_runtime(benchmark::State& state) {
   edgenas::xnnpack::Runtime runtime(g, weights, static_cast<int>(state.range(0)));
   for (std::int64_t i = 0; i < runtime.input().size(); ++i) runtime.input().data()[i] = rng.uniform(-1.0f, 1.0f);
   for (auto _ : state) runtime.invoke();
+}
+
+template <typename Net>
+void edgenas_runtime_int8(benchmark::State& state) {
+  const edgenas::Genotype g = edgenas::genotype_of<Net>();
+  edgenas::xnnpack::Int8Runtime runtime(edgenas::xnnpack::random_int8_model(g, 1), static_cast<int>(state.range(0)));
+  edgenas::Rng rng(1);
+  for (std::int8_t& x : runtime.input()) x = static_cast<std::int8_t>(rng.between(-128, 127));
+  for (auto _ : state) runtime.invoke();
+  state.counters["segments"] = runtime.segment_count();
 }
 
 void baseline_runtime(benchmark::State& state, baseline::Model (*model)()) {
@@ -78,6 +91,9 @@ void predictor(benchmark::State& state, edgenas::SearchSpace (*space)()) {
 BENCHMARK_TEMPLATE(edgenas_runtime, edgenas::zoo::MobileNetV2)->Name("zoo/mobilenet_v2/edgenas")->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(edgenas_runtime, edgenas::zoo::MobileNetV3Small)->Name("zoo/mobilenet_v3_small/edgenas")->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(edgenas_runtime, edgenas::zoo::MobileNetV3Large)->Name("zoo/mobilenet_v3_large/edgenas")->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(edgenas_runtime_int8, edgenas::zoo::MobileNetV2)->Name("zoo/mobilenet_v2/edgenas_int8")->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(edgenas_runtime_int8, edgenas::zoo::MobileNetV3Small)->Name("zoo/mobilenet_v3_small/edgenas_int8")->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(edgenas_runtime_int8, edgenas::zoo::MobileNetV3Large)->Name("zoo/mobilenet_v3_large/edgenas_int8")->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(baseline_runtime, v2, baseline::mobilenet_v2)->Name("zoo/mobilenet_v2/baseline")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(baseline_runtime, v3s, baseline::mobilenet_v3_small)->Name("zoo/mobilenet_v3_small/baseline")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(baseline_runtime, v3l, baseline::mobilenet_v3_large)->Name("zoo/mobilenet_v3_large/baseline")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
