@@ -7,8 +7,8 @@ comparison with edgenas's bench_runtime (zoo/mobilenet_v2/edgenas and .../edgena
 PyTorch in its best configuration for each precision:
   fp32  torchvision's MobileNetV2 in channels_last, under torch.inference_mode
   int8  torchvision's quantizable MobileNetV2, fused (conv+bn+relu), post-training quantized
-        with torch.ao.quantization for each quantized engine this build has (fbgemm: x86,
-        qnnpack: ARM and x86), per-channel weights with fbgemm as its default qconfig does
+        with torch.ao.quantization for each quantized engine this build has (fbgemm / x86 /
+        onednn on x86, qnnpack on ARM and x86), with each engine's default qconfig
 Weights are random (no download): latency does not depend on them; the calibration pass uses
 random images. Prints one line per configuration: name, median ms over repeated timings.
 Optional: with no PyTorch/torchvision installed (Debian: python3-torch, python3-torchvision)
@@ -51,12 +51,16 @@ def main():
     x = torch.randn(1, 3, 224, 224)
     print(f"PyTorch {torch.__version__}, {args.threads} thread(s), engines {torch.backends.quantized.supported_engines}")
 
-    fp32 = mobilenet_v2().eval().to(memory_format=torch.channels_last)
-    xc = x.contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode():
-        print(f"mobilenet_v2 fp32 channels_last  {median_ms(lambda: fp32(xc), args.seconds):8.3f} ms")
+    # fp32 in both layouts: channels_last is PyTorch's advice for CPU inference, but a build
+    # without oneDNN may be faster in its default layout; the faster one is PyTorch's best.
+    for layout in (torch.channels_last, torch.contiguous_format):
+        fp32 = mobilenet_v2().eval().to(memory_format=layout)
+        xc = x.contiguous(memory_format=layout)
+        with torch.inference_mode():
+            name = "channels_last" if layout == torch.channels_last else "contiguous"
+            print(f"mobilenet_v2 fp32 {name:<14} {median_ms(lambda: fp32(xc), args.seconds):8.3f} ms")
 
-    for engine in ("fbgemm", "qnnpack"):
+    for engine in ("fbgemm", "x86", "onednn", "qnnpack"):
         if engine not in torch.backends.quantized.supported_engines:
             continue
         torch.backends.quantized.engine = engine

@@ -143,13 +143,16 @@ class QatNetwork {
   };
 
   // A layer's clamp (graph.hpp): ReLU, ReLU6, or [0, 1] for folded h-sigmoid; and its slope.
-  static float clamp(Activation a, float x) noexcept {
-    if (a == Activation::hsigmoid) return std::min(std::max(x, 0.0f), 1.0f);
-    return ops::activate(a, x);
+  // Templates, so the loops below specialise per clamp (ops::with_activation).
+  template <Activation A>
+  static float clamp(float x) noexcept {
+    if constexpr (A == Activation::hsigmoid) return std::min(std::max(x, 0.0f), 1.0f);
+    else return ops::activate<A>(x);
   }
-  static float clamp_slope(Activation a, float x) noexcept {
-    if (a == Activation::hsigmoid) return x > 0.0f && x < 1.0f ? 1.0f : 0.0f;
-    return ops::activation_derivative(a, x);
+  template <Activation A>
+  static float clamp_slope(float x) noexcept {
+    if constexpr (A == Activation::hsigmoid) return x > 0.0f && x < 1.0f ? 1.0f : 0.0f;
+    else return ops::derivative<A>(x);
   }
 
   static void ensure(Tensor& t, Shape s) {
@@ -167,7 +170,9 @@ class QatNetwork {
     Tensor& y = value(v);
     ensure(y, r.shape());
     const std::int64_t n = r.size();
-    for (std::int64_t i = 0; i < n; ++i) y[i] = clamp(fused, r[i]);
+    ops::with_activation(fused, [&]<Activation A>() {
+      for (std::int64_t i = 0; i < n; ++i) y[i] = clamp<A>(r[i]);
+    });
     if (observe_) {
       const auto [lo, hi] = std::minmax_element(y.data(), y.data() + n);
       float& l = ranges_.lo[static_cast<std::size_t>(v)];
@@ -186,12 +191,16 @@ class QatNetwork {
     const quant::QuantParams p = params_[static_cast<std::size_t>(v)];
     const Tensor& r = raw(v);
     Tensor& g = grad(v);
-    for (std::int64_t i = 0; i < r.size(); ++i) {
-      const float c = clamp(fused, r[i]);
-      const float q = std::nearbyint(c / p.scale) + static_cast<float>(p.zero_point);
-      const bool inside = !fake_ || (q >= quant::qmin && q <= quant::qmax);
-      g[i] = inside ? g[i] * clamp_slope(fused, r[i]) : 0.0f;
-    }
+    // Inside the grid: round(c / s) + z ∈ [qmin, qmax], i.e. c ∈ [lo, hi] with the half steps.
+    const float lo = (static_cast<float>(quant::qmin - p.zero_point) - 0.5f) * p.scale;
+    const float hi = (static_cast<float>(quant::qmax - p.zero_point) + 0.5f) * p.scale;
+    ops::with_activation(fused, [&]<Activation A>() {
+      for (std::int64_t i = 0; i < r.size(); ++i) {
+        const float c = clamp<A>(r[i]);
+        const bool inside = !fake_ || (c >= lo && c < hi);
+        g[i] = inside ? g[i] * clamp_slope<A>(r[i]) : 0.0f;
+      }
+    });
   }
 
   void forward_op(const quant::Op& op, ConstTensorView images) {
@@ -258,8 +267,11 @@ class QatNetwork {
         LayerParams& p = layers_[static_cast<std::size_t>(op.layer)];
         quantize_value_backward(v, l.clamp);
         const Tensor& x = value(op.in0);
-        Tensor dx(x.shape());
-        std::vector<float> dw(p.wq.size(), 0.0f), db(p.bq.size(), 0.0f);
+        Tensor& dx = scratch(x.shape());
+        std::vector<float>& dw = dw_;
+        std::vector<float>& db = db_;
+        dw.assign(p.wq.size(), 0.0f);
+        db.assign(p.bq.size(), 0.0f);
         if (l.kind == quant::LayerKind::depthwise) ops::depthwise_backward(x, p.wq, l.kernel, l.stride, grad(v), dx, dw, db);
         else if (l.kind == quant::LayerKind::dense) ops::linear_backward(x, p.wq, grad(v), dx, dw, db);
         else if (l.kernel == 1 && l.stride == 1) ops::pointwise_backward(x, p.wq, grad(v), dx, dw, db);
@@ -276,13 +288,13 @@ class QatNetwork {
     const Tensor& g = grad(v);
     switch (op.kind) {
       case quant::OpKind::lookup: {
-        Tensor dx(g.shape());
+        Tensor& dx = scratch(g.shape());
         ops::activation_backward(op.act, value(op.in0), g, dx);
         accumulate(op.in0, dx);
         break;
       }
       case quant::OpKind::pool: {
-        Tensor dx(shape(op.in0));
+        Tensor& dx = scratch(shape(op.in0));
         ops::global_average_pool_backward(g, dx);
         accumulate(op.in0, dx);
         break;
@@ -305,6 +317,12 @@ class QatNetwork {
         break;
       default: break;
     }
+  }
+
+  // One buffer for every op's input gradient before it is added (kept: no allocation per step).
+  Tensor& scratch(Shape s) {
+    if (scratch_.shape() != s) scratch_.reshape(s);
+    return scratch_;
   }
 
   // Frees what no op after op i reads (calibration: no backward follows).
@@ -331,6 +349,8 @@ class QatNetwork {
   std::vector<bool> unit_;  // values on the fixed [0, 1) grid: their parameters never move
   std::vector<Tensor> values_, raw_, grads_;
   std::vector<std::size_t> last_use_;  // the last op that reads each value
+  Tensor scratch_;
+  std::vector<float> dw_, db_;
 };
 
 struct QatConfig {
