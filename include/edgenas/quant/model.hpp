@@ -40,13 +40,6 @@ struct Ranges {
   }
 };
 
-/// The activation whose lookup produces value v (identity when v is not a lookup's output).
-inline Activation lookup_producing(const Graph& g, int v) noexcept {
-  for (const Op& op : g.ops)
-    if (op.out == v && op.kind == OpKind::lookup) return op.act;
-  return Activation::identity;
-}
-
 /// Activation quantization from ranges; sigmoid and h-sigmoid outputs get the fixed [0, 1) grid.
 inline std::vector<QuantParams> activation_params(const Graph& g, const Ranges& r) {
   std::vector<QuantParams> p(static_cast<std::size_t>(g.value_count()));

@@ -35,6 +35,7 @@
 #include "edgenas/core/rng.hpp"
 
 #include "edgenas/quant/model.hpp"
+#include "edgenas/runtime/reference/int8_kernels.hpp"  // the lookup between segments
 #include "edgenas/runtime/xnnpack/runtime.hpp"  // detail::check, detail::initialize
 
 namespace edgenas::xnnpack {
@@ -109,10 +110,7 @@ class Int8Runtime {
     EDGENAS_CHECK(threads >= 1 && batch >= 1, Status::invalid_argument, "xnnpack::Int8Runtime: threads %d, batch %d",
                   threads, batch);
     detail::initialize();
-    if (threads > 1) {
-      pool_ = pthreadpool_create(static_cast<std::size_t>(threads));
-      EDGENAS_CHECK(pool_ != nullptr, Status::runtime_error, "pthreadpool_create(%d) failed", threads);
-    }
+    pool_ = detail::make_pool(threads);
     for (std::size_t i = range_.first; i < range_.last; ++i)
       if (const quant::Op& op = graph_.ops[i]; op.kind == quant::OpKind::lookup) {
         auto& t = tables_.emplace_back();
@@ -155,11 +153,7 @@ class Int8Runtime {
         continue;
       }
       const quant::Op& op = graph_.ops[static_cast<std::size_t>(s.op)];
-      const std::int8_t* t = tables_[s.table].data();
-      const std::int8_t* in = host(op.in0);
-      std::int8_t* out = host(op.out);
-      const std::int64_t n = size(op.out);
-      for (std::int64_t i = 0; i < n; ++i) out[i] = t[in[i] + 128];
+      reference::int8::lookup(host(op.in0), size(op.out), tables_[s.table].data(), host(op.out));
     }
   }
 

@@ -38,6 +38,14 @@ inline void check(xnn_status status, const char* call, const std::string& layer)
                 layer.c_str(), static_cast<int>(status));
 }
 
+/// A pthreadpool of `threads` threads, or none (the caller's thread) for one.
+inline pthreadpool_t make_pool(int threads) {
+  if (threads <= 1) return nullptr;
+  pthreadpool_t pool = pthreadpool_create(static_cast<std::size_t>(threads));
+  EDGENAS_CHECK(pool != nullptr, Status::runtime_error, "pthreadpool_create(%d) failed", threads);
+  return pool;
+}
+
 inline void initialize() {
   static const xnn_status status = xnn_initialize(nullptr);  // once per process
   check(status, "xnn_initialize", "the library");
@@ -92,10 +100,7 @@ class Runtime {
     EDGENAS_CHECK(threads >= 1 && batch >= 1, Status::invalid_argument, "xnnpack::Runtime: threads %d, batch %d",
                   threads, batch);
     detail::initialize();
-    if (threads > 1) {
-      pool_ = pthreadpool_create(static_cast<std::size_t>(threads));
-      EDGENAS_CHECK(pool_ != nullptr, Status::runtime_error, "pthreadpool_create(%d) failed", threads);
-    }
+    pool_ = detail::make_pool(threads);
     weights_.assign(weights.begin(), weights.end());
     input_shape_ = piece.kind == Piece::Kind::network || piece.kind == Piece::Kind::stem ? g.input.with_batch(batch)
                                                                                          : piece.input.with_batch(batch);
