@@ -8,9 +8,10 @@
 //  * block/…: single MBConv blocks at MobileNet shapes (Args: H, C_in, expanded, C_out,
 //    kernel, stride, SE), as XNNPACK's bench/subgraph/depthwise-separable.cc does;
 //  * predictor/…: latency predictions per second over random genotypes of both spaces;
-//  * breakdown/…: every piece (stem, each block, head) of one network on its own, next to the
-//    whole network — which blocks dominate. MobileNetV3-Small unless EDGENAS_BREAKDOWN_GENOTYPE
-//    holds a genotype in text form (any network).
+//  * breakdown/{fp32,int8}/…: every piece (stem, each block, head) of one network on its own,
+//    next to the whole network, in both precisions — which blocks dominate and where int8 gains
+//    or loses. MobileNetV3-Small unless EDGENAS_BREAKDOWN_GENOTYPE names a zoo network
+//    (mobilenet_v2, mobilenet_v3_small, mobilenet_v3_large) or holds a genotype in text form.
 //
 //   build/release/benchmarks/bench_runtime --benchmark_min_time=2 --benchmark_enable_random_interleaving=true
 #include <benchmark/benchmark.h>
@@ -112,34 +113,52 @@ BENCHMARK(block)
 BENCHMARK_CAPTURE(predictor, fmnist, edgenas::spaces::fmnist)->Name("predictor/fmnist");
 BENCHMARK_CAPTURE(predictor, mobilenetv3, edgenas::spaces::mobilenetv3)->Name("predictor/mobilenetv3");
 
-// Registers breakdown/<i> <piece key> for every piece of the network, plus the whole network.
-void register_breakdown() {
+// The network the breakdown looks at: EDGENAS_BREAKDOWN_GENOTYPE, a zoo name or a genotype in
+// text form; MobileNetV3-Small when unset.
+edgenas::Genotype breakdown_genotype() {
   const char* text = std::getenv("EDGENAS_BREAKDOWN_GENOTYPE");
-  const edgenas::Genotype g =
-      text && *text ? edgenas::parse_genotype(text) : edgenas::genotype_of<edgenas::zoo::MobileNetV3Small>();
+  const std::string name = text ? text : "";
+  if (name.empty() || name == "mobilenet_v3_small") return edgenas::genotype_of<edgenas::zoo::MobileNetV3Small>();
+  if (name == "mobilenet_v2") return edgenas::genotype_of<edgenas::zoo::MobileNetV2>();
+  if (name == "mobilenet_v3_large") return edgenas::genotype_of<edgenas::zoo::MobileNetV3Large>();
+  return edgenas::parse_genotype(name);
+}
+
+// Registers breakdown/fp32/<i> <piece key> and breakdown/int8/<i> <piece key> for every piece
+// of the network, plus the whole network in both precisions: which blocks dominate, and
+// where int8 gains or loses against fp32.
+void register_breakdown() {
+  const edgenas::Genotype g = breakdown_genotype();
   const auto pieces = edgenas::latency::pieces_of(g);
-  for (std::size_t i = 0; i < pieces.size(); ++i) {
-    char name[256];
-    std::snprintf(name, sizeof name, "breakdown/%02zu %s", i, pieces[i].key.c_str());
-    benchmark::RegisterBenchmark(name, [g, piece = pieces[i].piece](benchmark::State& state) {
+  const auto add = [&](const std::string& label, edgenas::xnnpack::Piece piece) {
+    benchmark::RegisterBenchmark(("breakdown/fp32/" + label).c_str(), [g, piece](benchmark::State& state) {
       std::vector<float> weights(static_cast<std::size_t>(edgenas::xnnpack::piece_weight_count(g, piece)), 0.01f);
       edgenas::xnnpack::Runtime runtime(g, piece, weights, 1);
       for (auto _ : state) runtime.invoke();
     })->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("breakdown/int8/" + label).c_str(), [g, piece](benchmark::State& state) {
+      const edgenas::xnnpack::Int8Piece p = edgenas::xnnpack::int8_piece(g, piece);
+      edgenas::xnnpack::Int8Runtime runtime(edgenas::xnnpack::random_int8_model(p.genotype, 7), 1, 1,
+                                            edgenas::xnnpack::Segmentation::fused, p.ops);
+      for (auto _ : state) runtime.invoke();
+      state.counters["segments"] = runtime.segment_count();
+    })->Unit(benchmark::kMicrosecond);
+  };
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    char label[256];
+    std::snprintf(label, sizeof label, "%02zu %s", i, pieces[i].key.c_str());
+    add(label, pieces[i].piece);
   }
-  benchmark::RegisterBenchmark("breakdown/whole network", [g](benchmark::State& state) {
-    std::vector<float> weights(static_cast<std::size_t>(edgenas::inference_weight_count(g.view())), 0.01f);
-    edgenas::xnnpack::Runtime runtime(g, weights, 1);
-    for (auto _ : state) runtime.invoke();
-  })->Unit(benchmark::kMicrosecond);
+  add("whole network", {});
 }
 
 int main(int argc, char** argv) {
   register_breakdown();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  RatioReporter reporter({"/edgenas"}, {"/baseline"},
-                         "time ratio edgenas runtime / hand-written XNNPACK (batch 1, same run):");
+  RatioReporter reporter({{{"/edgenas/"}, {"/baseline/"}, "time ratio edgenas runtime / hand-written XNNPACK (batch 1, same run):"},
+                         {{"/edgenas_int8/", "breakdown/int8/"}, {"/edgenas/", "breakdown/fp32/"},
+                          "time ratio int8 / fp32, both through XNNPACK (batch 1, same run):"}});
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return 0;

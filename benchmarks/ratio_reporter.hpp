@@ -1,7 +1,8 @@
-// A Google Benchmark console reporter that also prints, per case, the time ratio of two
-// implementations measured in the same run. A benchmark whose name contains a numerator
-// marker is paired with the one whose name is the same with a denominator marker instead
-// (e.g. "zoo/v2/edgenas/threads:1" with "zoo/v2/baseline/threads:1").
+// A Google Benchmark console reporter that also prints time ratios of two implementations
+// measured in the same run. A benchmark whose name contains a comparison's numerator marker is
+// paired with the one whose name is the same with the denominator marker instead (e.g.
+// "zoo/v2/edgenas/threads:1" with "zoo/v2/baseline/threads:1"). Each comparison prints its own
+// table; a name may take part in several.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -12,11 +13,18 @@
 #include <string>
 #include <vector>
 
+struct RatioComparison {
+  std::vector<std::string> numerators, denominators;
+  std::string title;
+};
+
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
-  RatioReporter(std::vector<std::string> numerators, std::vector<std::string> denominators, std::string title)
+  explicit RatioReporter(std::vector<RatioComparison> comparisons)
       : ConsoleReporter(isatty(fileno(stdout)) ? OO_ColorTabular : OO_Tabular),  // plain text when redirected
-        numerators_(std::move(numerators)), denominators_(std::move(denominators)), title_(std::move(title)) {}
+        comparisons_(std::move(comparisons)), times_(comparisons_.size()) {}
+  RatioReporter(std::vector<std::string> numerators, std::vector<std::string> denominators, std::string title)
+      : RatioReporter({RatioComparison{std::move(numerators), std::move(denominators), std::move(title)}}) {}
 
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
@@ -28,22 +36,29 @@ class RatioReporter : public benchmark::ConsoleReporter {
         std::string k = full;
         return k.erase(k.find(marker), marker.size());
       };
-      for (const auto& n : numerators_)
-        if (full.find(n) != std::string::npos) times_[key(n)].first = t;
-      for (const auto& d : denominators_)
-        if (full.find(d) != std::string::npos) times_[key(d)].second = t;
+      for (std::size_t c = 0; c < comparisons_.size(); ++c) {
+        for (const auto& n : comparisons_[c].numerators)
+          if (full.find(n) != std::string::npos) times_[c][key(n)].first = t;
+        for (const auto& d : comparisons_[c].denominators)
+          if (full.find(d) != std::string::npos) times_[c][key(d)].second = t;
+      }
     }
     ConsoleReporter::ReportRuns(runs);
   }
   void Finalize() override {
     ConsoleReporter::Finalize();
-    std::printf("\n%s\n", title_.c_str());
-    for (const auto& [name, t] : times_)
-      if (t.first > 0 && t.second > 0) std::printf("  %-40s %6.3fx\n", name.c_str(), t.first / t.second);
+    for (std::size_t c = 0; c < comparisons_.size(); ++c) {
+      bool any = false;
+      for (const auto& [name, t] : times_[c]) {
+        if (t.first <= 0 || t.second <= 0) continue;
+        if (!any) std::printf("\n%s\n", comparisons_[c].title.c_str());
+        any = true;
+        std::printf("  %-56s %6.3fx\n", name.c_str(), t.first / t.second);
+      }
+    }
   }
 
  private:
-  std::vector<std::string> numerators_, denominators_;
-  std::string title_;
-  std::map<std::string, std::pair<double, double>> times_;
+  std::vector<RatioComparison> comparisons_;
+  std::vector<std::map<std::string, std::pair<double, double>>> times_;
 };

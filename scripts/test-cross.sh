@@ -2,7 +2,8 @@
 # The cross-compilation part of the tests (CI runs it after scripts/test.sh):
 #   1. aarch64: sysroot from Debian arm64 packages, the whole test suite cross-built and run
 #      under qemu-aarch64 (XNNPACK runtime equivalence included);
-#   2. the benchmark binaries built for aarch64 and armhf, one short benchmark run under qemu;
+#   2. the benchmark binaries built for aarch64 and armhf, one short benchmark run under qemu
+#      (on aarch64 also MobileNetV2 fp32 and int8 through XNNPACK);
 #   3. "search on the board": the edgenas tool built for aarch64 runs a tiny search under
 #      qemu-aarch64, building its latency table on the emulated device;
 #   4. the search as a library on the board: examples/search_in_app (started, cancelled,
@@ -49,6 +50,10 @@ one_benchmark() {  # runs one pair of depthwise benchmarks; fails unless both re
   [[ $(grep -c 'fmnist/28x28x64_k3s1 .* ns ' build/bench-cross.txt) == 2 ]]
 }
 one_benchmark on_aarch64 build/aarch64/benchmarks/bench_ops
+# MobileNetV2 fp32 and int8 through XNNPACK (qs8/qc8 on ARM NEON): functional only under qemu.
+on_aarch64 build/aarch64/benchmarks/bench_runtime --benchmark_filter='zoo/mobilenet_v2/edgenas(_int8)?/threads:1' \
+  --benchmark_min_time=0.01 | tee build/bench-cross-int8.txt
+[[ $(grep -cE 'zoo/mobilenet_v2/edgenas(_int8)?/threads:1 .* ms ' build/bench-cross-int8.txt) == 2 ]]
 
 phase "armhf: sysroot, benchmarks and the tool; one benchmark under qemu-arm -cpu $armhf_cpu"
 scripts/make-sysroot.sh armhf

@@ -71,6 +71,12 @@ int latency_check(const LatencyOptions& o) {
   for (int i = 0; i < reps; ++i) sink = sink + table.predict_ms(nets[static_cast<std::size_t>(i) % nets.size()]);
   const double per_second = reps / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (as_json) {
+    json::Value::Array rows;
+    for (std::size_t i = 0; i < nets.size(); ++i)
+      rows.push_back(json::Value()
+                         .set("genotype", to_string(nets[i]))
+                         .set("predicted_ms", r.predicted_ms[i])
+                         .set("measured_ms", r.measured_ms[i]));
     std::printf("%s\n", json::dump(json::Value()
                                        .set("space", space.name)
                                        .set("networks", r.networks)
@@ -80,7 +86,8 @@ int latency_check(const LatencyOptions& o) {
                                        .set("max_abs_error_percent", r.max_abs_error_pct)
                                        .set("kendall_tau", r.kendall_tau)
                                        .set("unstable_measurements", unstable)
-                                       .set("predictions_per_second", per_second))
+                                       .set("predictions_per_second", per_second)
+                                       .set("networks_measured", std::move(rows)))
                             .c_str());
   } else {
     std::printf("device      %s\n", latency::describe(table.device).c_str());
