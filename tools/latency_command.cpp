@@ -18,6 +18,7 @@ struct LatencyOptions {
   std::uint64_t seed = 1, check_seed = 12345;
   bool json = false;
   std::string precision = "fp32";
+  bool no_drift_correction = false;
 };
 
 int latency_build(const LatencyOptions& o) {
@@ -46,24 +47,35 @@ int latency_check(const LatencyOptions& o) {
   const latency::Table table = latency::load_table(path, latency::this_device(threads, o.precision));
   Rng rng(seed);
   std::vector<Genotype> nets;
-  std::vector<double> measured;
-  int unstable = 0;
-  Progress bar("measuring networks");
   for (int i = 0; i < samples; ++i) {
     nets.push_back(space.sample(rng));
     table.predict_ms(nets.back());  // fails early, naming the piece, if the table lacks one
-    const latency::Measurement m = latency::measure_network(nets.back(), threads, {}, o.precision);
+  }
+  // All networks timed interleaved, in rounds (timing.hpp), as the table's pieces were, together
+  // with reference pieces of the table: how much the device's speed moved since it was built.
+  Progress bar("measuring networks");
+  const auto [timed, drift] = latency::measure_networks_with_drift(
+      table, nets, {}, [&](std::size_t done, std::size_t total) { bar.update(done, total); });
+  std::vector<double> measured;
+  int unstable = 0;
+  for (const latency::Measurement& m : timed) {
     unstable += !m.stable;
     measured.push_back(m.median_ms);
-    bar.update(static_cast<std::size_t>(i + 1), static_cast<std::size_t>(samples));
   }
-  const latency::PredictorReport r = latency::check_predictor(table, nets, measured);
-  int within5 = 0, within10 = 0;
-  for (std::size_t i = 0; i < nets.size(); ++i) {
-    const double err = std::abs(r.predicted_ms[i] - r.measured_ms[i]) / r.measured_ms[i];
-    within5 += err <= 0.05;
-    within10 += err <= 0.10;
-  }
+  const auto within = [&](const latency::PredictorReport& r, double bound) {
+    int n = 0;
+    for (std::size_t i = 0; i < nets.size(); ++i)
+      n += std::abs(r.predicted_ms[i] - r.measured_ms[i]) <= bound * r.measured_ms[i];
+    return static_cast<double>(n) / samples;
+  };
+  // Predictions corrected for the drift when it is beyond the references' noise, and as the
+  // table says.
+  latency::Table corrected = table;
+  const double factor = o.no_drift_correction ? 1.0 : drift.correction();
+  corrected.scale *= factor, corrected.offset_ms *= factor;
+  const latency::PredictorReport r = latency::check_predictor(corrected, nets, measured);
+  const latency::PredictorReport raw = latency::check_predictor(table, nets, measured);
+  const double within5 = within(r, 0.05), within10 = within(r, 0.10);
   // Prediction throughput: how many predictions a search can afford.
   const auto t0 = std::chrono::steady_clock::now();
   volatile double sink = 0.0;  // keeps the predictions from being optimised away
@@ -80,12 +92,16 @@ int latency_check(const LatencyOptions& o) {
     std::printf("%s\n", json::dump(json::Value()
                                        .set("space", space.name)
                                        .set("networks", r.networks)
-                                       .set("within_5_percent", static_cast<double>(within5) / samples)
-                                       .set("within_10_percent", static_cast<double>(within10) / samples)
+                                       .set("within_5_percent", within5)
+                                       .set("within_10_percent", within10)
                                        .set("mean_abs_error_percent", r.mean_abs_error_pct)
                                        .set("max_abs_error_percent", r.max_abs_error_pct)
                                        .set("kendall_tau", r.kendall_tau)
                                        .set("unstable_measurements", unstable)
+                                       .set("drift_ratio", drift.ratio)
+                                       .set("drift_significant", drift.significant)
+                                       .set("drift_corrected", factor != 1.0)
+                                       .set("uncorrected_within_10_percent", within(raw, 0.10))
                                        .set("predictions_per_second", per_second)
                                        .set("networks_measured", std::move(rows)))
                             .c_str());
@@ -93,11 +109,19 @@ int latency_check(const LatencyOptions& o) {
     std::printf("device      %s\n", latency::describe(table.device).c_str());
     std::printf("space       %s, %d random networks (seed %llu), measured end to end\n", space.name.c_str(), r.networks,
                 static_cast<unsigned long long>(seed));
-    std::printf("within ±5%%  %.1f %%\nwithin ±10%% %.1f %%\nmean |err|  %.2f %%  (max %.2f %%, RMSE %.4f ms)\n",
-                100.0 * within5 / samples, 100.0 * within10 / samples, r.mean_abs_error_pct, r.max_abs_error_pct,
+    std::printf("drift       the device is %.1f %% %s than when the table was measured (%d reference pieces: %+.1f to "
+                "%+.1f %%); %s\n",
+                100.0 * std::abs(drift.ratio - 1), drift.ratio >= 1 ? "slower" : "faster", drift.pieces,
+                100.0 * (drift.low - 1), 100.0 * (drift.high - 1),
+                o.no_drift_correction ? "not corrected"
+                : drift.significant   ? "predictions corrected by it"
+                                      : "within the noise, not corrected");
+    std::printf("within ±5%%  %.1f %%\nwithin ±10%% %.1f %%", 100.0 * within5, 100.0 * within10);
+    if (factor != 1.0) std::printf("  (%.1f %% without the correction)", 100.0 * within(raw, 0.10));
+    std::printf("\nmean |err|  %.2f %%  (max %.2f %%, RMSE %.4f ms)\n", r.mean_abs_error_pct, r.max_abs_error_pct,
                 r.rmse_ms);
-    std::printf("kendall tau %.3f\nunstable    %d measurements did not settle within the spread bound\n", r.kendall_tau,
-                unstable);
+    std::printf("kendall tau %.3f\nunstable    %d measurements whose 95%% interval stayed wider than +-2%%\n",
+                r.kendall_tau, unstable);
     std::printf("predictions %.2f M/s\n", per_second / 1e6);
   }
   return 0;
@@ -167,6 +191,8 @@ void add_latency_command(CLI::App& app, Action& run) {
   check->add_option("--samples", o->samples, "Random networks to measure")->check(CLI::Range(2, 100000));
   check->add_option("--seed", o->check_seed, "Seed for the random networks")->capture_default_str();
   check->add_flag("--json", o->json, "Machine-readable output");
+  check->add_flag("--no-drift-correction", o->no_drift_correction,
+                  "Judge the table's predictions as they are, not scaled by the device's drift since it was measured");
   breakdown->add_option("--genotype", o->genotype, "The network, in genotype text form")->required();
   breakdown->add_option("--table", o->table, "Latency table file (JSON)")->required();
   breakdown->add_option("--threads", o->threads, "Threads XNNPACK uses")->check(CLI::PositiveNumber);

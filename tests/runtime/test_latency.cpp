@@ -14,11 +14,7 @@ namespace fs = std::filesystem;
 namespace {
 const char* const small_a = "in:16x16x1 stem:8:k3:s2:hswish mb:16:e3:k3:s2:se:hswish mb:16:e3:k5:s1:relu head:32:hswish fc:10";
 const char* const small_b = "in:16x16x1 stem:8:k3:s2:hswish mb:16:e4:k3:s2:hswish mb:16:e3:k5:s1:relu head:32:hswish fc:10";
-latency::TimingOptions quick() {
-  latency::TimingOptions o;
-  o.warmup_runs = 2, o.min_runs = 5, o.min_round_seconds = 0.005, o.max_rounds = 2;
-  return o;
-}
+latency::TimingOptions quick() { return {.warmup_runs = 2, .round_seconds = 0.001, .min_rounds = 3, .max_rounds = 5}; }
 }  // namespace
 
 TEST_CASE("device fingerprint names this CPU and round-trips through JSON", "[latency][fingerprint]") {
@@ -58,8 +54,8 @@ TEST_CASE("an Arm MIDR names the core's designer and part", "[latency][fingerpri
   CHECK(decode_midr(0x000f0510).vendor == "unknown");  // qemu's "max" CPU: implementer 0
 }
 
-TEST_CASE("timing reports median, percentiles and stability", "[latency][timing]") {
-  latency::TimingOptions o = quick();
+TEST_CASE("timing reports median, percentiles, a confidence interval and stability", "[latency][timing]") {
+  const latency::TimingOptions o = quick();
   int calls = 0;
   const latency::Measurement m = latency::measure(
       [&] {
@@ -70,16 +66,70 @@ TEST_CASE("timing reports median, percentiles and stability", "[latency][timing]
   CHECK(m.median_ms >= 0.3);
   CHECK(m.p10_ms <= m.median_ms);
   CHECK(m.median_ms <= m.p90_ms);
-  CHECK(m.runs >= 5);
+  CHECK(m.ci_low_ms <= m.median_ms);
+  CHECK(m.median_ms <= m.ci_high_ms);
+  CHECK(m.rounds >= o.min_rounds);
+  CHECK(m.runs >= m.rounds);
   CHECK(calls >= m.runs + o.warmup_runs);
-  // A bimodal workload is reported as unstable after the allowed rounds.
+  // A workload that alternates between two speeds from round to round never settles.
   int i = 0;
-  o.max_spread = 0.01;
   const latency::Measurement noisy = latency::measure(
-      [&] { std::this_thread::sleep_for(std::chrono::microseconds(++i % 2 ? 100 : 2000)); }, o);
+      [&] { std::this_thread::sleep_for(std::chrono::microseconds(++i % 2 ? 100 : 2000)); },
+      latency::TimingOptions{
+          .warmup_runs = 1, .revisit_warmup_runs = 0, .round_seconds = 0, .min_rounds = 3, .max_rounds = 6, .max_ci = 0.01});
   CHECK_FALSE(noisy.stable);
-  CHECK(noisy.rounds == o.max_rounds);
-  CHECK(noisy.spread() > 0.5);
+  CHECK(noisy.rounds == 6);
+  CHECK(noisy.ci_half_width() > 0.5);
+}
+
+TEST_CASE("the median's confidence interval uses the binomial order statistics", "[latency][timing]") {
+  using latency::detail::median_interval;
+  CHECK(median_interval(1) == std::pair<std::size_t, std::size_t>{0, 0});
+  CHECK(median_interval(7) == std::pair<std::size_t, std::size_t>{0, 6});    // too few: the whole range
+  CHECK(median_interval(15) == std::pair<std::size_t, std::size_t>{2, 12});  // ranks 3 and 13 of 15
+  CHECK(median_interval(31) == std::pair<std::size_t, std::size_t>{9, 21});  // ranks 10 and 22 of 31
+  // Coverage, checked by enumeration: P(X(lo) <= median <= X(hi)) = P(lo < B(n, 1/2) <= hi) >= 95 %.
+  for (std::size_t n : {15u, 31u, 63u}) {
+    const auto [lo, hi] = median_interval(n);
+    double p = 0, c = std::pow(0.5, static_cast<double>(n));  // P(B = 0)
+    for (std::size_t k = 0; k <= n; ++k) {
+      if (k > lo && k <= hi) p += c;
+      c = c * static_cast<double>(n - k) / static_cast<double>(k + 1);
+    }
+    CHECK(p >= 0.95);
+  }
+}
+
+TEST_CASE("interleaved timing hits every item alike with a burst of interference", "[latency][timing]") {
+  // Two items of 200 and 400 µs; for a stretch in the middle of the run everything is 4x
+  // slower (a burst of load). Timed one after the other, the burst would fall on one item;
+  // interleaved in rounds, each item's median of round medians stays near its quiet time.
+  const auto start = std::chrono::steady_clock::now();
+  const auto busy = [](double us) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(static_cast<long>(us * 1e3));
+    while (std::chrono::steady_clock::now() < until) {
+    }
+  };
+  const latency::TimingOptions o{.warmup_runs = 1, .round_seconds = 0, .min_rounds = 15, .max_rounds = 15};
+  std::vector<int> calls(2, 0);
+  std::vector<std::pair<std::size_t, double>> reported;
+  const auto m = latency::measure_interleaved(
+      2,
+      [&](std::size_t i) {
+        ++calls[i];
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double slow = elapsed > 0.002 && elapsed < 0.004 ? 4.0 : 1.0;  // the burst
+        busy((i == 0 ? 200.0 : 400.0) * slow);
+      },
+      o, [&](std::size_t i, const latency::Measurement& finished) { reported.push_back({i, finished.median_ms}); });
+  REQUIRE(m.size() == 2);
+  REQUIRE(reported.size() == 2);  // each item once, with its final measurement
+  for (const auto& [i, ms] : reported) CHECK(ms == m[i].median_ms);
+  CHECK(m[0].rounds == 15);
+  CHECK(calls[0] == 31);  // one warm-up, then per round one untimed and one timed run (round_seconds 0)
+  CHECK(m[0].median_ms == Approx(0.2).epsilon(0.25));
+  CHECK(m[1].median_ms == Approx(0.4).epsilon(0.25));
+  CHECK(m[0].p90_ms >= m[0].median_ms);
 }
 
 TEST_CASE("latency tables: build incrementally, predict, save, reload, reject other devices and corrupt files",
@@ -130,7 +180,10 @@ TEST_CASE("latency tables: build incrementally, predict, save, reload, reject ot
   CHECK(report.kendall_tau == Approx(1.0));
   // And a real fit on whole-network measurements runs end to end.
   std::vector<double> timed;
-  for (const auto& g : nets) timed.push_back(latency::measure_network(g, 1, quick()).median_ms);
+  std::size_t finished = 0;
+  for (const auto& m : latency::measure_networks(nets, 1, quick(), "fp32", [&](std::size_t done) { finished = done; }))
+    timed.push_back(m.median_ms);
+  CHECK(finished == 2);
   latency::fit_overhead(table, nets, timed);
   CHECK(table.fitted_networks == 2);
   latency::save_table(table, path);
@@ -149,6 +202,26 @@ TEST_CASE("latency tables: build incrementally, predict, save, reload, reject ot
   CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(1)), Catch::Contains(path) && Catch::Contains("truncated file?"));
   std::ofstream(path) << "{\"format\": \"something else\"}";
   CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(1)), Catch::Contains("not an edgenas latency table"));
+  // An entry whose confidence interval does not hold its median is refused, naming it; a table
+  // written before intervals existed loads with the median as its interval.
+  latency::Table odd = table;
+  latency::Measurement& e = odd.entries.begin()->second;
+  e.ci_low_ms = e.median_ms * 1.5, e.ci_high_ms = e.median_ms * 2;
+  latency::save_table(odd, path);
+  CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(1)),
+                    Catch::Contains(odd.entries.begin()->first) && Catch::Contains("does not hold its median"));
+  latency::save_table(table, path);
+  {
+    std::ifstream in(path);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  for (const char* field : {"ci_low_ms", "ci_high_ms", "rounds"})
+    for (std::size_t at; (at = text.find(std::string("\"") + field + "\"")) != std::string::npos;)
+      text.erase(at, text.find('\n', at) + 1 - at);  // the line "field": value,
+  std::ofstream(path) << text;
+  const latency::Table old = latency::load_table(path, latency::this_device(1));
+  CHECK(old.entries.size() == table.entries.size());
+  CHECK(old.entries.begin()->second.ci_low_ms == old.entries.begin()->second.median_ms);
 }
 
 TEST_CASE("search spaces sample valid genotypes whose pieces the space enumeration covers", "[latency][space]") {

@@ -56,7 +56,8 @@ TEST_CASE("a cancelled search resumes to the front of an uninterrupted one", "[s
   set_num_threads(2);
   const test::TempDir dir("pipeline");
   const std::string table = dir.file("table.json");
-  latency::build_table(small_space(), table, 1, 3, 1, {1, 3, 0.002, 50, 1.0, 1, -1});
+  latency::build_table(small_space(), table, 1, 3, 1,
+                       {.warmup_runs = 1, .round_seconds = 0.0005, .min_rounds = 3, .max_rounds = 3});
 
   std::vector<std::string> stages_seen;
   Callbacks watch;
@@ -141,7 +142,8 @@ TEST_CASE("an int8 search: int8 latency table, quantized candidates, post-traini
   set_num_threads(2);
   const test::TempDir dir("pipeline_int8");
   const std::string fp32_table = dir.file("fp32.json");
-  latency::build_table(small_space(), fp32_table, 1, 3, 1, {1, 3, 0.002, 50, 1.0, 1, -1});
+  latency::build_table(small_space(), fp32_table, 1, 3, 1,
+                       {.warmup_runs = 1, .round_seconds = 0.0005, .min_rounds = 3, .max_rounds = 3});
   SearchConfig c = small_config(dir.file("int8"), fp32_table);
   c.precision = "int8";
   c.qat_epochs = 1;

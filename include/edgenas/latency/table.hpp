@@ -7,9 +7,10 @@
 //
 // File: JSON {"format": "edgenas-latency-table", "version": 1, "fingerprint": {...},
 // "fit": {"scale": a, "offset_ms": b, "networks": n}, "entries": {"key": {"median_ms": …,
-// "p10_ms": …, "p90_ms": …, "mad_ms": …, "runs": …, "stable": …}}}. Saving writes a temporary
-// file and renames it, after every new entry during a build, so an interrupted build keeps
-// everything it measured and resumes where it stopped.
+// "p10_ms": …, "p90_ms": …, "mad_ms": …, "ci_low_ms": …, "ci_high_ms": …, "runs": …,
+// "rounds": …, "stable": …}}} (interval and rounds optional: older tables lack them). Saving
+// writes a temporary file and renames it, as entries finish during a build, so an interrupted
+// build keeps what it measured and resumes where it stopped.
 #pragma once
 
 #include <cstdio>
@@ -17,10 +18,12 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
-#include <unordered_map>
 #include <sstream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "edgenas/core/atomic_file.hpp"
@@ -91,29 +94,61 @@ constexpr std::uint64_t head_hash(Shape in, const HeadGene& h) noexcept {
   return k;
 }
 
-/// The numeric key of a piece written as a table key string (the inverse of *_key()).
-inline bool parse_piece_key(const std::string& key, std::uint64_t& hash) {
+/// A piece to time: a network holding it (stem and head settings) and the piece.
+struct PieceToTime {
+  Genotype genotype;
+  xnnpack::Piece piece;
+};
+
+/// The piece a table key string names (the inverse of *_key()), inside a minimal network that
+/// holds it (a 1×1 identity stem feeds a block or head its input), or nothing if the key is
+/// not one.
+inline std::optional<PieceToTime> piece_from_key(const std::string& key) {
   int h, w, c, a, b, d, e, f;
   char act[32], act2[32];
   Activation x{};
+  PieceToTime p;
   if (std::sscanf(key.c_str(), "stem %dx%dx%d c%d k%d s%d %31s", &h, &w, &c, &a, &b, &d, act) == 7 && parse_activation(act, x)) {
-    Genotype g;
-    g.input = {1, h, w, c};
-    g.stem = {a, b, d, x};
-    hash = stem_hash(g);
-    return true;
+    p.genotype.input = {1, h, w, c};
+    p.genotype.stem = {a, b, d, x};
+    p.piece = {xnnpack::Piece::Kind::stem, {}, {}};
+    return p;
   }
   if (std::sscanf(key.c_str(), "mbconv %dx%dx%d o%d x%d k%d s%d %31s %31s", &h, &w, &c, &a, &b, &d, &e, act, act2) >= 8) {
     const bool se = std::string(act) == "se";
-    if (!parse_activation(se ? act2 : act, x)) return false;
-    hash = block_hash({1, h, w, c}, BlockGene{a, b, d, e, se, x});
-    return true;
+    if (!parse_activation(se ? act2 : act, x)) return std::nullopt;
+    p.genotype.input = {1, h, w, c};
+    p.genotype.stem = {c, 1, 1, Activation::identity};
+    p.genotype.blocks = {BlockGene{a, b, d, e, se, x}};
+    p.piece = {xnnpack::Piece::Kind::block, {1, h, w, c}, p.genotype.blocks[0]};
+    return p;
   }
   if (std::sscanf(key.c_str(), "head %dx%dx%d c%d %31s h%d k%d", &h, &w, &c, &a, act, &e, &f) == 7 && parse_activation(act, x)) {
-    hash = head_hash({1, h, w, c}, HeadGene{a, x, e, f});
-    return true;
+    p.genotype.input = {1, h, w, c};
+    p.genotype.stem = {c, 1, 1, Activation::identity};
+    p.genotype.head = {a, x, e, f};
+    p.piece = {xnnpack::Piece::Kind::head, {1, h, w, c}, {}};
+    return p;
   }
-  return false;
+  return std::nullopt;
+}
+
+/// The numeric key of a piece written as a table key string.
+inline bool parse_piece_key(const std::string& key, std::uint64_t& hash) {
+  const std::optional<PieceToTime> p = piece_from_key(key);
+  if (!p) return false;
+  switch (p->piece.kind) {
+    case xnnpack::Piece::Kind::stem:
+      hash = stem_hash(p->genotype);
+      break;
+    case xnnpack::Piece::Kind::block:
+      hash = block_hash(p->piece.input, p->piece.block);
+      break;
+    default:
+      hash = head_hash(p->piece.input, p->genotype.head);
+      break;
+  }
+  return true;
 }
 
 /// The pieces a genotype is made of, in order.
@@ -193,7 +228,10 @@ inline json::Value to_json(const Table& t) {
                          .set("p10_ms", m.p10_ms)
                          .set("p90_ms", m.p90_ms)
                          .set("mad_ms", m.mad_ms)
+                         .set("ci_low_ms", m.ci_low_ms)
+                         .set("ci_high_ms", m.ci_high_ms)
                          .set("runs", m.runs)
+                         .set("rounds", m.rounds)
                          .set("stable", m.stable));
   return json::Value()
       .set("format", "edgenas-latency-table")
@@ -249,6 +287,16 @@ inline Table load_table(const std::string& path, const Fingerprint& expected, De
     m.mad_ms = e.at("mad_ms", key.c_str()).as_number("mad_ms");
     m.runs = e.at("runs", key.c_str()).as_int("runs", 1);
     m.stable = e.at("stable", key.c_str()).as_bool("stable");
+    // Tables measured before interleaved rounds have no interval: the median stands for it.
+    const json::Value* lo = e.find("ci_low_ms");
+    const json::Value* hi = e.find("ci_high_ms");
+    const json::Value* rounds = e.find("rounds");
+    m.ci_low_ms = lo ? lo->as_number("ci_low_ms") : m.median_ms;
+    m.ci_high_ms = hi ? hi->as_number("ci_high_ms") : m.median_ms;
+    m.rounds = rounds ? rounds->as_int("rounds", 1) : 1;
+    EDGENAS_CHECK(m.ci_low_ms <= m.median_ms && m.median_ms <= m.ci_high_ms, Status::corrupt_data,
+                  "%s: entry \"%s\": confidence interval [%g, %g] ms does not hold its median %g ms", path.c_str(),
+                  key.c_str(), m.ci_low_ms, m.ci_high_ms, m.median_ms);
     EDGENAS_CHECK(m.median_ms > 0 && m.p10_ms <= m.median_ms && m.median_ms <= m.p90_ms, Status::corrupt_data,
                   "%s: entry \"%s\" has inconsistent timings", path.c_str(), key.c_str());
     t.entries[key] = m;
@@ -268,28 +316,155 @@ inline std::vector<float> random_weights(std::int64_t n, std::uint64_t seed) {
 }
 }  // namespace detail
 
-/// Times one piece of `g` through the XNNPACK runtime of `dtype` (random weights: latency does
-/// not depend on values).
+/// One piece of `g` (Piece{}: the whole network, batch 1) ready to run through the XNNPACK
+/// runtime of `dtype`, with random weights and input (latency does not depend on values).
+class PieceRunner {
+ public:
+  PieceRunner(const Genotype& g, const xnnpack::Piece& piece, int threads, std::string_view dtype) {
+    Rng rng(11);
+    if (dtype == "int8") {
+      const xnnpack::Int8Piece p = xnnpack::int8_piece(g, piece);
+      int8_ = std::make_unique<xnnpack::Int8Runtime>(xnnpack::random_int8_model(p.genotype, 7), threads, 1,
+                                                     xnnpack::Segmentation::fused, p.ops);
+      for (std::int8_t& x : int8_->input()) x = static_cast<std::int8_t>(rng.between(-128, 127));
+      return;
+    }
+    fp32_ = std::make_unique<xnnpack::Runtime>(
+        g, piece, detail::random_weights(xnnpack::piece_weight_count(g, piece), 7), threads);
+    TensorView in = fp32_->input();
+    for (std::int64_t i = 0; i < in.size(); ++i) in.data()[i] = rng.uniform(-1.0f, 1.0f);
+  }
+  void operator()() {
+    if (int8_)
+      int8_->invoke();
+    else
+      fp32_->invoke();
+  }
+
+ private:
+  std::unique_ptr<xnnpack::Runtime> fp32_;
+  std::unique_ptr<xnnpack::Int8Runtime> int8_;
+};
+
+/// Rough bytes a PieceRunner holds (weights and the feature maps it passes through): how many
+/// runtimes measure_pieces keeps alive at once.
+inline std::int64_t runner_bytes(const Genotype& g, const xnnpack::Piece& piece) {
+  if (piece.kind == xnnpack::Piece::Kind::network)
+    return 4 * (inference_weight_count(g.view()) + peak_activation_bytes(g.view()));
+  const Shape in = piece.kind == xnnpack::Piece::Kind::stem ? g.input : piece.input;
+  const std::int64_t widest = std::max({in.c, g.stem.channels, piece.block.expanded, g.head.channels});
+  return 4 * (xnnpack::piece_weight_count(g, piece) + std::int64_t{in.h} * in.w * widest * 4);
+}
+
+/// Times every item interleaved (timing.hpp), keeping at most `memory_bytes` of runtimes alive:
+/// larger sets are cut into groups, each timed interleaved. done(i, m) is called as item i
+/// finishes (a caller can save there: an interrupted run keeps every finished item).
+template <typename Done>
+std::vector<Measurement> measure_pieces(const std::vector<PieceToTime>& items, int threads,
+                                        const TimingOptions& options, std::string_view dtype, Done&& done,
+                                        std::int64_t memory_bytes = std::int64_t{512} << 20) {
+  std::vector<Measurement> result(items.size());
+  for (std::size_t first = 0; first < items.size();) {
+    std::vector<PieceRunner> runners;
+    runners.reserve(items.size() - first);
+    std::int64_t bytes = 0;
+    std::size_t last = first;
+    for (; last < items.size() &&
+           (last == first || bytes + runner_bytes(items[last].genotype, items[last].piece) <= memory_bytes);
+         ++last) {
+      bytes += runner_bytes(items[last].genotype, items[last].piece);
+      runners.emplace_back(items[last].genotype, items[last].piece, threads, dtype);
+    }
+    TimingOptions group = options;
+    group.seed = options.seed + first;
+    const std::vector<Measurement> m = measure_interleaved(
+        runners.size(), [&](std::size_t i) { runners[i](); }, group,
+        [&](std::size_t i, const Measurement& finished) { done(first + i, finished); });
+    std::copy(m.begin(), m.end(), result.begin() + static_cast<std::ptrdiff_t>(first));
+    first = last;
+  }
+  return result;
+}
+
+/// Times one piece of `g` (see PieceRunner).
 inline Measurement measure_piece(const Genotype& g, const xnnpack::Piece& piece, int threads,
                                  const TimingOptions& options = {}, std::string_view dtype = "fp32") {
-  if (dtype == "int8") {
-    const xnnpack::Int8Piece p = xnnpack::int8_piece(g, piece);
-    xnnpack::Int8Runtime runtime(xnnpack::random_int8_model(p.genotype, 7), threads, 1, xnnpack::Segmentation::fused, p.ops);
-    Rng rng(11);
-    for (std::int8_t& x : runtime.input()) x = static_cast<std::int8_t>(rng.between(-128, 127));
-    return measure([&] { runtime.invoke(); }, options);
-  }
-  xnnpack::Runtime runtime(g, piece, detail::random_weights(xnnpack::piece_weight_count(g, piece), 7), threads);
-  Rng rng(11);
-  TensorView in = runtime.input();
-  for (std::int64_t i = 0; i < in.size(); ++i) in.data()[i] = rng.uniform(-1.0f, 1.0f);
-  return measure([&] { runtime.invoke(); }, options);
+  PieceRunner runner(g, piece, threads, dtype);
+  return measure([&] { runner(); }, options);
 }
 
 /// Times a whole network (batch 1).
 inline Measurement measure_network(const Genotype& g, int threads, const TimingOptions& options = {},
                                    std::string_view dtype = "fp32") {
   return measure_piece(g, xnnpack::Piece{}, threads, options, dtype);
+}
+
+/// Times whole networks (batch 1) interleaved: what a predictor is fitted on and checked against.
+inline std::vector<Measurement> measure_networks(const std::vector<Genotype>& networks, int threads,
+                                                 const TimingOptions& options = {}, std::string_view dtype = "fp32",
+                                                 const std::function<void(std::size_t done)>& progress = {}) {
+  std::vector<PieceToTime> items;
+  for (const Genotype& g : networks) items.push_back({g, xnnpack::Piece{}});
+  std::size_t finished = 0;
+  return measure_pieces(items, threads, options, dtype, [&](std::size_t, const Measurement&) {
+    if (progress) progress(++finished);
+  });
+}
+
+/// How the device's speed now compares with when a table was measured.
+struct Drift {
+  double ratio = 1.0;            // median over the reference pieces of now / table (> 1: slower now)
+  double low = 1.0, high = 1.0;  // the smallest and largest of those ratios
+  int pieces = 0;
+  bool significant = false;      // the 95 % interval of the median ratio excludes 1
+  /// The factor to scale predictions by: the ratio when significant, else 1 (correcting by
+  /// noise would only add it to every prediction).
+  double correction() const noexcept { return significant ? ratio : 1.0; }
+};
+
+/// Up to `count` entries of `table`, spread evenly over its range of latencies: the pieces
+/// re-timed to see how the device's speed has moved since the table was measured.
+inline std::vector<std::string> reference_keys(const Table& table, int count = 16) {
+  std::vector<std::pair<double, std::string>> by_time;
+  for (const auto& [key, m] : table.entries) by_time.emplace_back(m.median_ms, key);
+  std::sort(by_time.begin(), by_time.end());
+  std::vector<std::string> keys;
+  const std::size_t n = by_time.size(), k = std::min(n, static_cast<std::size_t>(std::max(count, 0)));
+  for (std::size_t i = 0; i < k; ++i) keys.push_back(by_time[k == 1 ? n / 2 : i * (n - 1) / (k - 1)].second);
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+/// Times `networks` whole together with `table`'s reference pieces, all interleaved in one set
+/// of rounds so that both see the same device at the same moments; returns the networks'
+/// measurements and the drift the references show. progress(done) counts finished items.
+inline std::pair<std::vector<Measurement>, Drift> measure_networks_with_drift(
+    const Table& table, const std::vector<Genotype>& networks, const TimingOptions& options = {},
+    const std::function<void(std::size_t done, std::size_t total)>& progress = {}, int references = 16) {
+  std::vector<PieceToTime> items;
+  for (const Genotype& g : networks) items.push_back({g, xnnpack::Piece{}});
+  const std::vector<std::string> keys = reference_keys(table, references);
+  for (const std::string& key : keys) items.push_back(*piece_from_key(key));
+  std::size_t finished = 0;
+  std::vector<Measurement> m =
+      measure_pieces(items, table.device.threads, options, table.device.dtype, [&](std::size_t, const Measurement&) {
+        if (progress) progress(++finished, items.size());
+      });
+  std::vector<double> ratios;
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    ratios.push_back(m[networks.size() + i].median_ms / table.entries.at(keys[i]).median_ms);
+  Drift d;
+  if (!ratios.empty()) {
+    d.ratio = detail::percentile(ratios, 0.5);
+    d.low = *std::min_element(ratios.begin(), ratios.end());
+    d.high = *std::max_element(ratios.begin(), ratios.end());
+    d.pieces = static_cast<int>(ratios.size());
+    std::sort(ratios.begin(), ratios.end());
+    const auto [lo, hi] = detail::median_interval(ratios.size());
+    d.significant = ratios[lo] > 1.0 || ratios[hi] < 1.0;
+  }
+  m.resize(networks.size());
+  return {std::move(m), d};
 }
 
 using BuildProgress = std::function<void(std::size_t done, std::size_t total, const std::string& key, const Measurement&)>;
@@ -352,20 +527,23 @@ inline std::vector<PieceJob> genotype_pieces(const std::vector<Genotype>& genoty
   return jobs;
 }
 
-/// Measures every job whose piece is not yet in `table`, saving after each one when `path` is
-/// not empty (an interrupted build keeps what it measured). Returns the number measured.
+/// Measures every job whose piece is not yet in `table`, all interleaved (timing.hpp), saving
+/// when `path` is not empty as each entry finishes: an interrupted build keeps them. Returns
+/// the number measured.
 inline std::size_t extend_table(Table& table, const std::vector<PieceJob>& jobs, const std::string& path,
                                 const TimingOptions& options = {}, const BuildProgress& progress = {}) {
   std::vector<const PieceJob*> todo;
+  std::vector<PieceToTime> items;
   for (const PieceJob& j : jobs)
-    if (!table.entries.count(j.piece.key)) todo.push_back(&j);
-  for (std::size_t i = 0; i < todo.size(); ++i) {
-    const Measurement m = measure_piece(todo[i]->genotype, todo[i]->piece.piece, table.device.threads, options, table.device.dtype);
+    if (!table.entries.count(j.piece.key)) todo.push_back(&j), items.push_back({j.genotype, j.piece.piece});
+  std::size_t finished = 0;
+  measure_pieces(items, table.device.threads, options, table.device.dtype, [&](std::size_t i, const Measurement& m) {
     table.entries[todo[i]->piece.key] = m;
     table.index();
     if (!path.empty()) save_table(table, path);
-    if (progress) progress(i + 1, todo.size(), todo[i]->piece.key, m);
-  }
+    if (progress) progress(++finished, todo.size(), todo[i]->piece.key, m);
+  });
+  table.index();
   return todo.size();
 }
 
@@ -421,12 +599,12 @@ inline Table build_table(const SearchSpace& space, const std::string& path, int 
   if (table.fitted_networks == 0 && fit_networks >= 2) {
     Rng rng(seed);
     std::vector<Genotype> nets;
+    for (int i = 0; i < fit_networks; ++i) nets.push_back(space.sample(rng));
     std::vector<double> measured;
-    for (int i = 0; i < fit_networks; ++i) {
-      nets.push_back(space.sample(rng));
-      measured.push_back(measure_network(nets.back(), threads, timing, dtype).median_ms);
-      if (progress) progress(static_cast<std::size_t>(i + 1), static_cast<std::size_t>(fit_networks), "");
-    }
+    for (const Measurement& m : measure_networks(nets, threads, timing, dtype, [&](std::size_t done) {
+           if (progress) progress(done, nets.size(), "");
+         }))
+      measured.push_back(m.median_ms);
     fit_overhead(table, nets, measured);
     save_table(table, path);
   }

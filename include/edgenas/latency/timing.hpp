@@ -1,9 +1,12 @@
 // edgenas/latency/timing.hpp — robust wall-clock timing on a shared, noisy machine.
 //
-// Warm up, then time rounds of repeated runs; a round is accepted when its spread
-// (p90 − p10) / median is within bounds, otherwise the next round gets more samples, up to a
-// limit. The result carries median, p10/p90, MAD and whether it settled, so callers report
-// confidence instead of trusting one number.
+// Items (pieces of a network, whole networks) are timed in rounds: each round visits every
+// item still measuring in a fresh random order and times it for a short while, so slow drift
+// and bursts of interference spread over all items instead of hitting whichever was being
+// timed at that moment. An item's latency is the median of its round medians; its 95 %
+// confidence interval comes from the order statistics of those round medians, and an item
+// stops once that interval is within ±max_ci of the median (the stopping rule), or after
+// max_rounds (then stable == false and the interval says how uncertain it is).
 #pragma once
 
 #include <sched.h>
@@ -11,28 +14,34 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
+#include <utility>
 #include <vector>
 
 #include "edgenas/core/error.hpp"
+#include "edgenas/core/rng.hpp"
 
 namespace edgenas::latency {
 
 struct TimingOptions {
-  int warmup_runs = 3;
-  int min_runs = 11;             // per round
-  double min_round_seconds = 0.05;
-  int max_runs = 2000;           // per round, whatever min_round_seconds says
-  double max_spread = 0.15;      // accepted (p90 − p10) / median
-  int max_rounds = 4;            // each retry doubles the samples
+  int warmup_runs = 2;           // per item, before its first round
+  int revisit_warmup_runs = 1;   // per item and round, untimed, before its timed runs
+  double round_seconds = 0.002;  // per item and round: one run at least, more until this long
+  int min_rounds = 7;
+  int max_rounds = 31;
+  double max_ci = 0.02;          // done when the 95 % interval of the median is within ±2 %
+  std::uint64_t seed = 1;        // the order of the items in each round
   int pin_cpu = -1;              // ≥ 0: pin the measuring thread to this CPU (Linux)
 };
 
 struct Measurement {
-  double median_ms = 0, p10_ms = 0, p90_ms = 0, mad_ms = 0, min_ms = 0;
+  double median_ms = 0, p10_ms = 0, p90_ms = 0, mad_ms = 0, min_ms = 0;  // over round medians (min: any run)
+  double ci_low_ms = 0, ci_high_ms = 0;                                  // 95 % confidence interval of median_ms
   int runs = 0;
   int rounds = 0;
-  bool stable = false;  // the spread bound was met
+  bool stable = false;  // the interval met max_ci
   double spread() const noexcept { return median_ms > 0 ? (p90_ms - p10_ms) / median_ms : 0.0; }
+  double ci_half_width() const noexcept { return median_ms > 0 ? (ci_high_ms - ci_low_ms) / (2 * median_ms) : 0.0; }
 };
 
 namespace detail {
@@ -43,16 +52,30 @@ inline double percentile(std::vector<double> v, double q) {
   const auto hi = std::min(v.size() - 1, lo + 1);
   return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
 }
-inline Measurement summarise(const std::vector<double>& ms) {
+// Order statistics [lo, hi] (0-based, inclusive) of n sorted values that bracket the median
+// with ≥ 95 % confidence (binomial, normal approximation); the whole range for small n.
+inline std::pair<std::size_t, std::size_t> median_interval(std::size_t n) {
+  const double half = 0.98 * std::sqrt(static_cast<double>(n));  // 1.96 · √n / 2
+  const double lo = std::floor(static_cast<double>(n) / 2 - half) - 1,
+               hi = std::ceil(static_cast<double>(n) / 2 + half);
+  return {lo < 0 ? 0 : static_cast<std::size_t>(lo), std::min(n - 1, static_cast<std::size_t>(std::max(0.0, hi)))};
+}
+inline Measurement summarise(const std::vector<double>& round_medians, double min_run_ms, int runs) {
   Measurement m;
-  m.median_ms = percentile(ms, 0.5);
-  m.p10_ms = percentile(ms, 0.1);
-  m.p90_ms = percentile(ms, 0.9);
-  m.min_ms = *std::min_element(ms.begin(), ms.end());
+  std::vector<double> sorted = round_medians;
+  std::sort(sorted.begin(), sorted.end());
+  m.median_ms = percentile(sorted, 0.5);
+  m.p10_ms = percentile(sorted, 0.1);
+  m.p90_ms = percentile(sorted, 0.9);
+  const auto [lo, hi] = median_interval(sorted.size());
+  m.ci_low_ms = sorted[lo];
+  m.ci_high_ms = sorted[hi];
+  m.min_ms = min_run_ms;
   std::vector<double> dev;
-  for (double x : ms) dev.push_back(std::abs(x - m.median_ms));
+  for (double x : sorted) dev.push_back(std::abs(x - m.median_ms));
   m.mad_ms = percentile(dev, 0.5);
-  m.runs = static_cast<int>(ms.size());
+  m.runs = runs;
+  m.rounds = static_cast<int>(sorted.size());
   return m;
 }
 
@@ -78,35 +101,68 @@ class ScopedPin {
 };
 }  // namespace detail
 
-/// Times `run()` as described above.
-template <typename Run>
-Measurement measure(Run&& run, const TimingOptions& options = {}) {
-  EDGENAS_CHECK(options.min_runs >= 3 && options.max_rounds >= 1, Status::invalid_argument,
-                "timing: need min_runs >= 3 and max_rounds >= 1");
+/// Times `items` things as described above; run(i) runs item i once. done(i, measurement) is
+/// called as each item finishes (its interval met, or max_rounds reached).
+template <typename Run, typename Done = void (*)(std::size_t, const Measurement&)>
+std::vector<Measurement> measure_interleaved(std::size_t items, Run&& run, const TimingOptions& options = {},
+                                             Done&& done = [](std::size_t, const Measurement&) {}) {
+  EDGENAS_CHECK(options.min_rounds >= 1 && options.max_rounds >= options.min_rounds && options.round_seconds >= 0,
+                Status::invalid_argument, "timing: need 1 <= min_rounds <= max_rounds and round_seconds >= 0");
   detail::ScopedPin pin(options.pin_cpu);
   using clock = std::chrono::steady_clock;
-  for (int i = 0; i < options.warmup_runs; ++i) run();
-  Measurement best;
-  int target = options.min_runs;
-  for (int round = 1; round <= options.max_rounds; ++round) {
-    std::vector<double> samples;
-    const auto round_start = clock::now();
-    while (static_cast<int>(samples.size()) < options.max_runs &&
-           (static_cast<int>(samples.size()) < target ||
-            std::chrono::duration<double>(clock::now() - round_start).count() < options.min_round_seconds)) {
-      const auto t0 = clock::now();
-      run();
-      samples.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
-    }
-    Measurement m = detail::summarise(samples);
-    m.rounds = round;
-    m.stable = m.spread() <= options.max_spread;
-    if (round == 1 || m.spread() < best.spread()) best = m;
-    if (m.stable) return m;
-    target *= 2;  // a noisy round: more samples next time
+  const auto time_once = [&](std::size_t i) {
+    const auto t0 = clock::now();
+    run(i);
+    return std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+  };
+  // Warm-up; the last warm-up run sets how many runs fill a round.
+  std::vector<int> runs_per_round(items, 1);
+  for (std::size_t i = 0; i < items; ++i) {
+    double ms = 0;
+    for (int w = 0; w < std::max(1, options.warmup_runs); ++w) ms = time_once(i);
+    runs_per_round[i] = static_cast<int>(std::clamp(options.round_seconds * 1e3 / std::max(ms, 1e-6), 1.0, 1e5));
   }
-  best.rounds = options.max_rounds;
-  return best;  // not stable: the caller sees stable == false and the spread
+  std::vector<std::vector<double>> round_medians(items);
+  std::vector<double> min_ms(items, std::numeric_limits<double>::infinity());
+  std::vector<int> runs(items, 0);
+  std::vector<Measurement> result(items);
+  std::vector<std::size_t> active(items);
+  for (std::size_t i = 0; i < items; ++i) active[i] = i;
+  Rng rng(options.seed);
+  std::vector<double> samples;
+  for (int round = 1; round <= options.max_rounds && !active.empty(); ++round) {
+    for (std::size_t k = active.size(); k > 1; --k)  // Fisher–Yates: a fresh order every round
+      std::swap(active[k - 1], active[static_cast<std::size_t>(rng.between(0, static_cast<int>(k) - 1))]);
+    for (std::size_t i : active) {
+      samples.clear();
+      // The previous item left the caches to itself: one untimed run first, or the cold run
+      // inflates the round (measured: whole fmnist networks timed 9 % slower without it).
+      for (int w = 0; w < options.revisit_warmup_runs; ++w) run(i);
+      for (int r = 0; r < runs_per_round[i]; ++r) samples.push_back(time_once(i));
+      round_medians[i].push_back(detail::percentile(samples, 0.5));
+      runs[i] += runs_per_round[i];
+      min_ms[i] = std::min(min_ms[i], *std::min_element(samples.begin(), samples.end()));
+    }
+    std::vector<std::size_t> still;
+    for (std::size_t i : active) {
+      Measurement m = detail::summarise(round_medians[i], min_ms[i], runs[i]);
+      m.stable = round >= options.min_rounds && m.ci_half_width() <= options.max_ci;
+      result[i] = m;
+      if (m.stable || round == options.max_rounds)
+        done(i, m);
+      else
+        still.push_back(i);
+    }
+    active = std::move(still);
+  }
+  return result;
+}
+
+/// Times `run()` as described above (one item).
+template <typename Run>
+Measurement measure(Run&& run, const TimingOptions& options = {}) {
+  return measure_interleaved(
+      1, [&](std::size_t) { run(); }, options)[0];
 }
 
 }  // namespace edgenas::latency

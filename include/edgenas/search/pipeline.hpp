@@ -155,7 +155,7 @@ class Pipeline {
       const std::string file = path("latency-" + std::to_string(config_.latency_threads) + "t" +
                                     (config_.precision == "fp32" ? "" : "-" + config_.precision) + ".json");
       latency::TimingOptions timing;
-      if (config_.fast_timing) timing = {1, 3, 0.002, 50, 1.0, 1, -1};
+      if (config_.fast_timing) timing = {.warmup_runs = 1, .round_seconds = 0.0005, .min_rounds = 3, .max_rounds = 3};
       log("latency: measuring the pieces of space " + config_.space.name + " on this device (" +
           std::to_string(config_.latency_threads) + (config_.latency_threads == 1 ? " thread" : " threads") + ") into " +
           file);
