@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <edgenas/latency.hpp>
 #include <edgenas/space/search_space.hpp>
 
@@ -76,6 +77,27 @@ int latency_check(const LatencyOptions& o) {
   const latency::PredictorReport r = latency::check_predictor(corrected, nets, measured);
   const latency::PredictorReport raw = latency::check_predictor(table, nets, measured);
   const double within5 = within(r, 0.05), within10 = within(r, 0.10);
+  // Where the model fails: signed error of networks grouped by depth, largest kernel, and
+  // whether they hold squeeze-and-excitation.
+  struct Group {
+    int networks = 0, within10 = 0;
+    double signed_error = 0;  // sum of (predicted − measured) / measured
+  };
+  std::map<std::string, std::map<std::string, Group>> groups;
+  for (std::size_t i = 0; i < nets.size(); ++i) {
+    int kernel = nets[i].stem.kernel;
+    bool se = false;
+    for (const BlockGene& b : nets[i].blocks) kernel = std::max(kernel, b.kernel), se = se || b.se;
+    const double err = (r.predicted_ms[i] - r.measured_ms[i]) / r.measured_ms[i];
+    for (const auto& [by, value] : {std::pair<std::string, std::string>{"depth", std::to_string(nets[i].blocks.size())},
+                                    {"largest kernel", std::to_string(kernel)},
+                                    {"squeeze-excite", se ? "some" : "none"}}) {
+      Group& g = groups[by][value];
+      ++g.networks;
+      g.within10 += std::abs(err) <= 0.10;
+      g.signed_error += err;
+    }
+  }
   // Prediction throughput: how many predictions a search can afford.
   const auto t0 = std::chrono::steady_clock::now();
   volatile double sink = 0.0;  // keeps the predictions from being optimised away
@@ -83,6 +105,16 @@ int latency_check(const LatencyOptions& o) {
   for (int i = 0; i < reps; ++i) sink = sink + table.predict_ms(nets[static_cast<std::size_t>(i) % nets.size()]);
   const double per_second = reps / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (as_json) {
+    json::Value error_by = json::Value(json::Value::Object{});
+    for (const auto& [by, values] : groups) {
+      json::Value v = json::Value(json::Value::Object{});
+      for (const auto& [value, g] : values)
+        v.set(value, json::Value()
+                         .set("networks", g.networks)
+                         .set("mean_error_percent", 100.0 * g.signed_error / g.networks)
+                         .set("within_10_percent", static_cast<double>(g.within10) / g.networks));
+      error_by.set(by, std::move(v));
+    }
     json::Value::Array rows;
     for (std::size_t i = 0; i < nets.size(); ++i)
       rows.push_back(json::Value()
@@ -103,6 +135,7 @@ int latency_check(const LatencyOptions& o) {
                                        .set("drift_corrected", factor != 1.0)
                                        .set("uncorrected_within_10_percent", within(raw, 0.10))
                                        .set("predictions_per_second", per_second)
+                                       .set("error_by", std::move(error_by))
                                        .set("networks_measured", std::move(rows)))
                             .c_str());
   } else {
@@ -122,7 +155,15 @@ int latency_check(const LatencyOptions& o) {
                 r.rmse_ms);
     std::printf("kendall tau %.3f\nunstable    %d measurements whose 95%% interval stayed wider than +-2%%\n",
                 r.kendall_tau, unstable);
-    std::printf("predictions %.2f M/s\n", per_second / 1e6);
+    std::printf("predictions %.2f M/s\nwhere it misses (mean signed error: + predicted too slow; share within ±10%%):\n",
+                per_second / 1e6);
+    for (const auto& [by, values] : groups) {
+      std::printf("  %-15s", by.c_str());
+      for (const auto& [value, g] : values)
+        std::printf("  %s: %+.1f %% %.0f %% (%d)", value.c_str(), 100.0 * g.signed_error / g.networks,
+                    100.0 * g.within10 / g.networks, g.networks);
+      std::printf("\n");
+    }
   }
   return 0;
 }

@@ -168,6 +168,10 @@ TEST_CASE("an int8 search: int8 latency table, quantized candidates, post-traini
   CHECK(ch.test_accuracy == ch.qat_accuracy);
   CHECK(ch.xnnpack_agreement >= 0.97);
   CHECK(ch.measured_ms > 0);
+  // Its table was measured here, so the table's reference pieces were re-timed next to it.
+  CHECK(ch.device_drift > 0.2);
+  CHECK(ch.device_drift < 5.0);
+  CHECK(read(dir.file("int8-measured/result.json")).find("\"device_drift\": ") != std::string::npos);
   const Model m = load_model(ch.model_path);
   REQUIRE(m.int8);
   CHECK(m.int8->genotype == ch.candidate.genotype);

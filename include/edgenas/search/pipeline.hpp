@@ -354,7 +354,7 @@ class Pipeline {
         ch.xnnpack_agreement = xnnpack_agreement(model, t.predictions, 500);
       }
       save_model(ch.model_path, model);
-      ch.measured_ms = latency::measure_network(cand.genotype, config_.latency_threads, {}, config_.precision).median_ms;
+      measure_chosen(ch);
       char line[200];
       std::snprintf(line, sizeof line,
                     "budget %s: test accuracy %.2f%%, latency %.4f ms measured, %.4f ms predicted, %lld parameters",
@@ -472,6 +472,28 @@ class Pipeline {
     const quant::Ranges r = train::QatNetwork::calibrate(c.genotype, folded, quant_calibration());
     const quant::QuantizedModel m = quant::quantize(c.genotype, folded, quant::activation_params(quant::build_graph(c.genotype.view()), r));
     return xnnpack::int8_accuracy(m, validation_, norm_, config_.threads, std::min(config_.eval_batch, 50));
+  }
+
+  // Times a chosen network. With a table measured here, the table's reference pieces are timed
+  // with it: the device may have drifted since the table was built, and the report says so.
+  void measure_chosen(ChosenNetwork& ch) {
+    const Genotype& g = ch.candidate.genotype;
+    if (!config_.tables.empty()) {  // tables of other devices: no reference to compare with
+      ch.measured_ms = latency::measure_network(g, config_.latency_threads, {}, config_.precision).median_ms;
+      return;
+    }
+    const auto [timed, drift] = latency::measure_networks_with_drift(tables_.front(), {g});
+    ch.measured_ms = timed.front().median_ms;
+    ch.device_drift = drift.ratio;
+    ch.device_drift_significant = drift.significant;
+    if (drift.significant) {
+      char line[200];
+      std::snprintf(line, sizeof line,
+                    "latency: the device is %.1f %% %s than when the latency table was measured (%d reference pieces); "
+                    "measured latencies are as of now",
+                    100.0 * std::abs(drift.ratio - 1), drift.ratio > 1 ? "slower" : "faster", drift.pieces);
+      log(line);
+    }
   }
 
   // Post-training quantization of a chosen network, then QAT; the int8 result goes into the

@@ -28,6 +28,10 @@ struct ChosenNetwork {
   // accuracy and post-training quantization's are kept next to QAT's (−1: not run).
   std::string precision = "fp32";
   double float_test_accuracy = 0.0, post_training_accuracy = -1.0, qat_accuracy = -1.0;
+  // The device's speed when measured_ms was taken against when the latency table was built (its
+  // reference pieces re-timed next to the network; > 1: slower now). 0: not compared.
+  double device_drift = 0.0;
+  bool device_drift_significant = false;  // beyond the reference pieces' own noise
 };
 
 struct SearchReport {
@@ -74,7 +78,9 @@ inline json::Value report_json(const SearchReport& r) {
           .set("precision", c.precision)
           .set("float_test_accuracy", c.float_test_accuracy)
           .set("post_training_accuracy", c.post_training_accuracy)
-          .set("qat_accuracy", c.qat_accuracy);
+          .set("qat_accuracy", c.qat_accuracy)
+          .set("device_drift", c.device_drift)
+          .set("device_drift_significant", c.device_drift_significant);
     chosen.push_back(std::move(v));
   }
   return json::Value()
@@ -213,6 +219,10 @@ inline std::string report_markdown(const SearchReport& r) {
         c.measured_ms > 0 ? 100 * (k.latency_ms - c.measured_ms) / c.measured_ms : 0.0, static_cast<long long>(k.params),
         static_cast<long long>(k.macs), static_cast<long long>(k.arena_bytes), 100 * c.xnnpack_agreement,
         std::filesystem::path(c.model_path).filename().c_str());
+    if (c.device_drift_significant)
+      add("When this latency was measured the device ran %.0f %% %s than when the latency table was built "
+          "(the table's reference pieces re-timed next to it): compare predictions with care.\n\n",
+          100 * std::abs(c.device_drift - 1), c.device_drift > 1 ? "slower" : "faster");
     if (c.precision == "int8")
       add("int8 (latency and test accuracy above; XNNPACK int8 against the integer reference): float %.2f %%, "
           "post-training %.2f %%%s\n\n", 100 * c.float_test_accuracy, 100 * c.post_training_accuracy,
