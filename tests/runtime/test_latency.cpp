@@ -132,6 +132,30 @@ TEST_CASE("interleaved timing hits every item alike with a burst of interference
   CHECK(m[0].p90_ms >= m[0].median_ms);
 }
 
+TEST_CASE("pieces beyond the memory for runtimes are timed in groups and each reported once", "[latency][timing]") {
+  const Genotype a = parse_genotype(small_a);
+  std::vector<latency::PieceToTime> items;
+  for (const auto& p : latency::pieces_of(a)) items.push_back({a, p.piece});
+  items.push_back({a, xnnpack::Piece{}});  // and the whole network
+  latency::TimingOptions o = quick();
+  o.memory_bytes = 1;  // every runtime is a group of its own
+  std::vector<int> reported(items.size(), 0);
+  const auto m = latency::measure_pieces(items, 1, o, "fp32", [&](std::size_t i, const latency::Measurement& x) {
+    REQUIRE(i < items.size());
+    ++reported[i];
+    CHECK(x.median_ms > 0);
+  });
+  REQUIRE(m.size() == items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    CHECK(reported[i] == 1);
+    CHECK(m[i].median_ms > 0);
+  }
+  // The whole network takes longer than its smallest piece (results land at their own index).
+  CHECK(m.back().median_ms > std::min_element(m.begin(), m.end() - 1, [](const auto& x, const auto& y) {
+                               return x.median_ms < y.median_ms;
+                             })->median_ms);
+}
+
 TEST_CASE("latency tables: build incrementally, predict, save, reload, reject other devices and corrupt files",
           "[latency][table]") {
   const test::TempDir scratch("latency_test");

@@ -356,31 +356,37 @@ inline std::int64_t runner_bytes(const Genotype& g, const xnnpack::Piece& piece)
   return 4 * (xnnpack::piece_weight_count(g, piece) + std::int64_t{in.h} * in.w * widest * 4);
 }
 
-/// Times every item interleaved (timing.hpp), keeping at most `memory_bytes` of runtimes alive:
-/// larger sets are cut into groups, each timed interleaved. done(i, m) is called as item i
-/// finishes (a caller can save there: an interrupted run keeps every finished item).
+/// Times every item interleaved (timing.hpp), keeping at most options.memory_bytes of runtimes
+/// alive: larger sets are cut into groups of a random mix of items (seeded), each timed
+/// interleaved. done(i, m) is called as item i finishes (a caller can save there: an
+/// interrupted run keeps every finished item).
 template <typename Done>
 std::vector<Measurement> measure_pieces(const std::vector<PieceToTime>& items, int threads,
-                                        const TimingOptions& options, std::string_view dtype, Done&& done,
-                                        std::int64_t memory_bytes = std::int64_t{512} << 20) {
+                                        const TimingOptions& options, std::string_view dtype, Done&& done) {
+  std::vector<std::size_t> order(items.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  Rng rng(options.seed ^ 0x5eedu);
+  for (std::size_t k = order.size(); k > 1; --k)
+    std::swap(order[k - 1], order[static_cast<std::size_t>(rng.between(0, static_cast<int>(k) - 1))]);
   std::vector<Measurement> result(items.size());
-  for (std::size_t first = 0; first < items.size();) {
+  for (std::size_t first = 0; first < order.size();) {
     std::vector<PieceRunner> runners;
-    runners.reserve(items.size() - first);
+    runners.reserve(order.size() - first);
     std::int64_t bytes = 0;
     std::size_t last = first;
-    for (; last < items.size() &&
-           (last == first || bytes + runner_bytes(items[last].genotype, items[last].piece) <= memory_bytes);
-         ++last) {
-      bytes += runner_bytes(items[last].genotype, items[last].piece);
-      runners.emplace_back(items[last].genotype, items[last].piece, threads, dtype);
+    for (; last < order.size(); ++last) {
+      const PieceToTime& item = items[order[last]];
+      const std::int64_t b = runner_bytes(item.genotype, item.piece);
+      if (last > first && bytes + b > options.memory_bytes) break;
+      bytes += b;
+      runners.emplace_back(item.genotype, item.piece, threads, dtype);
     }
     TimingOptions group = options;
     group.seed = options.seed + first;
     const std::vector<Measurement> m = measure_interleaved(
         runners.size(), [&](std::size_t i) { runners[i](); }, group,
-        [&](std::size_t i, const Measurement& finished) { done(first + i, finished); });
-    std::copy(m.begin(), m.end(), result.begin() + static_cast<std::ptrdiff_t>(first));
+        [&](std::size_t i, const Measurement& finished) { done(order[first + i], finished); });
+    for (std::size_t i = 0; i < m.size(); ++i) result[order[first + i]] = m[i];
     first = last;
   }
   return result;

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <utility>
 #include <vector>
@@ -32,6 +33,9 @@ struct TimingOptions {
   double max_ci = 0.02;          // done when the 95 % interval of the median is within ±2 %
   std::uint64_t seed = 1;        // the order of the items in each round
   int pin_cpu = -1;              // ≥ 0: pin the measuring thread to this CPU (Linux)
+  // Runtimes kept alive at once to be interleaved (latency tables time larger sets in groups):
+  // what timing adds to a search's memory.
+  std::int64_t memory_bytes = std::int64_t{64} << 20;
 };
 
 struct Measurement {

@@ -156,6 +156,8 @@ class Pipeline {
                                     (config_.precision == "fp32" ? "" : "-" + config_.precision) + ".json");
       latency::TimingOptions timing;
       if (config_.fast_timing) timing = {.warmup_runs = 1, .round_seconds = 0.0005, .min_rounds = 3, .max_rounds = 3};
+      // The runtimes timed together take memory too: an eighth of a memory budget at most.
+      if (config_.memory_budget > 0) timing.memory_bytes = std::min(timing.memory_bytes, config_.memory_budget / 8);
       log("latency: measuring the pieces of space " + config_.space.name + " on this device (" +
           std::to_string(config_.latency_threads) + (config_.latency_threads == 1 ? " thread" : " threads") + ") into " +
           file);
