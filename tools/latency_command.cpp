@@ -26,6 +26,9 @@ int latency_build(const LatencyOptions& o) {
   const SearchSpace space = space_named(o.space);
   const std::string& path = o.table;
   if (std::filesystem::exists(path)) std::fprintf(stderr, "resuming %s\n", path.c_str());
+  const latency::Conditions before = latency::current_conditions();
+  const std::string warning = latency::noise_warning(before, latency::this_device(o.threads).logical_processors);
+  if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
   Progress pieces("latency table"), fit("fitting overhead");
   const latency::Table table =
       latency::build_table(space, path, o.threads, o.fit, o.seed, {}, [&](std::size_t d, std::size_t n, const std::string& key) {
@@ -34,8 +37,10 @@ int latency_build(const LatencyOptions& o) {
   std::printf("device   %s\n", latency::describe(table.device).c_str());
   std::printf("pieces   %zu distinct in space %s, %zu in the table\n", latency::space_pieces(space).size(),
               space.name.c_str(), table.entries.size());
-  std::printf("fit      latency = %.4f x sum(pieces) %+.4f ms over %d networks\ntable    %s\n", table.scale,
-              table.offset_ms, table.fitted_networks, path.c_str());
+  std::printf("fit      latency = %.4f x sum(pieces) %+.4f ms over %d networks\n", table.scale, table.offset_ms,
+              table.fitted_networks);
+  std::printf("device   at the start of the build: %s\n         at its end: %s\ntable    %s\n",
+              latency::describe(table.built_start).c_str(), latency::describe(table.built_end).c_str(), path.c_str());
   return 0;
 }
 
@@ -142,6 +147,8 @@ int latency_check(const LatencyOptions& o) {
     std::printf("device      %s\n", latency::describe(table.device).c_str());
     std::printf("space       %s, %d random networks (seed %llu), measured end to end\n", space.name.c_str(), r.networks,
                 static_cast<unsigned long long>(seed));
+    std::printf("conditions  now: %s; table built: %s\n", latency::describe(latency::current_conditions()).c_str(),
+                latency::describe(table.built_end).c_str());
     std::printf("drift       the device is %.1f %% %s than when the table was measured (%d reference pieces: %+.1f to "
                 "%+.1f %%); %s\n",
                 100.0 * std::abs(drift.ratio - 1), drift.ratio >= 1 ? "slower" : "faster", drift.pieces,

@@ -54,6 +54,26 @@ TEST_CASE("an Arm MIDR names the core's designer and part", "[latency][fingerpri
   CHECK(decode_midr(0x000f0510).vendor == "unknown");  // qemu's "max" CPU: implementer 0
 }
 
+TEST_CASE("device conditions: read where Linux exposes them, round-trip, and warn of load", "[latency][conditions]") {
+  const latency::Conditions now = latency::current_conditions();
+#if defined(__linux__)
+  CHECK(now.load_average >= 0);  // /proc/loadavg is always there on Linux
+#endif
+  const latency::Conditions back = latency::conditions_from_json(json::parse(json::dump(latency::to_json(now))));
+  CHECK(back.load_average == now.load_average);
+  CHECK(back.cpu_mhz == now.cpu_mhz);
+  CHECK(back.governor == now.governor);
+  CHECK(back.temperature_c == now.temperature_c);
+  CHECK(latency::describe(latency::Conditions{}) == "not exposed by this kernel");
+  CHECK(latency::describe(latency::Conditions{1.25, 2400, "schedutil", 47.5}) ==
+        "load 1.25, 2400 MHz, governor schedutil, 47.5 °C");
+  CHECK(latency::noise_warning(latency::Conditions{0.9, 2400, "performance", 40}, 4).empty());
+  CHECK_THAT(latency::noise_warning(latency::Conditions{3.2, -1, "", -1000}, 2),
+             Catch::Contains("load average 3.20 on 2 logical processors: other work is running"));
+  CHECK_THAT(latency::noise_warning(latency::Conditions{0.5, -1, "powersave", -1000}, 2),
+             Catch::Contains("CPU governor \"powersave\""));
+}
+
 TEST_CASE("timing reports median, percentiles, a confidence interval and stability", "[latency][timing]") {
   const latency::TimingOptions o = quick();
   int calls = 0;
@@ -210,7 +230,10 @@ TEST_CASE("latency tables: build incrementally, predict, save, reload, reject ot
   CHECK(finished == 2);
   latency::fit_overhead(table, nets, timed);
   CHECK(table.fitted_networks == 2);
+  table.built_start = {2.5, 1800, "schedutil", 51.0};
   latency::save_table(table, path);
+  CHECK(latency::load_table(path, latency::this_device(1)).built_start.governor == "schedutil");
+  CHECK(latency::load_table(path, latency::this_device(1)).built_start.load_average == 2.5);
   // Another device (here: another thread count) is an error, or a warning when asked.
   CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(2)), Catch::Contains("measured on ["));
   std::string warning;
@@ -239,13 +262,14 @@ TEST_CASE("latency tables: build incrementally, predict, save, reload, reject ot
     std::ifstream in(path);
     text.assign(std::istreambuf_iterator<char>(in), {});
   }
-  for (const char* field : {"ci_low_ms", "ci_high_ms", "rounds"})
+  for (const char* field : {"ci_low_ms", "ci_high_ms", "rounds", "load_average", "cpu_mhz", "governor", "temperature_c"})
     for (std::size_t at; (at = text.find(std::string("\"") + field + "\"")) != std::string::npos;)
       text.erase(at, text.find('\n', at) + 1 - at);  // the line "field": value,
   std::ofstream(path) << text;
   const latency::Table old = latency::load_table(path, latency::this_device(1));
   CHECK(old.entries.size() == table.entries.size());
   CHECK(old.entries.begin()->second.ci_low_ms == old.entries.begin()->second.median_ms);
+  CHECK(old.built_start.load_average < 0);  // unknown, not made up
 }
 
 TEST_CASE("search spaces sample valid genotypes whose pieces the space enumeration covers", "[latency][space]") {

@@ -28,6 +28,7 @@
 
 #include "edgenas/core/atomic_file.hpp"
 #include "edgenas/core/rng.hpp"
+#include "edgenas/latency/conditions.hpp"
 #include "edgenas/latency/fingerprint.hpp"
 #include "edgenas/latency/timing.hpp"
 #include "edgenas/runtime/xnnpack/int8_runtime.hpp"
@@ -165,6 +166,7 @@ inline std::vector<PieceKey> pieces_of(const Genotype& g) {
 
 struct Table {
   Fingerprint device;
+  Conditions built_start, built_end;  // the device's state when the build began and ended
   std::map<std::string, Measurement> entries;
   double scale = 1.0;      // fitted a
   double offset_ms = 0.0;  // fitted b
@@ -237,6 +239,7 @@ inline json::Value to_json(const Table& t) {
       .set("format", "edgenas-latency-table")
       .set("version", table_version)
       .set("fingerprint", to_json(t.device))
+      .set("conditions", json::Value().set("start", to_json(t.built_start)).set("end", to_json(t.built_end)))
       .set("fit", json::Value().set("scale", t.scale).set("offset_ms", t.offset_ms).set("networks", t.fitted_networks))
       .set("entries", std::move(entries));
 }
@@ -265,6 +268,10 @@ inline Table load_table(const std::string& path, const Fingerprint& expected, De
                 path.c_str(), version, table_version);
   Table t;
   t.device = fingerprint_from_json(v.at("fingerprint", path.c_str()));
+  if (const json::Value* c = v.find("conditions")) {  // tables before conditions were recorded lack them
+    if (const json::Value* start = c->find("start")) t.built_start = conditions_from_json(*start);
+    if (const json::Value* end = c->find("end")) t.built_end = conditions_from_json(*end);
+  }
   // Another precision is never close enough to use (int8 and fp32 kernels differ entirely).
   EDGENAS_CHECK(t.device.dtype == expected.dtype, Status::invalid_argument,
                 "%s: a table of %s latencies, this needs %s (build one with --precision %s)", path.c_str(),
@@ -599,9 +606,16 @@ inline Table build_table(const SearchSpace& space, const std::string& path, int 
   Table table;
   table.device = this_device(threads, dtype);
   if (std::filesystem::exists(path)) table = load_table(path, table.device);
-  extend_table(table, space_pieces(space), path, timing, [&](std::size_t d, std::size_t n, const std::string& key, const Measurement&) {
+  const bool complete = table.fitted_networks > 0 || fit_networks < 2;
+  const std::vector<PieceJob> jobs = space_pieces(space);
+  if (complete && std::all_of(jobs.begin(), jobs.end(), [&](const PieceJob& j) { return table.entries.count(j.piece.key); }))
+    return table;  // nothing to measure: the conditions recorded are the build's
+  if (table.entries.empty()) table.built_start = current_conditions();
+  extend_table(table, jobs, path, timing, [&](std::size_t d, std::size_t n, const std::string& key, const Measurement&) {
     if (progress) progress(d, n, key);
   });
+  table.built_end = current_conditions();
+  if (!path.empty()) save_table(table, path);
   if (table.fitted_networks == 0 && fit_networks >= 2) {
     Rng rng(seed);
     std::vector<Genotype> nets;
@@ -612,6 +626,7 @@ inline Table build_table(const SearchSpace& space, const std::string& path, int 
          }))
       measured.push_back(m.median_ms);
     fit_overhead(table, nets, measured);
+    table.built_end = current_conditions();
     save_table(table, path);
   }
   return table;
