@@ -151,7 +151,7 @@ void add_search_command(CLI::App& app, Action& run) {
         "quantized after training then QAT-fine-tuned")
       ->check(CLI::IsMember({"fp32", "int8"}));
   field("--qat-epochs", &C::qat_epochs, "int8: QAT epochs for each chosen network (default 2)")->check(CLI::NonNegativeNumber);
-  field("--qat-lr", &C::qat_lr, "int8: QAT peak learning rate (default 0.01)")->check(CLI::PositiveNumber);
+  field("--qat-lr", &C::qat_lr, "int8: QAT peak learning rate (default 0.001)")->check(CLI::PositiveNumber);
   field("--quant-calibration-images", &C::quant_calibration_images,
         "int8: training images that calibrate activation ranges (default 500)")
       ->check(CLI::PositiveNumber);

@@ -25,7 +25,7 @@ struct TrainOptions {
   bool resume = false, json = false, quiet = false;
   std::string precision = "fp32";
   int qat_epochs = 0;
-  float qat_lr = 0.01f;
+  float qat_lr = 0.001f;
   long calibration_images = 1000;
 };
 

@@ -356,7 +356,7 @@ class QatNetwork {
 struct QatConfig {
   int epochs = 1;
   int batch_size = 32;  // QAT keeps every value, its pre-quantization copy and its gradient
-  float lr = 0.01f;             // fine-tuning: a small cosine-decayed rate
+  float lr = 0.001f;            // fine-tuning: a small cosine-decayed rate (0.01 overshoots)
   float freeze_ranges_at = 0.5f;  // fraction of the steps after which activation ranges freeze
   OptimizerConfig optimizer{.weight_decay = 0.0f};
   data::Augmentation augmentation = data::Augmentation::none();
