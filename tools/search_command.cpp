@@ -165,6 +165,9 @@ void add_search_command(CLI::App& app, Action& run) {
   cmd->add_option("--memory-budget", o->memory_budget,
                   "Peak memory to fit, e.g. 512M or 1G: batch sizes are lowered to fit, or the search refuses to start");
   field("--threads", &C::threads, "Training threads (default 2)")->check(CLI::PositiveNumber);
+  field("--latency-statistic", &C::latency_statistic,
+        "What latency budgets hold for: typical, or p90 (the 90th percentile of single runs, for a busy device)")
+      ->check(CLI::IsMember({"typical", "p90"}));
   field("--latency-threads", &C::latency_threads, "Threads the deployed model will use (latency; default 1)")
       ->check(CLI::PositiveNumber);
   field("--seed", &C::seed, "Seed: the same seed gives the same search (default 1)");

@@ -31,6 +31,7 @@ TEST_CASE("presets are plain values and every field survives JSON", "[search][co
   c.qat_epochs = 3;
   c.qat_lr = 0.005;
   c.quant_calibration_images = 250;
+  c.latency_statistic = "p90";
   const json::Value v = to_json(c);
   const SearchConfig back = search_config_from_json(json::parse(json::dump(v), "test"));
   CHECK(back == c);
@@ -39,10 +40,18 @@ TEST_CASE("presets are plain values and every field survives JSON", "[search][co
   CHECK_FALSE(back == presets::full());
   CHECK(back.precision == "int8");
   CHECK(back.quant_calibration_images == 250);
+  CHECK(back.latency_statistic == "p90");
   // A config written before int8 existed reads as fp32; an unknown precision is refused.
   json::Value::Object fields = to_json(presets::quick()).as_object("test");
-  std::erase_if(fields, [](const auto& kv) { return kv.first.starts_with("qat_") || kv.first == "precision"; });
+  std::erase_if(fields, [](const auto& kv) {
+    return kv.first.starts_with("qat_") || kv.first == "precision" || kv.first == "latency_statistic";
+  });
   CHECK(search_config_from_json(json::Value(fields)).precision == "fp32");
+  CHECK(search_config_from_json(json::Value(fields)).latency_statistic == "typical");
+  json::Value::Object p95 = fields;
+  p95.emplace_back("latency_statistic", json::Value(std::string("p95")));
+  CHECK_THROWS_WITH(search_config_from_json(json::Value(p95)),
+                    Catch::Contains("latency_statistic \"p95\", expected typical or p90"));
   fields.emplace_back("precision", json::Value(std::string("fp16")));
   fields.emplace_back("qat_epochs", json::Value(1));
   fields.emplace_back("qat_lr", json::Value(0.01));

@@ -96,6 +96,16 @@ TEST_CASE("a cancelled search resumes to the front of an uninterrupted one", "[s
   CHECK_THROWS_WITH(Pipeline(other).run(), Catch::Contains("started with evaluations = 6, now 7"));
   config.resume = false;
   CHECK_THROWS_WITH(Pipeline(config), Catch::Contains("already holds a search") && Catch::Contains("--resume"));
+
+  // Budgets for a busy device: every candidate's latency is the table's p90 prediction.
+  SearchConfig busy = small_config(dir.file("p90"), table);
+  busy.latency_statistic = "p90";
+  Pipeline p90(busy);
+  REQUIRE(p90.run());
+  latency::Table t = latency::load_table(table, latency::this_device(1));
+  t.select(latency::Statistic::run_p90);
+  for (const Candidate& c : p90.history()) CHECK(c.costs.latency_ms == Approx(t.predict_ms(c.genotype)).epsilon(1e-9));
+  CHECK_THAT(read(dir.file("p90/report.md")), Catch::Contains("90th percentile of single runs"));
 }
 
 TEST_CASE("the memory plan measures training activations and fits a budget by lowering the batch", "[search][memory]") {

@@ -164,13 +164,79 @@ inline std::vector<PieceKey> pieces_of(const Genotype& g) {
   return out;
 }
 
+/// Which figure of a Measurement a table predicts. `p10` (the 10th percentile of the
+/// speed-corrected round medians) is the typical latency: interference only ever adds time, and
+/// on a noisy 2-vCPU VM it predicted networks measured minutes later best (89–92 % within ±5 %
+/// against 72–86 % for the median, the trimmed mean and the uncorrected median; docs/latency.md).
+/// `run_p90` predicts the 90th percentile of single runs, for budgets that must hold on a busy
+/// device.
+enum class Statistic { median, trimmed_mean, p10, uncorrected_median, run_p90 };
+
+inline constexpr Statistic all_statistics[] = {Statistic::median, Statistic::trimmed_mean, Statistic::p10,
+                                               Statistic::uncorrected_median, Statistic::run_p90};
+
+inline std::string_view statistic_name(Statistic s) noexcept {
+  switch (s) {
+    case Statistic::median:
+      return "median";
+    case Statistic::trimmed_mean:
+      return "trimmed_mean";
+    case Statistic::p10:
+      return "p10";
+    case Statistic::uncorrected_median:
+      return "uncorrected_median";
+    default:
+      return "run_p90";
+  }
+}
+
+inline double& value_of(Measurement& m, Statistic s) noexcept {
+  switch (s) {
+    case Statistic::median:
+      return m.median_ms;
+    case Statistic::trimmed_mean:
+      return m.trimmed_ms;
+    case Statistic::p10:
+      return m.p10_ms;
+    case Statistic::uncorrected_median:
+      return m.uncorrected_ms;
+    default:
+      return m.run_p90_ms;
+  }
+}
+inline double value_of(const Measurement& m, Statistic s) noexcept { return value_of(const_cast<Measurement&>(m), s); }
+
+/// A network measured whole at build time: what the overhead is fitted on (kept in the table,
+/// so it can be refitted for another statistic without measuring again).
+struct FitSample {
+  Genotype genotype;
+  Measurement measured;
+};
+
+/// How the device's speed now compares with when a table was measured.
+struct Drift {
+  double ratio = 1.0;            // median over the reference pieces of now / table (> 1: slower now)
+  double low = 1.0, high = 1.0;  // the smallest and largest of those ratios
+  int pieces = 0;
+  bool significant = false;  // the 95 % interval of the median ratio excludes 1
+  /// The factor to scale predictions by: the ratio when significant, else 1 (correcting by
+  /// noise would only add it to every prediction).
+  double correction() const noexcept { return significant ? ratio : 1.0; }
+};
+
+struct Table;
+inline void fit_overhead(Table& table, const std::vector<Genotype>& networks, const std::vector<double>& measured_ms);
+
 struct Table {
   Fingerprint device;
   Conditions built_start, built_end;  // the device's state when the build began and ended
+  Drift drift_at_end;                 // reference pieces re-timed as the build ended, against their entries
   std::map<std::string, Measurement> entries;
   double scale = 1.0;      // fitted a
   double offset_ms = 0.0;  // fitted b
   int fitted_networks = 0;
+  std::vector<FitSample> fit_samples;    // empty in tables built before they were kept
+  Statistic statistic = Statistic::p10;  // what predict_ms() predicts (select()); the fit is for it
 
   /// Rebuilds the numeric index predict_ms() reads; called by extend_table and load_table.
   void index() {
@@ -179,8 +245,26 @@ struct Table {
     for (const auto& [key, m] : entries) {
       std::uint64_t h = 0;
       EDGENAS_CHECK(parse_piece_key(key, h), Status::corrupt_data, "latency table: unreadable entry key \"%s\"", key.c_str());
-      medians_[h] = m.median_ms;
+      medians_[h] = value_of(m, statistic);
     }
+  }
+
+  /// Predict `s` from now on: the entries' figure for it, and the overhead refitted on the
+  /// table's fitting networks measured the same way. A table built before `s` was recorded is
+  /// an error that says to rebuild it.
+  void select(Statistic s) {
+    if (s == statistic) return;
+    const bool recorded = !fit_samples.empty() && std::all_of(entries.begin(), entries.end(),
+                                                              [&](const auto& e) { return value_of(e.second, s) > 0; });
+    EDGENAS_CHECK(recorded, Status::invalid_argument,
+                  "this latency table was built before the %s of each piece was recorded; build it again to predict it",
+                  statistic_name(s).data());
+    statistic = s;
+    index();
+    std::vector<Genotype> nets;
+    std::vector<double> ms;
+    for (const FitSample& f : fit_samples) nets.push_back(f.genotype), ms.push_back(value_of(f.measured, s));
+    if (nets.size() >= 2) fit_overhead(*this, nets, ms);
   }
 
   bool covers(const Genotype& g) const {
@@ -222,14 +306,23 @@ struct Table {
 // ---- files ------------------------------------------------------------------------------
 
 inline json::Value to_json(const Table& t) {
+  json::Value::Array samples;  // the fitting networks: genotype and every statistic
+  for (const FitSample& f : t.fit_samples) {
+    json::Value v = json::Value().set("genotype", to_string(f.genotype));
+    for (Statistic s : all_statistics) v.set(std::string(statistic_name(s)) + "_ms", value_of(f.measured, s));
+    samples.push_back(std::move(v));
+  }
   json::Value entries;
   entries = json::Value(json::Value::Object{});
   for (const auto& [key, m] : t.entries)
     entries.set(key, json::Value()
                          .set("median_ms", m.median_ms)
+                         .set("trimmed_ms", m.trimmed_ms)
                          .set("p10_ms", m.p10_ms)
                          .set("p90_ms", m.p90_ms)
                          .set("mad_ms", m.mad_ms)
+                         .set("run_p90_ms", m.run_p90_ms)
+                         .set("uncorrected_ms", m.uncorrected_ms)
                          .set("ci_low_ms", m.ci_low_ms)
                          .set("ci_high_ms", m.ci_high_ms)
                          .set("runs", m.runs)
@@ -239,8 +332,21 @@ inline json::Value to_json(const Table& t) {
       .set("format", "edgenas-latency-table")
       .set("version", table_version)
       .set("fingerprint", to_json(t.device))
-      .set("conditions", json::Value().set("start", to_json(t.built_start)).set("end", to_json(t.built_end)))
-      .set("fit", json::Value().set("scale", t.scale).set("offset_ms", t.offset_ms).set("networks", t.fitted_networks))
+      .set("conditions", json::Value()
+                             .set("start", to_json(t.built_start))
+                             .set("end", to_json(t.built_end))
+                             .set("drift_at_end", json::Value()
+                                                      .set("ratio", t.drift_at_end.ratio)
+                                                      .set("low", t.drift_at_end.low)
+                                                      .set("high", t.drift_at_end.high)
+                                                      .set("pieces", t.drift_at_end.pieces)
+                                                      .set("significant", t.drift_at_end.significant)))
+      .set("fit", json::Value()
+                      .set("statistic", std::string(statistic_name(t.statistic)))
+                      .set("scale", t.scale)
+                      .set("offset_ms", t.offset_ms)
+                      .set("networks", t.fitted_networks)
+                      .set("samples", std::move(samples)))
       .set("entries", std::move(entries));
 }
 
@@ -271,6 +377,13 @@ inline Table load_table(const std::string& path, const Fingerprint& expected, De
   if (const json::Value* c = v.find("conditions")) {  // tables before conditions were recorded lack them
     if (const json::Value* start = c->find("start")) t.built_start = conditions_from_json(*start);
     if (const json::Value* end = c->find("end")) t.built_end = conditions_from_json(*end);
+    if (const json::Value* d = c->find("drift_at_end")) {
+      t.drift_at_end.ratio = d->at("ratio", "drift_at_end").as_number("drift_at_end.ratio");
+      t.drift_at_end.low = d->at("low", "drift_at_end").as_number("drift_at_end.low");
+      t.drift_at_end.high = d->at("high", "drift_at_end").as_number("drift_at_end.high");
+      t.drift_at_end.pieces = d->at("pieces", "drift_at_end").as_int("drift_at_end.pieces", 0);
+      t.drift_at_end.significant = d->at("significant", "drift_at_end").as_bool("drift_at_end.significant");
+    }
   }
   // Another precision is never close enough to use (int8 and fp32 kernels differ entirely).
   EDGENAS_CHECK(t.device.dtype == expected.dtype, Status::invalid_argument,
@@ -286,12 +399,36 @@ inline Table load_table(const std::string& path, const Fingerprint& expected, De
   t.scale = fit.at("scale", "fit").as_number("fit.scale");
   t.offset_ms = fit.at("offset_ms", "fit").as_number("fit.offset_ms");
   t.fitted_networks = fit.at("networks", "fit").as_int("fit.networks", 0);
+  t.statistic = Statistic::median;  // what tables were fitted on before the statistic was recorded
+  if (const json::Value* st = fit.find("statistic")) {
+    const std::string name = st->as_string("fit.statistic");
+    const auto* known = std::find_if(std::begin(all_statistics), std::end(all_statistics),
+                                     [&](Statistic x) { return statistic_name(x) == name; });
+    EDGENAS_CHECK(known != std::end(all_statistics), Status::corrupt_data, "%s: unknown fit statistic \"%s\"",
+                  path.c_str(), name.c_str());
+    t.statistic = *known;
+  }
+  if (const json::Value* samples = fit.find("samples"))
+    for (const json::Value& f : samples->as_array("fit.samples")) {
+      FitSample sample{parse_genotype(f.at("genotype", "fit.samples").as_string("genotype")), {}};
+      for (Statistic st : all_statistics) {
+        const std::string name = std::string(statistic_name(st)) + "_ms";
+        value_of(sample.measured, st) = f.at(name.c_str(), "fit.samples").as_number(name.c_str());
+      }
+      t.fit_samples.push_back(std::move(sample));
+    }
   for (const auto& [key, e] : v.at("entries", path.c_str()).as_object("entries")) {
     Measurement m;
     m.median_ms = e.at("median_ms", key.c_str()).as_number("median_ms");
     m.p10_ms = e.at("p10_ms", key.c_str()).as_number("p10_ms");
     m.p90_ms = e.at("p90_ms", key.c_str()).as_number("p90_ms");
     m.mad_ms = e.at("mad_ms", key.c_str()).as_number("mad_ms");
+    // Figures added with the speed correction; absent (0) in older tables, which select() refuses.
+    using Named = std::pair<const char*, Statistic>;
+    for (const auto& [name, st] :
+         {Named{"trimmed_ms", Statistic::trimmed_mean}, Named{"run_p90_ms", Statistic::run_p90},
+          Named{"uncorrected_ms", Statistic::uncorrected_median}})
+      if (const json::Value* x = e.find(name)) value_of(m, st) = x->as_number(name);
     m.runs = e.at("runs", key.c_str()).as_int("runs", 1);
     m.stable = e.at("stable", key.c_str()).as_bool("stable");
     // Tables measured before interleaved rounds have no interval: the median stands for it.
@@ -363,10 +500,21 @@ inline std::int64_t runner_bytes(const Genotype& g, const xnnpack::Piece& piece)
   return 4 * (xnnpack::piece_weight_count(g, piece) + std::int64_t{in.h} * in.w * widest * 4);
 }
 
+/// Every millisecond figure of `m` multiplied by `factor`.
+inline Measurement scaled(Measurement m, double factor) {
+  for (double* x : {&m.median_ms, &m.trimmed_ms, &m.p10_ms, &m.p90_ms, &m.mad_ms, &m.min_ms, &m.ci_low_ms,
+                    &m.ci_high_ms, &m.run_p90_ms, &m.uncorrected_ms})
+    *x *= factor;
+  return m;
+}
+
 /// Times every item interleaved (timing.hpp), keeping at most options.memory_bytes of runtimes
 /// alive: larger sets are cut into groups of a random mix of items (seeded), each timed
-/// interleaved. done(i, m) is called as item i finishes (a caller can save there: an
-/// interrupted run keeps every finished item).
+/// interleaved. Groups run one after another, and the device's speed can move in between: the
+/// first group's first 8 items (anchors) are timed again inside every later group, and each
+/// later group is rescaled by the median of its anchors' ratios to the first group. done(i, m)
+/// is called once per item, as it finishes in the first group and at the end of a later one
+/// (a caller can save there: an interrupted run keeps every item done).
 template <typename Done>
 std::vector<Measurement> measure_pieces(const std::vector<PieceToTime>& items, int threads,
                                         const TimingOptions& options, std::string_view dtype, Done&& done) {
@@ -376,9 +524,11 @@ std::vector<Measurement> measure_pieces(const std::vector<PieceToTime>& items, i
   for (std::size_t k = order.size(); k > 1; --k)
     std::swap(order[k - 1], order[static_cast<std::size_t>(rng.between(0, static_cast<int>(k) - 1))]);
   std::vector<Measurement> result(items.size());
+  std::vector<std::size_t> anchors;  // indices into items
   for (std::size_t first = 0; first < order.size();) {
     std::vector<PieceRunner> runners;
-    runners.reserve(order.size() - first);
+    runners.reserve(order.size() - first + anchors.size());
+    std::vector<std::size_t> timed;  // indices into items, one per runner
     std::int64_t bytes = 0;
     std::size_t last = first;
     for (; last < order.size(); ++last) {
@@ -387,13 +537,33 @@ std::vector<Measurement> measure_pieces(const std::vector<PieceToTime>& items, i
       if (last > first && bytes + b > options.memory_bytes) break;
       bytes += b;
       runners.emplace_back(item.genotype, item.piece, threads, dtype);
+      timed.push_back(order[last]);
     }
+    const std::size_t own = timed.size();
+    const bool later = first > 0;
+    if (later)
+      for (std::size_t a : anchors)
+        runners.emplace_back(items[a].genotype, items[a].piece, threads, dtype), timed.push_back(a);
     TimingOptions group = options;
     group.seed = options.seed + first;
     const std::vector<Measurement> m = measure_interleaved(
         runners.size(), [&](std::size_t i) { runners[i](); }, group,
-        [&](std::size_t i, const Measurement& finished) { done(order[first + i], finished); });
-    for (std::size_t i = 0; i < m.size(); ++i) result[order[first + i]] = m[i];
+        [&](std::size_t i, const Measurement& finished) {
+          if (!later) done(timed[i], finished);
+        });
+    if (!later) {
+      for (std::size_t i = 0; i < own; ++i) result[timed[i]] = m[i];
+      anchors.assign(timed.begin(), timed.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(own, 8)));
+    } else {
+      std::vector<double> ratios;
+      for (std::size_t k = 0; k < anchors.size(); ++k)
+        ratios.push_back(result[anchors[k]].median_ms / m[own + k].median_ms);
+      const double factor = ratios.empty() ? 1.0 : detail::percentile(ratios, 0.5);
+      for (std::size_t i = 0; i < own; ++i) {
+        result[timed[i]] = scaled(m[i], factor);
+        done(timed[i], result[timed[i]]);
+      }
+    }
     first = last;
   }
   return result;
@@ -424,16 +594,9 @@ inline std::vector<Measurement> measure_networks(const std::vector<Genotype>& ne
   });
 }
 
-/// How the device's speed now compares with when a table was measured.
-struct Drift {
-  double ratio = 1.0;            // median over the reference pieces of now / table (> 1: slower now)
-  double low = 1.0, high = 1.0;  // the smallest and largest of those ratios
-  int pieces = 0;
-  bool significant = false;      // the 95 % interval of the median ratio excludes 1
-  /// The factor to scale predictions by: the ratio when significant, else 1 (correcting by
-  /// noise would only add it to every prediction).
-  double correction() const noexcept { return significant ? ratio : 1.0; }
-};
+/// What "typical latency" is for `t`: p10, or for a table built before fitting networks were
+/// kept, the median it was fitted on.
+inline Statistic typical_statistic(const Table& t) { return t.fit_samples.empty() ? t.statistic : Statistic::p10; }
 
 /// Up to `count` entries of `table`, spread evenly over its range of latencies: the pieces
 /// re-timed to see how the device's speed has moved since the table was measured.
@@ -444,40 +607,61 @@ inline std::vector<std::string> reference_keys(const Table& table, int count = 1
   std::vector<std::string> keys;
   const std::size_t n = by_time.size(), k = std::min(n, static_cast<std::size_t>(std::max(count, 0)));
   for (std::size_t i = 0; i < k; ++i) keys.push_back(by_time[k == 1 ? n / 2 : i * (n - 1) / (k - 1)].second);
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
 }
 
-/// Times `networks` whole together with `table`'s reference pieces, all interleaved in one set
-/// of rounds so that both see the same device at the same moments; returns the networks'
-/// measurements and the drift the references show. progress(done) counts finished items.
-inline std::pair<std::vector<Measurement>, Drift> measure_networks_with_drift(
+/// Networks timed together with reference pieces of a table (measure_with_references).
+struct TimedWithReferences {
+  std::vector<Measurement> networks;
+  std::vector<std::string> reference_keys;
+  std::vector<Measurement> references;
+
+  /// The device's drift since `table` was measured, as its `s` figures show it.
+  Drift drift(const Table& table, Statistic s) const {
+    std::vector<double> ratios;
+    for (std::size_t i = 0; i < reference_keys.size(); ++i)
+      ratios.push_back(value_of(references[i], s) / value_of(table.entries.at(reference_keys[i]), s));
+    Drift d;
+    if (ratios.empty()) return d;
+    std::sort(ratios.begin(), ratios.end());
+    d.ratio = detail::percentile(ratios, 0.5);
+    d.low = ratios.front();
+    d.high = ratios.back();
+    d.pieces = static_cast<int>(ratios.size());
+    const auto [lo, hi] = detail::median_interval(ratios.size());
+    d.significant = ratios[lo] > 1.0 || ratios[hi] < 1.0;
+    return d;
+  }
+};
+
+/// Times `networks` whole together with `references` reference pieces of `table`, all
+/// interleaved in one set of rounds so that both see the same device at the same moments.
+/// progress(done, total) counts finished items.
+inline TimedWithReferences measure_with_references(
     const Table& table, const std::vector<Genotype>& networks, const TimingOptions& options = {},
     const std::function<void(std::size_t done, std::size_t total)>& progress = {}, int references = 16) {
   std::vector<PieceToTime> items;
   for (const Genotype& g : networks) items.push_back({g, xnnpack::Piece{}});
-  const std::vector<std::string> keys = reference_keys(table, references);
-  for (const std::string& key : keys) items.push_back(*piece_from_key(key));
+  TimedWithReferences t;
+  t.reference_keys = reference_keys(table, references);
+  for (const std::string& key : t.reference_keys) items.push_back(*piece_from_key(key));
   std::size_t finished = 0;
-  std::vector<Measurement> m =
+  t.networks =
       measure_pieces(items, table.device.threads, options, table.device.dtype, [&](std::size_t, const Measurement&) {
         if (progress) progress(++finished, items.size());
       });
-  std::vector<double> ratios;
-  for (std::size_t i = 0; i < keys.size(); ++i)
-    ratios.push_back(m[networks.size() + i].median_ms / table.entries.at(keys[i]).median_ms);
-  Drift d;
-  if (!ratios.empty()) {
-    d.ratio = detail::percentile(ratios, 0.5);
-    d.low = *std::min_element(ratios.begin(), ratios.end());
-    d.high = *std::max_element(ratios.begin(), ratios.end());
-    d.pieces = static_cast<int>(ratios.size());
-    std::sort(ratios.begin(), ratios.end());
-    const auto [lo, hi] = detail::median_interval(ratios.size());
-    d.significant = ratios[lo] > 1.0 || ratios[hi] < 1.0;
-  }
-  m.resize(networks.size());
-  return {std::move(m), d};
+  t.references.assign(t.networks.begin() + static_cast<std::ptrdiff_t>(networks.size()), t.networks.end());
+  t.networks.resize(networks.size());
+  return t;
+}
+
+/// The same, returning the networks' measurements and the drift in the table's statistic.
+inline std::pair<std::vector<Measurement>, Drift> measure_networks_with_drift(
+    const Table& table, const std::vector<Genotype>& networks, const TimingOptions& options = {},
+    const std::function<void(std::size_t done, std::size_t total)>& progress = {}, int references = 16) {
+  TimedWithReferences t = measure_with_references(table, networks, options, progress, references);
+  const Drift d = t.drift(table, table.statistic);
+  return {std::move(t.networks), d};
 }
 
 using BuildProgress = std::function<void(std::size_t done, std::size_t total, const std::string& key, const Measurement&)>;
@@ -540,23 +724,41 @@ inline std::vector<PieceJob> genotype_pieces(const std::vector<Genotype>& genoty
   return jobs;
 }
 
+inline void fit_overhead(Table& table, std::vector<FitSample> samples);
+
 /// Measures every job whose piece is not yet in `table`, all interleaved (timing.hpp), saving
-/// when `path` is not empty as each entry finishes: an interrupted build keeps them. Returns
-/// the number measured.
+/// when `path` is not empty as each entry finishes: an interrupted build keeps them. With two
+/// or more `fit_networks`, those are timed whole in the same rounds (so they see the device as
+/// the pieces do) and the overhead is fitted on them. progress's key is empty for a network.
+/// Returns the number of pieces measured.
 inline std::size_t extend_table(Table& table, const std::vector<PieceJob>& jobs, const std::string& path,
-                                const TimingOptions& options = {}, const BuildProgress& progress = {}) {
+                                const TimingOptions& options = {}, const BuildProgress& progress = {},
+                                const std::vector<Genotype>& fit_networks = {}) {
   std::vector<const PieceJob*> todo;
   std::vector<PieceToTime> items;
   for (const PieceJob& j : jobs)
     if (!table.entries.count(j.piece.key)) todo.push_back(&j), items.push_back({j.genotype, j.piece.piece});
+  const bool fit = fit_networks.size() >= 2;
+  if (fit)
+    for (const Genotype& g : fit_networks) items.push_back({g, xnnpack::Piece{}});
   std::size_t finished = 0;
-  measure_pieces(items, table.device.threads, options, table.device.dtype, [&](std::size_t i, const Measurement& m) {
-    table.entries[todo[i]->piece.key] = m;
-    table.index();
-    if (!path.empty()) save_table(table, path);
-    if (progress) progress(++finished, todo.size(), todo[i]->piece.key, m);
-  });
+  const std::vector<Measurement> m = measure_pieces(
+      items, table.device.threads, options, table.device.dtype, [&](std::size_t i, const Measurement& x) {
+        const bool piece = i < todo.size();
+        if (piece) {
+          table.entries[todo[i]->piece.key] = x;
+          table.index();
+          if (!path.empty()) save_table(table, path);
+        }
+        if (progress) progress(++finished, items.size(), piece ? todo[i]->piece.key : std::string(), x);
+      });
   table.index();
+  if (fit) {
+    std::vector<FitSample> samples;
+    for (std::size_t k = 0; k < fit_networks.size(); ++k) samples.push_back({fit_networks[k], m[todo.size() + k]});
+    fit_overhead(table, std::move(samples));
+    if (!path.empty()) save_table(table, path);
+  }
   return todo.size();
 }
 
@@ -592,14 +794,25 @@ inline void fit_overhead(Table& table, const std::vector<Genotype>& networks, co
   table.fitted_networks = static_cast<int>(networks.size());
 }
 
-/// What build_table reports as it goes: a piece measured (`key` its table key) or, while
-/// fitting, a whole network (`key` empty).
+/// Keeps `samples` in the table and fits on their figure for the table's statistic.
+inline void fit_overhead(Table& table, std::vector<FitSample> samples) {
+  std::vector<Genotype> nets;
+  std::vector<double> ms;
+  for (const FitSample& f : samples) nets.push_back(f.genotype), ms.push_back(value_of(f.measured, table.statistic));
+  fit_overhead(table, nets, ms);
+  table.fit_samples = std::move(samples);
+}
+
+/// What build_table reports as it goes: a piece measured (`key` its table key) or a whole
+/// fitting network (`key` empty), `done` of `total` items.
 using TableProgress = std::function<void(std::size_t done, std::size_t total, const std::string& key)>;
 
 /// The table of `space` for this device at `path`: every piece missing from the file is timed
-/// (saved after each, so an interrupted build resumes), then the per-network overhead is fitted
-/// on `fit_networks` random networks unless the table has a fit already. A table of another
-/// device at `path` is an error naming both.
+/// (saved after each, so an interrupted build resumes), interleaved with `fit_networks` random
+/// networks timed whole, on which the per-network overhead is fitted unless the table has a
+/// fit already. Then reference pieces are timed again: drift_at_end says how far the device's
+/// speed moved while the table was built. A table of another device at `path` is an error
+/// naming both.
 inline Table build_table(const SearchSpace& space, const std::string& path, int threads, int fit_networks,
                          std::uint64_t seed, const TimingOptions& timing = {}, const TableProgress& progress = {},
                          std::string_view dtype = "fp32") {
@@ -611,24 +824,19 @@ inline Table build_table(const SearchSpace& space, const std::string& path, int 
   if (complete && std::all_of(jobs.begin(), jobs.end(), [&](const PieceJob& j) { return table.entries.count(j.piece.key); }))
     return table;  // nothing to measure: the conditions recorded are the build's
   if (table.entries.empty()) table.built_start = current_conditions();
-  extend_table(table, jobs, path, timing, [&](std::size_t d, std::size_t n, const std::string& key, const Measurement&) {
-    if (progress) progress(d, n, key);
-  });
+  std::vector<Genotype> nets;
+  Rng rng(seed);
+  if (!complete)
+    for (int i = 0; i < fit_networks; ++i) nets.push_back(space.sample(rng));
+  extend_table(
+      table, jobs, path, timing,
+      [&](std::size_t d, std::size_t n, const std::string& key, const Measurement&) {
+        if (progress) progress(d, n, key);
+      },
+      nets);
+  table.drift_at_end = measure_with_references(table, {}, timing).drift(table, table.statistic);
   table.built_end = current_conditions();
   if (!path.empty()) save_table(table, path);
-  if (table.fitted_networks == 0 && fit_networks >= 2) {
-    Rng rng(seed);
-    std::vector<Genotype> nets;
-    for (int i = 0; i < fit_networks; ++i) nets.push_back(space.sample(rng));
-    std::vector<double> measured;
-    for (const Measurement& m : measure_networks(nets, threads, timing, dtype, [&](std::size_t done) {
-           if (progress) progress(done, nets.size(), "");
-         }))
-      measured.push_back(m.median_ms);
-    fit_overhead(table, nets, measured);
-    table.built_end = current_conditions();
-    save_table(table, path);
-  }
   return table;
 }
 

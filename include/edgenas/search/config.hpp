@@ -52,6 +52,9 @@ struct SearchConfig {
   std::vector<std::string> tables{};  // device latency tables (budgets hold on the slowest); empty: measure here
   int latency_threads = 1;            // threads the deployed model will use
   int fit_networks = 20;              // whole networks measured to fit the table's overhead
+  // What budgets hold for: "typical" latency, or "p90", the 90th percentile of single runs (a
+  // budget that must hold on a busy device).
+  std::string latency_statistic = "typical";
   bool fast_timing = false;           // fewer timing repetitions (smoke tests)
 
   // ---- the search ----------------------------------------------------------------------------
@@ -153,6 +156,7 @@ inline json::Value to_json(const SearchConfig& c) {
       .set("tables", std::move(tables))
       .set("latency_threads", c.latency_threads)
       .set("fit_networks", c.fit_networks)
+      .set("latency_statistic", c.latency_statistic)
       .set("fast_timing", c.fast_timing)
       .set("strategy", std::string(strategy_name(c.strategy)))
       .set("evaluations", c.evaluations)
@@ -208,6 +212,9 @@ inline SearchConfig search_config_from_json(const json::Value& v) {
   for (const json::Value& t : v.at("tables", what).as_array("tables")) c.tables.push_back(t.as_string("tables"));
   c.latency_threads = integer("latency_threads");
   c.fit_networks = integer("fit_networks");
+  if (v.find("latency_statistic")) c.latency_statistic = text("latency_statistic");  // (older configs: typical)
+  EDGENAS_CHECK(c.latency_statistic == "typical" || c.latency_statistic == "p90", Status::corrupt_data,
+                "%s: latency_statistic \"%s\", expected typical or p90", what, c.latency_statistic.c_str());
   c.fast_timing = flag("fast_timing");
   c.strategy = parse_strategy(text("strategy"));
   c.evaluations = integer("evaluations");

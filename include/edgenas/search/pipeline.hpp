@@ -151,29 +151,48 @@ class Pipeline {
   void measure_latency() {
     tables_.clear();
     std::vector<std::string> keys;
+    latency::TimingOptions timing;
+    if (config_.fast_timing) timing = {.warmup_runs = 1, .round_seconds = 0.0005, .min_rounds = 3, .max_rounds = 3};
+    // The runtimes timed together take memory too: an eighth of a memory budget at most.
+    if (config_.memory_budget > 0) timing.memory_bytes = std::min(timing.memory_bytes, config_.memory_budget / 8);
+    const auto warn_drift = [&](const latency::Drift& d, const std::string& when) {
+      table_drift_ = d;
+      table_drift_when_ = when;
+      if (!d.significant) return;
+      char line[320];
+      std::snprintf(line, sizeof line,
+                    "latency: warning: the device's speed differs by %+.1f %% %s (%d reference pieces re-timed); "
+                    "predictions may be off by that much: check the table (edgenas latency check) or build it again",
+                    100.0 * (d.ratio - 1), when.c_str(), d.pieces);
+      log(line);
+    };
     if (config_.tables.empty()) {
       const std::string file = path("latency-" + std::to_string(config_.latency_threads) + "t" +
                                     (config_.precision == "fp32" ? "" : "-" + config_.precision) + ".json");
-      latency::TimingOptions timing;
-      if (config_.fast_timing) timing = {.warmup_runs = 1, .round_seconds = 0.0005, .min_rounds = 3, .max_rounds = 3};
-      // The runtimes timed together take memory too: an eighth of a memory budget at most.
-      if (config_.memory_budget > 0) timing.memory_bytes = std::min(timing.memory_bytes, config_.memory_budget / 8);
       log("latency: measuring the pieces of space " + config_.space.name + " on this device (" +
           std::to_string(config_.latency_threads) + (config_.latency_threads == 1 ? " thread" : " threads") + ") into " +
           file);
-      tables_.push_back(latency::build_table(config_.space, file, config_.latency_threads, config_.fit_networks,
-                                             config_.seed, timing, [&](std::size_t d, std::size_t n, const std::string& key) {
-                                               step(Stage::latency, key.empty() ? "fitting overhead" : "latency table", d, n,
-                                                    key);
-                                             }, config_.precision));
+      tables_.push_back(latency::build_table(
+          config_.space, file, config_.latency_threads, config_.fit_networks, config_.seed, timing,
+          [&](std::size_t d, std::size_t n, const std::string& key) {
+            step(Stage::latency, "latency table", d, n, key.empty() ? "a fitting network" : key);
+          },
+          config_.precision));
       keys.push_back(tables_.back().device.key());
+      warn_drift(tables_.back().drift_at_end, "at the end of the latency table's build, against the build as a whole");
     } else {
+      const latency::Fingerprint here = latency::this_device(config_.latency_threads, config_.precision);
       for (const std::string& file : config_.tables) {
         std::string warning;
-        tables_.push_back(latency::load_table(file, latency::this_device(config_.latency_threads, config_.precision),
-                                              latency::DeviceCheck::warn_if_different, &warning));
+        tables_.push_back(latency::load_table(file, here, latency::DeviceCheck::warn_if_different, &warning));
         keys.push_back(tables_.back().device.key() + " " + file);
         if (!warning.empty()) log("latency: " + warning + " (used as that device's table)");
+        // A table of this device may be hours old: its reference pieces, timed again, say
+        // whether the device still runs at the speed it was measured at.
+        else if (tables_.size() == 1)
+          warn_drift(latency::measure_with_references(tables_.back(), {}, timing)
+                         .drift(tables_.back(), tables_.back().statistic),
+                     "now, against when " + file + " was measured");
       }
     }
     // The settings: a new run records them, a resumed one must match them.
@@ -191,6 +210,8 @@ class Pipeline {
                     "%s: this search was started with %s; resume with the same settings or use another --out",
                     journal_->path().c_str(), diff.c_str());
     }
+    for (latency::Table& t : tables_)
+      t.select(config_.latency_statistic == "p90" ? latency::Statistic::run_p90 : latency::typical_statistic(t));
     latency_of_ = [this](const Genotype& g) {
       double worst = 0.0;
       for (const latency::Table& t : tables_) worst = std::max(worst, t.predict_ms(g));
@@ -372,6 +393,10 @@ class Pipeline {
     require(!tables_.empty(), "write_report", "the stages before it");
     report_ = {};
     report_.device = latency::describe(tables_.front().device);
+    report_.table_drift = table_drift_.ratio;
+    report_.table_drift_significant = table_drift_.significant;
+    report_.table_drift_when = table_drift_when_;
+    report_.latency_statistic = config_.latency_statistic;
     report_.space = config_.space.name;
     report_.strategy = std::string(strategy_name(config_.strategy));
     report_.preset = config_.preset;
@@ -481,11 +506,12 @@ class Pipeline {
   void measure_chosen(ChosenNetwork& ch) {
     const Genotype& g = ch.candidate.genotype;
     if (!config_.tables.empty()) {  // tables of other devices: no reference to compare with
-      ch.measured_ms = latency::measure_network(g, config_.latency_threads, {}, config_.precision).median_ms;
+      ch.measured_ms = latency::value_of(latency::measure_network(g, config_.latency_threads, {}, config_.precision),
+                                         tables_.front().statistic);
       return;
     }
     const auto [timed, drift] = latency::measure_networks_with_drift(tables_.front(), {g});
-    ch.measured_ms = timed.front().median_ms;
+    ch.measured_ms = latency::value_of(timed.front(), tables_.front().statistic);
     ch.device_drift = drift.ratio;
     ch.device_drift_significant = drift.significant;
     if (drift.significant) {
@@ -575,6 +601,8 @@ class Pipeline {
   data::Dataset train_, validation_, test_;
   data::Normalization norm_;
   std::vector<latency::Table> tables_;
+  latency::Drift table_drift_;    // the device's speed against the (first) table's
+  std::string table_drift_when_;  // which moments that compares
   LatencyFn latency_of_;
   std::optional<FeasibleSampler> sampler_;
   std::shared_ptr<train::Activations> activations_ = std::make_shared<train::Activations>();

@@ -44,6 +44,13 @@ struct SearchReport {
   std::vector<double> latency_budgets;
   double hypervolume = 0.0, wall_seconds = 0.0;
   std::int64_t peak_memory_bytes = 0;  // resident, of the process that wrote the report
+  // Reference pieces of the latency table re-timed (at the end of its build, or before a search
+  // that loads a table of this device) against their entries (1: no drift); significant:
+  // beyond their own noise.
+  double table_drift = 1.0;
+  bool table_drift_significant = false;
+  std::string table_drift_when;               // which moments: e.g. "now, against when T was measured"
+  std::string latency_statistic = "typical";  // what predicted and measured latencies are
 };
 
 inline json::Value candidate_json(const Candidate& c) {
@@ -99,7 +106,11 @@ inline json::Value report_json(const SearchReport& r) {
       .set("front", std::move(front))
       .set("chosen", std::move(chosen))
       .set("wall_seconds", r.wall_seconds)
-      .set("peak_memory_bytes", r.peak_memory_bytes);
+      .set("peak_memory_bytes", r.peak_memory_bytes)
+      .set("latency_statistic", r.latency_statistic)
+      .set("table_drift", r.table_drift)
+      .set("table_drift_significant", r.table_drift_significant)
+      .set("table_drift_when", r.table_drift_when);
 }
 
 /// Everything that must not change when a run is interrupted and resumed (no timings).
@@ -202,6 +213,14 @@ inline std::string report_markdown(const SearchReport& r) {
       "hypervolume %.4f\n- wall time of this run: %.0f s, peak memory %.0f MiB\n\n",
       r.device.c_str(), r.space.c_str(), r.strategy.c_str(), r.preset.c_str(), static_cast<unsigned long long>(r.seed),
       r.history.size(), r.front.size(), r.hypervolume, r.wall_seconds, static_cast<double>(r.peak_memory_bytes) / 1048576.0);
+  if (r.latency_statistic == "p90")
+    add("Latencies (budgets, predicted, measured) are the 90th percentile of single runs, not the typical "
+        "latency.\n\n");
+  if (r.table_drift_significant)
+    add("**Warning:** the device's speed differs by %+.1f %% %s (reference pieces of the latency table re-timed): "
+        "predictions may be off by that much. Check the table (`edgenas latency check`) or build it again on a quiet "
+        "device.\n\n",
+        100 * (r.table_drift - 1), r.table_drift_when.c_str());
   add("![front](front.svg)\n\n## Chosen networks\n\n");
   for (const ChosenNetwork& c : r.chosen) {
     if (std::isfinite(c.budget_ms)) add("### Latency budget %.3f ms\n\n", c.budget_ms);
