@@ -5,7 +5,7 @@
 // 224×224×3 input); FashionReference is the 28×28 network the trainer is proven on.
 #pragma once
 
-#include "edgenas/blocks/network.hpp"
+#include "edgenas/blocks.hpp"  // the network types, and genotype_of<Net>() for their run-time values
 
 namespace edgenas::zoo {
 

@@ -9,9 +9,9 @@
 //   static_assert(Net::output_shape == edgenas::Shape{1, 1, 1, 10});
 //   static_assert(Net::peak_activation_bytes <= 64 * 1024);
 //
-// Each block type only produces a gene (space/genotype.hpp); Sequential collects them into
+// Each block type only produces a gene (space/genes.hpp); Sequential collects them into
 // constexpr arrays and every figure comes from the constexpr cost functions (space/cost.hpp)
-// that genotypes use too. genotype_of<Net>() gives the run-time value.
+// that genotypes use too. genotype_of<Net>() (space/genotype.hpp) gives the run-time value.
 #pragma once
 
 #include <array>
@@ -21,7 +21,7 @@
 
 #include "edgenas/blocks/options.hpp"
 #include "edgenas/space/cost.hpp"
-#include "edgenas/space/genotype.hpp"
+#include "edgenas/space/genes.hpp"
 
 namespace edgenas {
 
@@ -147,16 +147,5 @@ struct Sequential {
   /// Floats of BN-folded inference weights (train::Network::inference_weights(), model files).
   static constexpr std::int64_t weight_count = inference_weight_count(view);
 };
-
-/// The run-time value a network type describes.
-template <typename Net>
-Genotype genotype_of() {
-  Genotype g;
-  g.input = Net::view.input;
-  g.stem = Net::view.stem;
-  g.blocks.assign(Net::view.blocks.begin(), Net::view.blocks.end());
-  g.head = Net::view.head;
-  return g;
-}
 
 }  // namespace edgenas

@@ -15,6 +15,7 @@
 #include "edgenas/ops/activation.hpp"
 #include "edgenas/ops/dense.hpp"
 #include "edgenas/ops/pooling.hpp"
+#include "edgenas/space/genes.hpp"
 
 namespace edgenas::ops {
 
@@ -87,10 +88,7 @@ inline void squeeze_excite_forward(ConstTensorView x, const SqueezeExcite& se, T
   squeeze_excite_apply(x, cache, y);
 }
 
-/// Floats of scratch squeeze_excite_inplace needs for C channels reduced to R.
-constexpr std::int64_t squeeze_excite_scratch_floats(int channels, int reduced) noexcept {
-  return 2 * std::int64_t{channels} + reduced;
-}
+using edgenas::squeeze_excite_scratch_floats;  // (space/genes.hpp) what squeeze_excite_inplace needs
 
 /// Inference form: x ← x ⊙ gate(x) in place, intermediates in caller scratch (no allocation,
 /// nothing kept for backward).

@@ -18,7 +18,7 @@
 #include <cstdint>
 
 #include "edgenas/core/shape.hpp"
-#include "edgenas/space/genotype.hpp"
+#include "edgenas/space/genes.hpp"
 
 namespace edgenas {
 
@@ -142,7 +142,8 @@ constexpr std::int64_t block_peak_floats(const BlockGene& b, const BlockShapes& 
   const bool expands = b.expanded != s.in.c;
   if (expands) peak = std::max(peak, in + expanded);                   // 1×1 expansion
   peak = std::max(peak, (expands ? keep + expanded : in) + dw_out);    // depthwise
-  if (b.se) peak = std::max(peak, keep + dw_out + 2 * b.expanded + se_reduced_channels(b.expanded));  // SE
+  if (b.se)
+    peak = std::max(peak, keep + dw_out + squeeze_excite_scratch_floats(b.expanded, se_reduced_channels(b.expanded)));
   peak = std::max(peak, keep + dw_out + out);                          // 1×1 projection
   return std::max(peak, in + out);  // hand-over (and residual add in place)
 }

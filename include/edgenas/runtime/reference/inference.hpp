@@ -1,6 +1,7 @@
 // edgenas/runtime/reference/inference.hpp — single-image inference from folded weights in one
-// caller-provided arena: no heap, no threads, no exceptions needed (errors go through the
-// error handler), plain kernels (reference/kernels.hpp). For firmware and as the reference.
+// caller-provided arena: no heap, no threads, no Eigen, no exceptions needed (errors go through
+// the error handler), plain kernels (reference/kernels.hpp). For firmware and as the reference;
+// a deploy header (docs/porting.md, "Deploy headers": it compiles with nothing but the deploy headers).
 //
 // Works from a NetworkView, so a genotype (run time) and a network type (compile time:
 // infer<Net>, where the shapes are constants) share it. Buffers are placed at the two ends of
@@ -16,8 +17,6 @@
 
 #include <span>
 
-#include "edgenas/core/tensor.hpp"
-#include "edgenas/ops/squeeze_excite.hpp"  // SE scratch size
 #include "edgenas/runtime/reference/kernels.hpp"
 #include "edgenas/space/cost.hpp"
 
@@ -47,6 +46,13 @@ class WeightCursor {
   std::int64_t offset_ = 0;
 };
 
+// A tensor in the arena: where it starts and its shape.
+struct View {
+  float* at = nullptr;
+  Shape shape;
+  float* data() const noexcept { return at; }
+};
+
 // Two-ended placement in the arena: side 0 grows from the start, side 1 from the end.
 struct Arena {
   float* base;
@@ -58,12 +64,12 @@ struct Arena {
 
 }  // namespace detail
 
-/// Runs one image [1, H, W, C] through the network; writes `classes` logits.
-inline void infer(const NetworkView& g, std::span<const float> weights, ConstTensorView image, std::span<float> arena,
-                  std::span<float> logits) {
-  EDGENAS_CHECK(image.shape() == g.input.with_batch(1), Status::invalid_shape,
-                "reference inference: image is %dx%dx%dx%d, the network expects 1x%dx%dx%d", image.shape().n,
-                image.shape().h, image.shape().w, image.shape().c, g.input.h, g.input.w, g.input.c);
+/// Runs one image (H·W·C floats, NHWC) through the network; writes `classes` logits.
+inline void infer(const NetworkView& g, std::span<const float> weights, std::span<const float> image,
+                  std::span<float> arena, std::span<float> logits) {
+  EDGENAS_CHECK(static_cast<std::int64_t>(image.size()) == g.input.with_batch(1).size(), Status::invalid_shape,
+                "reference inference: image of %zu floats, the network expects 1x%dx%dx%d", image.size(), g.input.h,
+                g.input.w, g.input.c);
   EDGENAS_CHECK(static_cast<std::int64_t>(arena.size()) >= arena_floats(g), Status::invalid_argument,
                 "reference inference: arena of %zu floats, this network needs %lld", arena.size(),
                 static_cast<long long>(arena_floats(g)));
@@ -72,13 +78,14 @@ inline void infer(const NetworkView& g, std::span<const float> weights, ConstTen
                 static_cast<long long>(inference_weight_count(g)));
   EDGENAS_CHECK(logits.size() == static_cast<std::size_t>(g.head.classes), Status::invalid_shape,
                 "reference inference: %zu logits requested, the network has %d classes", logits.size(), g.head.classes);
+  using detail::View;
   detail::WeightCursor w(weights);
   const detail::Arena a{arena.data(), static_cast<std::int64_t>(arena.size())};
 
   const Shape stem_shape = stem_output_shape(g);
   const auto stem_w = w.take(std::int64_t{g.stem.kernel} * g.stem.kernel * g.input.c * g.stem.channels);
-  TensorView cur(a.at(0, 0, stem_shape.size()), stem_shape);
-  kernels::conv2d(image.data(), image.shape(), stem_w.data(), w.take(g.stem.channels).data(), g.stem.kernel,
+  View cur{a.at(0, 0, stem_shape.size()), stem_shape};
+  kernels::conv2d(image.data(), g.input.with_batch(1), stem_w.data(), w.take(g.stem.channels).data(), g.stem.kernel,
                   g.stem.stride, cur.data(), stem_shape);
   kernels::activate(g.stem.act, cur.data(), stem_shape.size());
   int side = 0;
@@ -88,24 +95,23 @@ inline void infer(const NetworkView& g, std::span<const float> weights, ConstTen
     const std::int64_t keep = residual ? s.in.size() : 0;  // floats of the shortcut at `side`
     const Shape dw_shape{1, s.out.h, s.out.w, b.expanded};
     const int r = se_reduced_channels(b.expanded);
-    ConstTensorView dw_in = cur;
-    TensorView dw_out;
+    View dw_in = cur, dw_out;
     int dw_side;
     if (b.expanded != s.in.c) {
-      TensorView expanded(a.at(1 - side, 0, s.expanded.size()), s.expanded);
+      const View expanded{a.at(1 - side, 0, s.expanded.size()), s.expanded};
       const auto ew = w.take(std::int64_t{s.in.c} * b.expanded);
       kernels::pointwise(cur.data(), s.in.pixels(), s.in.c, ew.data(), w.take(b.expanded).data(), b.expanded,
                          expanded.data());
       kernels::activate(b.act, expanded.data(), s.expanded.size());
       dw_in = expanded;
       dw_side = side;
-      dw_out = TensorView(a.at(side, keep, dw_shape.size()), dw_shape);
+      dw_out = {a.at(side, keep, dw_shape.size()), dw_shape};
     } else {
       dw_side = 1 - side;
-      dw_out = TensorView(a.at(1 - side, 0, dw_shape.size()), dw_shape);
+      dw_out = {a.at(1 - side, 0, dw_shape.size()), dw_shape};
     }
     const auto dww = w.take(std::int64_t{b.kernel} * b.kernel * b.expanded);
-    kernels::depthwise(dw_in.data(), dw_in.shape(), dww.data(), w.take(b.expanded).data(), b.kernel, b.stride,
+    kernels::depthwise(dw_in.data(), dw_in.shape, dww.data(), w.take(b.expanded).data(), b.kernel, b.stride,
                        dw_out.data(), dw_shape);
     kernels::activate(b.act, dw_out.data(), dw_shape.size());
     // Scratch and the projection go where nothing alive is: past the shortcut on the block's
@@ -117,7 +123,7 @@ inline void infer(const NetworkView& g, std::span<const float> weights, ConstTen
     if (b.se) {
       const auto w1 = w.take(std::int64_t{r} * b.expanded), b1 = w.take(r);
       const auto w2 = w.take(std::int64_t{b.expanded} * r), b2 = w.take(b.expanded);
-      const std::int64_t scratch = ops::squeeze_excite_scratch_floats(b.expanded, r);
+      const std::int64_t scratch = squeeze_excite_scratch_floats(b.expanded, r);
       kernels::squeeze_excite(dw_out.data(), dw_shape.pixels(), b.expanded, r, w1.data(), b1.data(), w2.data(), b2.data(),
                               free_spot(scratch));
     }
@@ -129,7 +135,7 @@ inline void infer(const NetworkView& g, std::span<const float> weights, ConstTen
       kernels::pointwise(dw_out.data(), dw_shape.pixels(), b.expanded, pw.data(), pb.data(), b.out, cur.data(), true);
       return;
     }
-    TensorView out(free_spot(s.out.size()), s.out);
+    const View out{free_spot(s.out.size()), s.out};
     kernels::pointwise(dw_out.data(), dw_shape.pixels(), b.expanded, pw.data(), pb.data(), b.out, out.data());
     cur = out;
     side = dw_side == side ? 1 - side : side;
@@ -137,7 +143,7 @@ inline void infer(const NetworkView& g, std::span<const float> weights, ConstTen
 
   const Shape head_in = head_input_shape(g);
   const Shape conv_shape{1, head_in.h, head_in.w, g.head.channels};
-  TensorView conv(a.at(1 - side, 0, conv_shape.size()), conv_shape);
+  const View conv{a.at(1 - side, 0, conv_shape.size()), conv_shape};
   const auto hw = w.take(std::int64_t{head_in.c} * g.head.channels);
   kernels::pointwise(cur.data(), head_in.pixels(), head_in.c, hw.data(), w.take(g.head.channels).data(), g.head.channels,
                      conv.data());
@@ -162,7 +168,28 @@ template <typename Net>
 inline constexpr std::int64_t arena_floats_v = arena_floats(Net::view);
 
 template <typename Net>
-void infer(std::span<const float> weights, ConstTensorView image, std::span<float, arena_floats_v<Net>> arena,
+void infer(std::span<const float> weights,
+           std::span<const float, static_cast<std::size_t>(Net::input_shape.per_image())> image,
+           std::span<float, arena_floats_v<Net>> arena,
+           std::span<float, static_cast<std::size_t>(Net::output_shape.c)> logits) {
+  infer(Net::view, weights, image, arena, logits);
+}
+
+/// Either entry point with an image that has data() and shape() (a host tensor view, e.g.
+/// core/tensor.hpp's): its shape must be the network's input, batch 1.
+template <typename Image>
+requires requires(const Image& x) { x.data(), x.shape(); }
+void infer(const NetworkView& g, std::span<const float> weights, const Image& image, std::span<float> arena,
+           std::span<float> logits) {
+  const Shape s = image.shape();
+  EDGENAS_CHECK(s == g.input.with_batch(1), Status::invalid_shape,
+                "reference inference: image is %dx%dx%dx%d, the network expects 1x%dx%dx%d", s.n, s.h, s.w, s.c,
+                g.input.h, g.input.w, g.input.c);
+  infer(g, weights, std::span<const float>(image.data(), static_cast<std::size_t>(s.size())), arena, logits);
+}
+template <typename Net, typename Image>
+requires requires(const Image& x) { x.data(), x.shape(); }
+void infer(std::span<const float> weights, const Image& image, std::span<float, arena_floats_v<Net>> arena,
            std::span<float, static_cast<std::size_t>(Net::output_shape.c)> logits) {
   infer(Net::view, weights, image, arena, logits);
 }

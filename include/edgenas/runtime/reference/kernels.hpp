@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "edgenas/core/shape.hpp"
-#include "edgenas/ops/activation.hpp"  // the scalar activation functions (activate<A>)
+#include "edgenas/ops/activation_function.hpp"
 
 namespace edgenas::reference::kernels {
 
