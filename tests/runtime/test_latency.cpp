@@ -424,3 +424,35 @@ TEST_CASE("int8 latency tables: pieces timed through the int8 runtime, keyed by 
                     Catch::Contains("a table of int8 latencies, this needs fp32"));
   CHECK_THROWS_WITH(latency::this_device(1, "int4"), Catch::Contains("expected fp32 or int8"));
 }
+
+TEST_CASE("a check is settled when few networks stayed unsettled and the references agree on the drift",
+          "[latency][drift]") {
+  latency::Table table;
+  latency::TimedWithReferences t;
+  for (int i = 0; i < 16; ++i) {
+    const std::string key = "piece " + std::to_string(i);
+    latency::Measurement entry, now;
+    entry.p10_ms = entry.median_ms = 1.0;
+    now.p10_ms = now.median_ms = 1.10 + 0.001 * i;  // every reference 10–11.5 % slower: a clear drift
+    table.entries[key] = entry;
+    t.reference_keys.push_back(key);
+    t.references.push_back(now);
+  }
+  t.networks.assign(10, latency::Measurement{});
+  for (auto& m : t.networks) m.stable = true;
+  const latency::Drift d = t.drift(table, latency::Statistic::p10);
+  CHECK(d.significant);
+  CHECK(d.ratio == Approx(1.1075).epsilon(1e-3));
+  CHECK(d.interval_low >= 1.10);
+  CHECK(d.interval_high <= 1.115);
+  CHECK(t.settled(table, latency::Statistic::p10));
+  t.networks[0].stable = t.networks[1].stable = false;  // a fifth unsettled: still judged
+  CHECK(t.settled(table, latency::Statistic::p10));
+  t.networks[2].stable = false;  // more than a fifth: measure again
+  CHECK_FALSE(t.settled(table, latency::Statistic::p10));
+  t.networks[2].stable = true;
+  // A burst that slowed some references far more than others: the drift is not one number.
+  for (std::size_t i = 0; i < 16; ++i)
+    latency::value_of(t.references[i], latency::Statistic::p10) = 0.8 + 0.05 * static_cast<double>(i);
+  CHECK_FALSE(t.settled(table, latency::Statistic::p10));
+}

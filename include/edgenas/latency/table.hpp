@@ -217,8 +217,9 @@ struct FitSample {
 struct Drift {
   double ratio = 1.0;            // median over the reference pieces of now / table (> 1: slower now)
   double low = 1.0, high = 1.0;  // the smallest and largest of those ratios
+  double interval_low = 1.0, interval_high = 1.0;  // 95 % interval of the median ratio
   int pieces = 0;
-  bool significant = false;  // the 95 % interval of the median ratio excludes 1
+  bool significant = false;  // that interval excludes 1
   /// The factor to scale predictions by: the ratio when significant, else 1 (correcting by
   /// noise would only add it to every prediction).
   double correction() const noexcept { return significant ? ratio : 1.0; }
@@ -629,8 +630,21 @@ struct TimedWithReferences {
     d.high = ratios.back();
     d.pieces = static_cast<int>(ratios.size());
     const auto [lo, hi] = detail::median_interval(ratios.size());
+    d.interval_low = ratios[lo];
+    d.interval_high = ratios[hi];
     d.significant = ratios[lo] > 1.0 || ratios[hi] < 1.0;
     return d;
+  }
+
+  /// Whether the device held still enough to judge a table by these measurements: at most a
+  /// fifth of the networks without a settled interval, and the references agreeing on the
+  /// drift within ±5 %. Bursts of load that slow some pieces more than others (measured on a
+  /// shared VM: references spread from −23 to +20 %, 57 of 100 networks unsettled) fail it.
+  bool settled(const Table& table, Statistic s) const {
+    int unstable = 0;
+    for (const Measurement& m : networks) unstable += !m.stable;
+    const Drift d = drift(table, s);
+    return unstable * 5 <= static_cast<int>(networks.size()) && d.interval_high - d.interval_low <= 0.10 * d.ratio;
   }
 };
 
