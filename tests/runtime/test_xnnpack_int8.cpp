@@ -2,6 +2,7 @@
 // whole networks.
 #include <catch2/catch.hpp>
 #include <edgenas/quant/calibrate.hpp>
+#include <edgenas/quant/static_plan.hpp>
 #include <edgenas/runtime/reference/int8_inference.hpp>
 #include <edgenas/runtime/xnnpack/int8_runtime.hpp>
 #include <edgenas/train.hpp>
@@ -103,4 +104,41 @@ TEST_CASE("XNNPACK int8 runs MobileNetV3-Small in a few segments", "[runtime][xn
   for (const auto& op : ref.graph().ops) lookups += op.kind == quant::OpKind::lookup;
   CHECK(xnn.segment_count() == lookups + 1);  // h-swish cuts the graph
   for (int c = 0; c < 10; ++c) CHECK(std::abs(int{xnn.logits()[static_cast<std::size_t>(c)]} - int{ref.logits()[static_cast<std::size_t>(c)]}) <= 8);
+}
+
+TEST_CASE("the firmware's int8 tables and static arena give the integer reference's logits bit for bit",
+          "[runtime][int8][static]") {
+  Rng rng(77);
+  double smallest_ratio = 1e9, largest_ratio = 0;
+  for (int trial = 0; trial < 25; ++trial) {
+    const Genotype g = test::random_genotype(rng);
+    INFO(to_string(g));
+    const quant::QuantizedModel model = random_int8_model(g, rng);
+    const quant::StaticPlan plan = quant::static_plan(model);
+    const reference::int8::StaticNetwork net = quant::static_network(plan, model);
+    reference::Int8Network ref(model);
+    // The arena holds at least the most bytes alive at once, never more than all values; without
+    // the input and the logits, fewer are alive.
+    std::int64_t all = 0;
+    for (const Shape& s : ref.graph().values) all += (s.size() + 3) / 4 * 4;
+    CHECK(plan.arena_bytes >= plan.peak_bytes);
+    CHECK(plan.arena_bytes <= all);
+    CHECK(plan.peak_bytes_between_io <= plan.peak_bytes);
+    const double float_arena = static_cast<double>(peak_activation_bytes(g.view()));
+    smallest_ratio = std::min(smallest_ratio, static_cast<double>(plan.arena_bytes) / float_arena);
+    largest_ratio = std::max(largest_ratio, static_cast<double>(plan.arena_bytes) / float_arena);
+    // Guard bytes on both sides catch a write outside the arena.
+    std::vector<std::int8_t> arena(static_cast<std::size_t>(plan.arena_bytes) + 64, 0x5a);
+    for (int image = 0; image < 3; ++image) {
+      const Tensor x = test::random_tensor(g.input.with_batch(1), rng, -2.0f, 2.0f);
+      ref.run({x.data(), static_cast<std::size_t>(x.size())});
+      reference::int8::run(net, x.data(), arena.data() + 32);
+      const auto want = ref.logits();
+      for (std::size_t k = 0; k < want.size(); ++k)
+        REQUIRE(arena[32 + static_cast<std::size_t>(plan.output_at) + k] == want[k]);
+      for (std::size_t i = 0; i < 32; ++i) REQUIRE((arena[i] == 0x5a && arena[arena.size() - 1 - i] == 0x5a));
+      CHECK(reference::int8::predict(net, x.data(), arena.data() + 32) == ref.predicted_class());
+    }
+  }
+  WARN("int8 arena / float arena: " << smallest_ratio << " to " << largest_ratio);
 }

@@ -59,14 +59,17 @@ class Int8Network {
     return static_cast<int>(std::max_element(l.begin(), l.end()) - l.begin());
   }
 
- private:
+  /// What op i needs besides its inputs, worked out once from the scales (static_plan.hpp
+  /// turns these into a firmware's constexpr tables).
   struct Prepared {
     std::vector<quant::Multiplier> multipliers;  // layer: per output channel; pool/scale: one
     std::array<std::int8_t, 256> table{};       // lookup
     int8::AddParams add;
-    int8::Requantization requantization;
+    int8::Requantization requantization;  // layer: zero points and clamp (multipliers set at run time)
   };
+  const Prepared& prepared(std::size_t op) const { return prepared_.at(op); }
 
+ private:
   const quant::QuantParams& params(int v) const { return model_.activations[static_cast<std::size_t>(v)]; }
   std::int8_t* data(int v) { return values_[static_cast<std::size_t>(v)].data(); }
   Shape shape(int v) const { return graph_.values[static_cast<std::size_t>(v)]; }
