@@ -49,9 +49,12 @@ int latency_build(const LatencyOptions& o) {
   std::printf("device   at the start of the build: %s\n         at its end: %s\n",
               latency::describe(table.built_start).c_str(), latency::describe(table.built_end).c_str());
   const latency::Drift& d = table.drift_at_end;
-  std::printf("drift    %d reference pieces re-timed at the end: %+.1f %% (%+.1f to %+.1f %%), %s\ntable    %s\n",
-              d.pieces, 100.0 * (d.ratio - 1), 100.0 * (d.low - 1), 100.0 * (d.high - 1),
-              d.significant ? "beyond the noise" : "within the noise", path.c_str());
+  std::printf(
+      "drift    %d reference pieces re-timed at the end: %+.1f %% (%+.1f to %+.1f %%), %s%s\ntable    %s\n", d.pieces,
+      100.0 * (d.ratio - 1), 100.0 * (d.low - 1), 100.0 * (d.high - 1),
+      d.significant ? "beyond the noise" : "within the noise",
+      table.passes > 1 ? "; measured twice (the speed moved during the first pass), the steadier pass kept" : "",
+      path.c_str());
   if (d.significant)
     std::fprintf(
         stderr,
@@ -94,6 +97,12 @@ int latency_check(const LatencyOptions& o) {
     if (timed.settled(table, statistic)) break;
   }
   attempts = std::min(attempts + 1, 3);
+  const bool settled = timed.settled(table, statistic);
+  if (!settled)
+    std::fprintf(stderr,
+                 "warning: the device did not hold still in %d attempts (other work is running?): the figures below "
+                 "describe this moment's noise as much as the table\n",
+                 attempts);
   int unstable = 0;
   for (const latency::Measurement& m : timed.networks) unstable += !m.stable;
   // How one statistic's predictions fare: the table predicting it (refitted on its fitting
@@ -199,6 +208,7 @@ int latency_check(const LatencyOptions& o) {
                                        .set("kendall_tau", r.kendall_tau)
                                        .set("unstable_measurements", unstable)
                                        .set("attempts", attempts)
+                                       .set("settled", settled)
                                        .set("statistic", o.statistic)
                                        .set("measured_at_most_predicted", main.covered)
                                        .set("drift_ratio", drift.ratio)

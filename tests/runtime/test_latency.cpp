@@ -305,10 +305,12 @@ TEST_CASE("tables keep their fitting networks and predict another statistic when
     CHECK(m.p10_ms <= m.trimmed_ms);
     CHECK(m.uncorrected_ms > 0);
   }
-  // The file keeps the samples and the statistic the fit is for.
+  // The file keeps the samples, the statistic the fit is for, and how many passes it took.
+  table.passes = 2;
   latency::save_table(table, path);
   latency::Table back = latency::load_table(path, latency::this_device(1));
-  CHECK(back.statistic == latency::Statistic::median);
+  CHECK(back.statistic == latency::Statistic::median);  // the last one selected above
+  CHECK(back.passes == 2);
   CHECK(back.scale == Approx(table.scale).epsilon(1e-12));
   REQUIRE(back.fit_samples.size() == 2);
   CHECK(back.fit_samples[1].genotype == b);
