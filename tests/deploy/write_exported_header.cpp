@@ -1,22 +1,16 @@
-// Writes what `edgenas export --header` writes for a network with squeeze-and-excitation,
-// h-swish and a residual (random weights), so the deploy check can compile it with nothing
-// but the deploy headers on the include path.
-#include <cstdio>
-#include <edgenas/core/rng.hpp>
-#include <edgenas/export/header.hpp>
-#include <edgenas/zoo.hpp>
+// Writes what `edgenas export --header` writes (float, and with --precision int8) for a network
+// with squeeze-and-excitation, h-swish and residuals, so the deploy checks can compile them with
+// nothing but the deploy headers on the include path.
+#include <edgenas/export/int8_header.hpp>
 #include <fstream>
+#include <string>
+
+#include "deployed_models.hpp"
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s OUT.hpp\n", argv[0]);
-    return 2;
-  }
-  edgenas::Model m;
-  m.genotype = edgenas::genotype_of<edgenas::zoo::FashionReference>();
-  edgenas::Rng rng(1);
-  m.weights.resize(static_cast<std::size_t>(edgenas::inference_weight_count(m.genotype.view())));
-  for (float& w : m.weights) w = rng.uniform(-0.1f, 0.1f);
-  std::ofstream(argv[1]) << edgenas::header_source(m, "deployed");
+  if (argc != 2) return 2;
+  const edgenas::Model m = deployed_models::model();
+  std::ofstream(std::string(argv[1]) + "/deployed_model.hpp") << edgenas::header_source(m, "deployed");
+  std::ofstream(std::string(argv[1]) + "/deployed_int8_model.hpp") << edgenas::int8_header_source(m, "deployed_int8");
   return 0;
 }

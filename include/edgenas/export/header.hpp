@@ -36,6 +36,18 @@ inline void append_floats(std::string& out, const std::vector<float>& v) {
     out += i + 1 < v.size() ? (i % 6 == 5 ? "f,\n    " : "f, ") : "f";
   }
 }
+// input_mean[] and input_stddev[] of `m` (none recorded: 0 and 1).
+inline void append_normalisation(std::string& s, const Model& m) {
+  const int C = m.genotype.input.c;
+  std::vector<float> mean = m.input_mean, stddev = m.input_stddev;
+  if (mean.empty()) mean.assign(static_cast<std::size_t>(C), 0.0f), stddev.assign(static_cast<std::size_t>(C), 1.0f);
+  s += "/// Input normalisation the network was trained with: (pixel / 255 - mean) / stddev.\n";
+  s += "inline constexpr float input_mean[" + std::to_string(C) + "] = {";
+  append_floats(s, mean);
+  s += "};\ninline constexpr float input_stddev[" + std::to_string(C) + "] = {";
+  append_floats(s, stddev);
+  s += "};\n\n";
+}
 }  // namespace detail
 
 /// The network type of a genotype, as C++ source: edgenas::Sequential<Input, Stem, MBConv…, Head>.
@@ -79,15 +91,7 @@ inline std::string header_source(const Model& m, const std::string& name = "edge
   s += "alignas(16) inline constexpr float weights[" + std::to_string(m.weights.size()) + "] = {\n    ";
   detail::append_floats(s, m.weights);
   s += "};\nstatic_assert(sizeof(weights) / sizeof(float) == Net::weight_count, \"weights do not match Net\");\n\n";
-  const int C = g.input.c;
-  std::vector<float> mean = m.input_mean, stddev = m.input_stddev;
-  if (mean.empty()) mean.assign(static_cast<std::size_t>(C), 0.0f), stddev.assign(static_cast<std::size_t>(C), 1.0f);
-  s += "/// Input normalisation the network was trained with: (pixel / 255 - mean) / stddev.\n";
-  s += "inline constexpr float input_mean[" + std::to_string(C) + "] = {";
-  detail::append_floats(s, mean);
-  s += "};\ninline constexpr float input_stddev[" + std::to_string(C) + "] = {";
-  detail::append_floats(s, stddev);
-  s += "};\n\n";
+  detail::append_normalisation(s, m);
   s += R"(/// 8-bit HWC pixels to the network's float input.
 inline void normalize(const std::uint8_t* pixels, float* out) {
   constexpr int C = Net::input_shape.c;
