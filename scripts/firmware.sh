@@ -3,7 +3,9 @@
 # (+ 32 test images with this host's predictions) → arm-none-eabi-g++ for a Cortex-M4
 # (-Os -fno-exceptions -fno-rtti, newlib) → QEMU mps2-an386 with semihosting → every class
 # must equal the host's. Prints flash and RAM use.
-#   scripts/firmware.sh [MODEL.enas]     (default: train the network below for 2 epochs on 10 000 images)
+#   scripts/firmware.sh [--int8] [MODEL.enas]   (default: train the network below for 2 epochs on 10 000
+#                                               images; --int8: int8, one more epoch of QAT, and every
+#                                               logit must equal the host's integer reference)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in arm-none-eabi-g++ qemu-system-arm; do
@@ -17,23 +19,27 @@ edgenas="$host_build/tools/edgenas"
 [[ -x "$edgenas" ]] || cmake --build "$host_build" --target edgenas_cli
 work=build/firmware-model
 mkdir -p "$work"
+precision=fp32
+if [[ "${1:-}" == --int8 ]]; then precision=int8; shift; fi
 model="${1:-}"
 if [[ -z "$model" ]]; then
-  trained="$work/train-$(echo "$genotype" | md5sum | cut -c1-8)"
+  trained="$work/train-$precision-$(echo "$genotype" | md5sum | cut -c1-8)"
   model="$trained/model.enas"
   if [[ ! -f "$model" ]]; then
-    "$edgenas" train --quiet --epochs 2 --train-images 10000 --out "$trained" \
-      --genotype "$genotype"
+    extra=()
+    [[ $precision == int8 ]] && extra=(--precision int8 --qat-epochs 1 --calibration-images 500)
+    "$edgenas" train --quiet --epochs 2 --train-images 10000 --out "$trained" --genotype "$genotype" "${extra[@]}"
   fi
 fi
-"$edgenas" export --from "$model" --header "$work/fashion_model.hpp" --namespace fashion --test-images 32
+"$edgenas" export --from "$model" --precision $precision --header "$work/fashion_model.hpp" --namespace fashion --test-images 32
 cmake -S examples/firmware -B build/firmware -G Ninja --toolchain "$PWD/toolchains/arm-none-eabi-cortex-m.cmake" \
-  -DEDGENAS_CORTEX_M=m4 -DEDGENAS_MODEL_DIR="$PWD/$work" -DCMAKE_BUILD_TYPE=MinSizeRel > /dev/null
+  -DEDGENAS_CORTEX_M=m4 -DEDGENAS_MODEL_DIR="$PWD/$work" -DCMAKE_BUILD_TYPE=MinSizeRel \
+  -DEDGENAS_FIRMWARE_INT8=$([[ $precision == int8 ]] && echo ON || echo OFF) > /dev/null
 cmake --build build/firmware
 elf=build/firmware/fashion_firmware.elf
 size_of() { arm-none-eabi-size -A "$elf" | awk -v s="$1" '$1 == s { print $2 }'; }
 flash=$(( $(size_of .vectors) + $(size_of .text) + $(size_of .rodata) + $(size_of .init_array) + $(size_of .data) ))
 ram=$(( $(size_of .data) + $(size_of .bss) + $(size_of .stack) ))
-echo "firmware: flash $flash bytes (text+rodata+data image), RAM $ram bytes (data+bss+stack, arena included)"
+echo "firmware ($precision): flash $flash bytes (text+rodata+data image), RAM $ram bytes (data+bss+stack, arena included)"
 timeout 300 qemu-system-arm -machine mps2-an386 -nographic -semihosting -kernel "$elf" | tee build/firmware/run.log
 grep -q "FIRMWARE PASS" build/firmware/run.log

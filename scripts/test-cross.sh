@@ -8,7 +8,8 @@
 #      qemu-aarch64, building its latency table on the emulated device;
 #   4. the search as a library on the board: examples/search_in_app (started, cancelled,
 #      resumed) for aarch64 under qemu-aarch64 inside a 640 MiB address-space limit;
-#   5. the Cortex-M4 firmware example under qemu-system-arm (scripts/firmware.sh).
+#   5. the Cortex-M4 firmware example under qemu-system-arm (scripts/firmware.sh), in fp32 and in int8
+#      (every int8 logit equal to the host's integer reference).
 # Without the cross packages it says so and exits 0 (scripts/install-deps.sh --cross adds
 # them; CI=true installs them here).
 set -euo pipefail
@@ -94,7 +95,8 @@ grep -q "first run: cancelled" build/aarch64-app.log
 grep -q "^chosen: in:28x28x1" build/aarch64-app.log
 test -s build/aarch64-app/model.enas
 
-phase "firmware: Cortex-M4 under qemu-system-arm"
+phase "firmware: Cortex-M4 under qemu-system-arm (fp32, then int8)"
 EDGENAS_HOST_BUILD="${EDGENAS_HOST_BUILD:-build/dev}" bash scripts/firmware.sh
+EDGENAS_HOST_BUILD="${EDGENAS_HOST_BUILD:-build/dev}" bash scripts/firmware.sh --int8
 
 echo "test-cross.sh: all cross checks passed in $((SECONDS - start)) s"

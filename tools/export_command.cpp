@@ -76,6 +76,9 @@ int export_command(const ExportOptions& o) {
          std::to_string(test.image_bytes()) + ";\n";
     std::string pixels = "inline constexpr std::uint8_t images[count][pixels] = {\n", labels = "inline constexpr int labels[count] = {",
                 classes = "inline constexpr int host_predictions[count] = {";
+    // int8: the host's logits too, which the firmware must equal bit for bit.
+    std::string host_logits =
+        "inline constexpr std::int8_t host_logits[count][" + std::to_string(g.head.classes) + "] = {\n";
     int correct = 0;
     for (int i = 0; i < n; ++i) {
       const std::uint8_t* px = test.image(static_cast<std::size_t>(i));
@@ -89,6 +92,11 @@ int export_command(const ExportOptions& o) {
       if (int8) {  // the integer reference: what the int8 firmware must equal bit for bit
         int8_reference->run(image);
         k = int8_reference->predicted_class();
+        host_logits += "    {";
+        for (std::size_t c = 0; c < int8_reference->logits().size(); ++c)
+          host_logits +=
+              std::to_string(int8_reference->logits()[c]) + (c + 1 < int8_reference->logits().size() ? "," : "");
+        host_logits += "},\n";
       } else {
         reference::infer(g.view(), model.weights, std::span<const float>(image), arena, logits);
         k = static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
@@ -100,7 +108,8 @@ int export_command(const ExportOptions& o) {
       labels += std::to_string(test.labels[static_cast<std::size_t>(i)]) + (i + 1 < n ? ", " : "");
       classes += std::to_string(k) + (i + 1 < n ? ", " : "");
     }
-    s += pixels + "};\n" + labels + "};\n" + classes + "};\n\n}  // namespace " + name + "_test\n";
+    s += pixels + "};\n" + labels + "};\n" + classes + "};\n" + (int8 ? host_logits + "};\n" : "") +
+         "\n}  // namespace " + name + "_test\n";
     const std::string images_out = header_out.substr(0, header_out.rfind('.')) + "_test_images.hpp";
     write_file_atomically(images_out, s);
     std::printf("images   %s (%d test images, host predicts %d correctly)\n", images_out.c_str(), n, correct);
