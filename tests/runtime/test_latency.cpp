@@ -91,10 +91,11 @@ TEST_CASE("timing reports median, percentiles, a confidence interval and stabili
   CHECK(m.rounds >= o.min_rounds);
   CHECK(m.runs >= m.rounds);
   CHECK(calls >= m.runs + o.warmup_runs);
-  // A workload that alternates between two speeds from round to round never settles.
+  // A workload that alternates between two speeds from round to round never settles (0.1 and
+  // 5 ms: a loaded VM stretches a 100 µs sleep to about a millisecond, still far apart).
   int i = 0;
   const latency::Measurement noisy = latency::measure(
-      [&] { std::this_thread::sleep_for(std::chrono::microseconds(++i % 2 ? 100 : 2000)); },
+      [&] { std::this_thread::sleep_for(std::chrono::microseconds(++i % 2 ? 100 : 5000)); },
       latency::TimingOptions{
           .warmup_runs = 1, .revisit_warmup_runs = 0, .round_seconds = 0, .min_rounds = 3, .max_rounds = 6, .max_ci = 0.01});
   CHECK_FALSE(noisy.stable);
