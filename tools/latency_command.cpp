@@ -84,27 +84,22 @@ int latency_check(const LatencyOptions& o) {
   // most settled attempt.
   const latency::Statistic statistic = statistic_named(o.statistic, table);
   latency::TimedWithReferences timed;
-  int attempts = 0, best_unstable = 0;
-  for (; attempts < 3; ++attempts) {
+  int attempts = 0;
+  do {
     Progress bar(attempts == 0 ? "measuring networks" : "the device was unsettled: measuring again");
     latency::TimingOptions timing;
     timing.seed += static_cast<std::uint64_t>(attempts);
     latency::TimedWithReferences t = latency::measure_with_references(
         table, nets, timing, [&](std::size_t done, std::size_t total) { bar.update(done, total); });
-    int u = 0;
-    for (const latency::Measurement& m : t.networks) u += !m.stable;
-    if (attempts == 0 || u < best_unstable) timed = std::move(t), best_unstable = u;
-    if (timed.settled(table, statistic)) break;
-  }
-  attempts = std::min(attempts + 1, 3);
+    if (attempts++ == 0 || t.unstable() < timed.unstable()) timed = std::move(t);
+  } while (attempts < 3 && !timed.settled(table, statistic));
   const bool settled = timed.settled(table, statistic);
   if (!settled)
     std::fprintf(stderr,
                  "warning: the device did not hold still in %d attempts (other work is running?): the figures below "
                  "describe this moment's noise as much as the table\n",
                  attempts);
-  int unstable = 0;
-  for (const latency::Measurement& m : timed.networks) unstable += !m.stable;
+  const int unstable = timed.unstable();
   // How one statistic's predictions fare: the table predicting it (refitted on its fitting
   // networks measured the same way), against the same statistic of each network, corrected for
   // the drift its reference pieces show unless told not to.

@@ -100,7 +100,7 @@ TEST_CASE("timing reports median, percentiles, a confidence interval and stabili
           .warmup_runs = 1, .revisit_warmup_runs = 0, .round_seconds = 0, .min_rounds = 3, .max_rounds = 6, .max_ci = 0.01});
   CHECK_FALSE(noisy.stable);
   CHECK(noisy.rounds == 6);
-  CHECK(noisy.ci_half_width() > 0.5);
+  CHECK(noisy.ci_half_width() > 0.25);  // far beyond max_ci (0.01) even when load stretches the short sleep
 }
 
 TEST_CASE("the median's confidence interval uses the binomial order statistics", "[latency][timing]") {

@@ -180,17 +180,8 @@ inline StaticPlan static_plan(const QuantizedModel& model) {
 
 /// The plan's tables as reference::int8::run() takes them (valid while `p` and `model` live).
 inline reference::int8::StaticNetwork static_network(const StaticPlan& p, const QuantizedModel& model) {
-  const Graph g = build_graph(model.genotype.view());
-  return {p.ops,
-          model.weights.data(),
-          model.biases.data(),
-          p.multipliers.data(),
-          p.tables.data(),
-          p.input,
-          p.output,
-          p.input_at,
-          p.output_at,
-          g.values[static_cast<std::size_t>(g.output)].c};
+  return {p.ops,    model.weights.data(), model.biases.data(), p.multipliers.data(),       p.tables.data(), p.input,
+          p.output, p.input_at,           p.output_at,         model.genotype.head.classes};
 }
 
 }  // namespace edgenas::quant
