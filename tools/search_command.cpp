@@ -50,9 +50,11 @@ void print_summary(const search::SearchReport& r, const std::string& out) {
     }
     const auto& k = c.candidate.costs;
     std::printf("chosen   %s\n", to_string(c.candidate.genotype).c_str());
-    std::printf("         test %.2f%%  latency %.4f ms measured / %.4f predicted  %lld params  %.2f M MACs  %lld arena bytes\n",
-                100 * c.test_accuracy, c.measured_ms, k.latency_ms, static_cast<long long>(k.params), k.macs / 1e6,
-                static_cast<long long>(k.arena_bytes));
+    std::printf(
+        "         test %.2f%%  latency %.4f ms measured / %.4f predicted  %lld params  %.2f M MACs  %lld arena "
+        "bytes  %lld flash bytes (%s)\n",
+        100 * c.test_accuracy, c.measured_ms, k.latency_ms, static_cast<long long>(k.params), k.macs / 1e6,
+        static_cast<long long>(k.arena_bytes), static_cast<long long>(k.flash_bytes), c.precision.c_str());
     if (c.precision == "int8")
       std::printf("         int8 (test and latency above): float %.2f%%, post-training %.2f%%%s\n",
                   100 * c.float_test_accuracy, 100 * c.post_training_accuracy,
@@ -93,7 +95,7 @@ void add_search_command(CLI::App& app, Action& run) {
       "search",
       "Find the most accurate network that fits a device budget.\n"
       "Trains a weight-sharing supernet (sandwich rule, in-place distillation), searches it with the chosen\n"
-      "strategy under hard budgets (latency from this device's measured table, parameters, arena, MACs),\n"
+      "strategy under hard budgets (latency from this device's measured table, parameters, arena, flash, MACs),\n"
       "trains the best network under each latency budget to full accuracy, measures it, and writes OUT/report.md,\n"
       "front.svg, result.json and model files. Interrupted? Run the same command with --resume.");
   using C = search::SearchConfig;
@@ -127,7 +129,12 @@ void add_search_command(CLI::App& app, Action& run) {
   field("--latency-budget", &C::latency_budgets_ms, "Hard latency budget in ms (repeat for several: one chosen network each)")
       ->check(CLI::PositiveNumber);
   field("--params-budget", &C::params_budget, "Hard budget on parameters")->check(CLI::PositiveNumber);
-  field("--arena-budget", &C::arena_budget, "Hard budget on the inference arena, bytes")->check(CLI::PositiveNumber);
+  field("--arena-budget", &C::arena_budget,
+        "Hard budget on the static inference arena, bytes of --precision (input and logits included)")
+      ->check(CLI::PositiveNumber);
+  field("--flash-budget", &C::flash_budget,
+        "Hard budget on flash for the weights and per-layer constants, bytes of --precision (docs/quantization.md)")
+      ->check(CLI::PositiveNumber);
   field("--macs-budget", &C::macs_budget, "Hard budget on multiply-accumulates")->check(CLI::PositiveNumber);
   field("--table", &C::tables,
         "Latency table(s) from `edgenas latency build` (repeat: the budget must hold on the slowest). "

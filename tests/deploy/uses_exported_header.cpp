@@ -12,6 +12,9 @@
 
 static_assert(deployed::arena_bytes == deployed::Net::peak_activation_bytes);
 static_assert(deployed::classes == 10 && deployed_int8::classes == 10);
+// The int8 arena and flash, known from the network type alone, before any export.
+static_assert(deployed_int8::Net::int8_arena_bytes == deployed_int8::arena_bytes);
+static_assert(deployed_int8::Net::int8_arena_bytes < deployed::Net::arena_bytes);
 
 int classify(const std::uint8_t* pixels) { return deployed::predict(pixels); }
 int classify_int8(const std::uint8_t* pixels) { return deployed_int8::predict(pixels); }

@@ -124,6 +124,14 @@ TEST_CASE("the firmware's int8 tables and static arena give the integer referenc
     CHECK(plan.arena_bytes >= plan.peak_bytes);
     CHECK(plan.arena_bytes <= all);
     CHECK(plan.peak_bytes_between_io <= plan.peak_bytes);
+    // The compile-time figures (Net::int8_arena_bytes, the search's budgets) are the plan's.
+    CHECK(arena_bytes(g.view(), Precision::int8) == plan.arena_bytes);
+    const auto tables = std::max<std::int64_t>(static_cast<std::int64_t>(plan.tables.size()), 1);
+    CHECK(flash_bytes(g.view(), Precision::int8) ==
+          static_cast<std::int64_t>(model.weights.size() + 4 * model.biases.size() +
+                                    sizeof(quant::Multiplier) * plan.multipliers.size() +
+                                    sizeof(reference::int8::StaticOp) * plan.ops.size()) +
+              tables);
     const double float_arena = static_cast<double>(peak_activation_bytes(g.view()));
     smallest_ratio = std::min(smallest_ratio, static_cast<double>(plan.arena_bytes) / float_arena);
     largest_ratio = std::max(largest_ratio, static_cast<double>(plan.arena_bytes) / float_arena);

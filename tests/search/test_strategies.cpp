@@ -55,6 +55,39 @@ TEST_CASE("budgets name what they break, and an impossible budget fails before a
   }
 }
 
+TEST_CASE("arena and flash budgets count bytes of the precision searched for", "[search][int8]") {
+  Budgets flash;
+  flash.flash_bytes = 65'536;
+  CHECK(flash.violation({0.1, 1, 1, 1, 70'000}) == "flash 70000 bytes > 65536");
+  CHECK(flash.admits({0.1, 1, 1, 1, 65'536}));
+  // A 32 KB int8 arena and 64 KB of int8 constants: the float32 figures of the same networks
+  // are about 4× larger, so in float32 nothing of fmnist-mcu fits.
+  Budgets mcu;
+  mcu.arena_bytes = 32 * 1024;
+  mcu.flash_bytes = 64 * 1024;
+  CHECK_THROWS_WITH(FeasibleSampler(spaces::fmnist_mcu(), mcu, proxy_latency),
+                    Catch::Contains("impossible budget") && Catch::Contains("arena"));
+  const FeasibleSampler sampler(spaces::fmnist_mcu(), mcu, proxy_latency, Precision::int8);
+  Rng rng(9);
+  std::int64_t largest_flash = 0;
+  for (int i = 0; i < 30; ++i) {
+    const Candidate cand = sampler.random(rng);
+    const NetworkView v = cand.genotype.view();
+    CHECK(cand.costs.arena_bytes == arena_bytes(v, Precision::int8));
+    CHECK(cand.costs.flash_bytes == flash_bytes(v, Precision::int8));
+    CHECK(cand.costs.arena_bytes <= 32 * 1024);
+    CHECK(cand.costs.flash_bytes <= 64 * 1024);
+    // int8 weights are one byte each, plus 4 + 8 bytes of bias and multiplier per channel.
+    CHECK(cand.costs.flash_bytes > inference_weight_count(v) - 10'000);
+    largest_flash = std::max(largest_flash, cand.costs.flash_bytes);
+  }
+  CHECK(largest_flash > 32 * 1024);  // the budget binds: it is not met by every network trivially
+  Budgets tiny_flash;
+  tiny_flash.flash_bytes = 4096;
+  CHECK_THROWS_WITH(FeasibleSampler(spaces::fmnist_mcu(), tiny_flash, proxy_latency, Precision::int8),
+                    Catch::Contains("impossible budget") && Catch::Contains("flash"));
+}
+
 TEST_CASE("every strategy evaluates exactly its budget of distinct, feasible architectures, deterministically", "[search]") {
   const SearchSpace space = spaces::fmnist();
   Budgets budgets;

@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "edgenas/blocks/options.hpp"
+#include "edgenas/quant/footprint.hpp"
 #include "edgenas/space/cost.hpp"
 #include "edgenas/space/genes.hpp"
 
@@ -146,6 +147,12 @@ struct Sequential {
   static constexpr std::int64_t arena_bytes = peak_activation_bytes;
   /// Floats of BN-folded inference weights (train::Network::inference_weights(), model files).
   static constexpr std::int64_t weight_count = inference_weight_count(view);
+  /// The same per precision (quant/footprint.hpp): the static arena, input and output included,
+  /// and the flash of weights and per-layer constants; int8 as `edgenas export --precision int8`
+  /// lays it out (int8_arena_bytes is the exported header's arena_bytes).
+  static constexpr std::int64_t int8_arena_bytes = edgenas::arena_bytes(view, Precision::int8);
+  static constexpr std::int64_t flash_bytes = edgenas::flash_bytes(view, Precision::fp32);
+  static constexpr std::int64_t int8_flash_bytes = edgenas::flash_bytes(view, Precision::int8);
 };
 
 }  // namespace edgenas

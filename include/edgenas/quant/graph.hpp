@@ -21,7 +21,7 @@
 #include "edgenas/core/activation.hpp"
 #include "edgenas/core/shape.hpp"
 #include "edgenas/space/cost.hpp"
-#include "edgenas/space/genotype.hpp"
+#include "edgenas/space/genes.hpp"
 
 namespace edgenas::quant {
 
@@ -42,7 +42,7 @@ struct Layer {
   // Offsets of this layer in QuantizedModel::weights (int8), ::biases and ::weight_scales
   // (both one per output channel), and in the float weight blob (weights, then bias).
   std::int64_t weight_offset = 0, channel_offset = 0, float_offset = 0;
-  std::int64_t weight_count() const noexcept {
+  constexpr std::int64_t weight_count() const noexcept {
     if (kind == LayerKind::depthwise) return std::int64_t{kernel} * kernel * out_channels;
     return std::int64_t{out_channels} * kernel * kernel * in_channels;
   }
@@ -72,7 +72,7 @@ struct Graph {
   int output = -1;  // the logits
   std::int64_t weight_count = 0, channel_count = 0;
 
-  int value_count() const noexcept { return static_cast<int>(values.size()); }
+  constexpr int value_count() const noexcept { return static_cast<int>(values.size()); }
 };
 
 /// Activations a layer applies itself (a clamp, after folding for h-sigmoid); the others need
@@ -92,13 +92,13 @@ class GraphBuilder {
  public:
   Graph g;
 
-  int value(Shape s) {
+  constexpr int value(Shape s) {
     g.values.push_back(s.with_batch(1));
     return static_cast<int>(g.values.size()) - 1;
   }
 
   // A layer then, unless its activation is a clamp, the lookup that applies it.
-  int layer(int x, LayerKind kind, int kernel, int stride, int out_c, Activation act, LayerName name) {
+  constexpr int layer(int x, LayerKind kind, int kernel, int stride, int out_c, Activation act, LayerName name) {
     const Shape in = g.values[static_cast<std::size_t>(x)];
     Layer l{kind, kernel, stride, in.c, out_c, is_fused(act) ? act : Activation::identity, name,
             g.weight_count, g.channel_count, float_offset_};
@@ -114,7 +114,7 @@ class GraphBuilder {
     g.ops.push_back({OpKind::lookup, y, -1, z, -1, act, name});
     return z;
   }
-  int binary(OpKind kind, int a, int b, Shape out, LayerName name) {
+  constexpr int binary(OpKind kind, int a, int b, Shape out, LayerName name) {
     const int y = value(out);
     g.ops.push_back({kind, a, b, y, -1, Activation::identity, name});
     return y;
@@ -126,9 +126,9 @@ class GraphBuilder {
 
 }  // namespace detail
 
-/// The int8 operations of `net`, in execution order.
-inline Graph build_graph(const NetworkView& net) {
-  validate(net);
+/// The int8 operations of a valid `net`, in execution order (constexpr: the compile-time
+/// arena and flash figures of quant/footprint.hpp walk it too).
+constexpr Graph graph_of(const NetworkView& net) {
   detail::GraphBuilder b;
   int x = b.value(net.input);
   b.g.ops.push_back({OpKind::input, -1, -1, x, -1, Activation::identity, {-1, "input"}});
@@ -158,6 +158,12 @@ inline Graph build_graph(const NetworkView& net) {
   x = b.layer(x, LayerKind::dense, 1, 1, net.head.classes, Activation::identity, {-1, "classifier"});
   b.g.output = x;
   return b.g;
+}
+
+/// The int8 operations of `net`, which is checked first.
+inline Graph build_graph(const NetworkView& net) {
+  validate(net);
+  return graph_of(net);
 }
 
 /// Where value v is produced (its op's name).

@@ -15,6 +15,7 @@
 #include "edgenas/ops/activation.hpp"  // the one definition of each activation
 #include "edgenas/quant/graph.hpp"
 #include "edgenas/quant/scheme.hpp"
+#include "edgenas/space/genotype.hpp"
 
 namespace edgenas::quant {
 

@@ -1,8 +1,9 @@
 // edgenas/search/candidate.hpp — an evaluated architecture, the budgets it must meet, and
 // feasible sampling.
 //
-// Hard budgets (latency, parameters, arena, MACs) cost nothing to check: latency comes from
-// the device tables' predictor, the rest from the genotype's constexpr arithmetic. So a search
+// Hard budgets (latency, parameters, arena, flash, MACs) cost nothing to check: latency comes
+// from the device tables' predictor, the rest from the genotype's constexpr arithmetic (arena
+// and flash in the bytes of the precision searched for, quant/footprint.hpp). So a search
 // only ever spends training-free evaluations on architectures that fit, and a budget nothing
 // in the space can meet is reported before any work starts.
 #pragma once
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "edgenas/quant/footprint.hpp"
 #include "edgenas/space/cost.hpp"
 #include "edgenas/space/search_space.hpp"
 
@@ -23,12 +25,13 @@ using LatencyFn = std::function<double(const Genotype&)>;
 
 struct Costs {
   double latency_ms = 0.0;
-  std::int64_t params = 0, macs = 0, arena_bytes = 0;
+  std::int64_t params = 0, macs = 0, arena_bytes = 0, flash_bytes = 0;
 };
 
-inline Costs costs_of(const Genotype& g, const LatencyFn& latency) {
+inline Costs costs_of(const Genotype& g, const LatencyFn& latency, Precision precision = Precision::fp32) {
   const NetworkView v = g.view();
-  return {latency ? latency(g) : 0.0, parameter_count(v), mac_count(v), peak_activation_bytes(v)};
+  return {latency ? latency(g) : 0.0, parameter_count(v), mac_count(v), arena_bytes(v, precision),
+          flash_bytes(v, precision)};
 }
 
 struct Candidate {
@@ -44,6 +47,7 @@ struct Budgets {
   std::int64_t params = std::numeric_limits<std::int64_t>::max();
   std::int64_t arena_bytes = std::numeric_limits<std::int64_t>::max();
   std::int64_t macs = std::numeric_limits<std::int64_t>::max();
+  std::int64_t flash_bytes = std::numeric_limits<std::int64_t>::max();
 
   /// Empty when every budget holds; otherwise names the first one broken, with both values.
   std::string violation(const Costs& c) const {
@@ -52,20 +56,26 @@ struct Budgets {
     else if (c.params > params) std::snprintf(buf, sizeof buf, "parameters %lld > %lld", static_cast<long long>(c.params), static_cast<long long>(params));
     else if (c.arena_bytes > arena_bytes)
       std::snprintf(buf, sizeof buf, "arena %lld bytes > %lld", static_cast<long long>(c.arena_bytes), static_cast<long long>(arena_bytes));
+    else if (c.flash_bytes > flash_bytes)
+      std::snprintf(buf, sizeof buf, "flash %lld bytes > %lld", static_cast<long long>(c.flash_bytes),
+                    static_cast<long long>(flash_bytes));
     else if (c.macs > macs) std::snprintf(buf, sizeof buf, "MACs %lld > %lld", static_cast<long long>(c.macs), static_cast<long long>(macs));
     return buf;
   }
   /// Every budget holds (no message formatted: this runs for every sample a search draws).
   bool admits(const Costs& c) const noexcept {
-    return c.latency_ms <= latency_ms && c.params <= params && c.arena_bytes <= arena_bytes && c.macs <= macs;
+    return c.latency_ms <= latency_ms && c.params <= params && c.arena_bytes <= arena_bytes &&
+           c.flash_bytes <= flash_bytes && c.macs <= macs;
   }
 };
 
-/// Draws architectures of `space` that meet `budgets`, by rejection.
+/// Draws architectures of `space` that meet `budgets` (arena and flash in `precision`), by
+/// rejection.
 class FeasibleSampler {
  public:
-  FeasibleSampler(const SearchSpace& space, Budgets budgets, LatencyFn latency, int max_tries = 20000)
-      : space_(space), budgets_(budgets), latency_(std::move(latency)), max_tries_(max_tries) {
+  FeasibleSampler(const SearchSpace& space, Budgets budgets, LatencyFn latency, Precision precision = Precision::fp32,
+                  int max_tries = 20000)
+      : space_(space), budgets_(budgets), latency_(std::move(latency)), precision_(precision), max_tries_(max_tries) {
     const std::string broken = budgets_.violation(costs(space_.smallest_choices()));
     EDGENAS_CHECK(broken.empty(), Status::invalid_argument,
                   "impossible budget: even the smallest architecture of space %s breaks it (%s)", space_.name.c_str(),
@@ -74,32 +84,33 @@ class FeasibleSampler {
 
   const SearchSpace& space() const noexcept { return space_; }
   const Budgets& budgets() const noexcept { return budgets_; }
-  Costs costs(const Choices& c) const { return costs_of(space_.decode(c), latency_); }
+  Costs costs(const Choices& c) const { return costs_of(space_.decode(c), latency_, precision_); }
 
   /// `c` decoded and costed: the one time a search does either for an architecture.
   Candidate candidate(Choices c) const {
     Genotype g = space_.decode(c);
-    const Costs k = costs_of(g, latency_);
+    const Costs k = costs_of(g, latency_, precision_);
     return {std::move(c), std::move(g), k, 0.0};
   }
 
   Candidate random(Rng& rng) const {
-    Costs least{std::numeric_limits<double>::infinity(), std::numeric_limits<std::int64_t>::max(),
-                std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::max()};
+    constexpr std::int64_t most = std::numeric_limits<std::int64_t>::max();
+    Costs least{std::numeric_limits<double>::infinity(), most, most, most, most};
     Costs last;
     for (int t = 0; t < max_tries_; ++t) {
       Candidate c = candidate(space_.random_choices(rng));
       if (budgets_.admits(c.costs)) return c;
       last = c.costs;
       least = {std::min(least.latency_ms, last.latency_ms), std::min(least.params, last.params),
-               std::min(least.arena_bytes, last.arena_bytes), std::min(least.macs, last.macs)};
+               std::min(least.macs, last.macs), std::min(least.arena_bytes, last.arena_bytes),
+               std::min(least.flash_bytes, last.flash_bytes)};
     }
     EDGENAS_FAIL(Status::invalid_argument,
                  "impossible budget: none of %d random architectures of space %s fits (e.g. %s); the smallest seen "
-                 "had latency %.4f ms, %lld parameters, %lld arena bytes, %lld MACs",
+                 "had latency %.4f ms, %lld parameters, %lld arena bytes, %lld flash bytes, %lld MACs",
                  max_tries_, space_.name.c_str(), budgets_.violation(last).c_str(), least.latency_ms,
                  static_cast<long long>(least.params), static_cast<long long>(least.arena_bytes),
-                 static_cast<long long>(least.macs));
+                 static_cast<long long>(least.flash_bytes), static_cast<long long>(least.macs));
   }
 
   /// A feasible mutation of `parent` (the parent itself if none is found).
@@ -115,6 +126,7 @@ class FeasibleSampler {
   SearchSpace space_;  // a copy: samplers outlive the expressions that build their spaces
   Budgets budgets_;
   LatencyFn latency_;
+  Precision precision_;
   int max_tries_;
 };
 

@@ -48,7 +48,8 @@ struct SearchConfig {
 
   // ---- budgets: the chosen networks must meet every one ------------------------------------
   std::vector<double> latency_budgets_ms{};  // one chosen network per budget; empty: none
-  std::int64_t params_budget = 0, arena_budget = 0, macs_budget = 0;  // 0: none
+  // Arena and flash in bytes of the precision searched for (quant/footprint.hpp); 0: none.
+  std::int64_t params_budget = 0, arena_budget = 0, flash_budget = 0, macs_budget = 0;
   std::vector<std::string> tables{};  // device latency tables (budgets hold on the slowest); empty: measure here
   int latency_threads = 1;            // threads the deployed model will use
   int fit_networks = 20;              // whole networks measured to fit the table's overhead
@@ -152,6 +153,7 @@ inline json::Value to_json(const SearchConfig& c) {
       .set("latency_budgets_ms", std::move(budgets))
       .set("params_budget", c.params_budget)
       .set("arena_budget", c.arena_budget)
+      .set("flash_budget", c.flash_budget)
       .set("macs_budget", c.macs_budget)
       .set("tables", std::move(tables))
       .set("latency_threads", c.latency_threads)
@@ -208,6 +210,7 @@ inline SearchConfig search_config_from_json(const json::Value& v) {
     c.latency_budgets_ms.push_back(b.as_number("latency_budgets_ms"));
   c.params_budget = i64("params_budget");
   c.arena_budget = i64("arena_budget");
+  if (v.find("flash_budget")) c.flash_budget = i64("flash_budget");  // (older configs: none)
   c.macs_budget = i64("macs_budget");
   for (const json::Value& t : v.at("tables", what).as_array("tables")) c.tables.push_back(t.as_string("tables"));
   c.latency_threads = integer("latency_threads");

@@ -79,8 +79,9 @@ class Pipeline {
     std::sort(config_.latency_budgets_ms.begin(), config_.latency_budgets_ms.end());
     budgets_.params = limit(config_.params_budget);
     budgets_.arena_bytes = limit(config_.arena_budget);
+    budgets_.flash_bytes = limit(config_.flash_budget);
     budgets_.macs = limit(config_.macs_budget);
-    const FeasibleSampler early(config_.space, budgets_, {});  // budgets other than latency, now
+    const FeasibleSampler early(config_.space, budgets_, {}, precision());  // budgets other than latency, now
     if (!config_.latency_budgets_ms.empty()) budgets_.latency_ms = config_.latency_budgets_ms.back();
     namespace fs = std::filesystem;
     fs::create_directories(config_.out);
@@ -217,7 +218,7 @@ class Pipeline {
       for (const latency::Table& t : tables_) worst = std::max(worst, t.predict_ms(g));
       return worst;
     };
-    sampler_.emplace(config_.space, budgets_, latency_of_);
+    sampler_.emplace(config_.space, budgets_, latency_of_, precision());
   }
 
   // ---- 3. supernet --------------------------------------------------------------------------
@@ -296,7 +297,8 @@ class Pipeline {
                                .set("latency_ms", c.costs.latency_ms)
                                .set("params", c.costs.params)
                                .set("macs", c.costs.macs)
-                               .set("arena_bytes", c.costs.arena_bytes));
+                               .set("arena_bytes", c.costs.arena_bytes)
+                               .set("flash_bytes", c.costs.flash_bytes));
           return acc;
         },
         [&](const std::vector<Candidate>& h) {
@@ -479,6 +481,7 @@ class Pipeline {
   }
 
   bool int8() const noexcept { return config_.precision == "int8"; }
+  Precision precision() const noexcept { return int8() ? Precision::int8 : Precision::fp32; }
 
   // The normalised training images int8 calibration uses (made once).
   ConstTensorView quant_calibration() {

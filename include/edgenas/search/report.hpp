@@ -60,7 +60,8 @@ inline json::Value candidate_json(const Candidate& c) {
       .set("predicted_ms", c.costs.latency_ms)
       .set("params", c.costs.params)
       .set("macs", c.costs.macs)
-      .set("arena_bytes", c.costs.arena_bytes);
+      .set("arena_bytes", c.costs.arena_bytes)
+      .set("flash_bytes", c.costs.flash_bytes);
 }
 
 inline json::Value budget_value(double v) { return std::isfinite(v) ? json::Value(v) : json::Value(); }
@@ -101,6 +102,7 @@ inline json::Value report_json(const SearchReport& r) {
                           .set("latency_ms", budget_value(r.budgets.latency_ms))
                           .set("params", budget_value(r.budgets.params))
                           .set("arena_bytes", budget_value(r.budgets.arena_bytes))
+                          .set("flash_bytes", budget_value(r.budgets.flash_bytes))
                           .set("macs", budget_value(r.budgets.macs)))
       .set("hypervolume", r.hypervolume)
       .set("front", std::move(front))
@@ -115,12 +117,13 @@ inline json::Value report_json(const SearchReport& r) {
 
 /// Everything that must not change when a run is interrupted and resumed (no timings).
 inline std::string front_tsv(const SearchReport& r) {
-  std::string out = "kind\tgenotype\tvalidation_accuracy\tpredicted_ms\tparams\tmacs\tarena_bytes\ttest_accuracy\n";
-  char line[160];
+  std::string out =
+      "kind\tgenotype\tvalidation_accuracy\tpredicted_ms\tparams\tmacs\tarena_bytes\tflash_bytes\ttest_accuracy\n";
+  char line[192];
   const auto row = [&](const char* kind, const Candidate& c, double test) {
-    std::snprintf(line, sizeof line, "\t%.17g\t%.17g\t%lld\t%lld\t%lld\t%.17g\n", c.accuracy, c.costs.latency_ms,
+    std::snprintf(line, sizeof line, "\t%.17g\t%.17g\t%lld\t%lld\t%lld\t%lld\t%.17g\n", c.accuracy, c.costs.latency_ms,
                   static_cast<long long>(c.costs.params), static_cast<long long>(c.costs.macs),
-                  static_cast<long long>(c.costs.arena_bytes), test);
+                  static_cast<long long>(c.costs.arena_bytes), static_cast<long long>(c.costs.flash_bytes), test);
     out += std::string(kind) + "\t" + to_string(c.genotype) + line;
   };
   for (std::size_t i : r.front) row("front", r.history[i], -1.0);
@@ -232,11 +235,14 @@ inline std::string report_markdown(const SearchReport& r) {
     const auto& k = c.candidate.costs;
     add("```\n%s\n```\n\n", to_string(c.candidate.genotype).c_str());
     add("| test accuracy | validation accuracy | supernet validation accuracy | measured latency | predicted latency | "
-        "parameters | MACs | arena bytes | XNNPACK agrees |\n|---|---|---|---|---|---|---|---|---|\n");
-    add("| %.2f %% | %.2f %% | %.2f %% | %.4f ms | %.4f ms (%+.1f %%) | %lld | %lld | %lld | %.1f %% |\n\nModel file: `%s`\n\n",
+        "parameters | MACs | arena bytes | flash bytes | XNNPACK agrees "
+        "|\n|---|---|---|---|---|---|---|---|---|---|\n");
+    add("| %.2f %% | %.2f %% | %.2f %% | %.4f ms | %.4f ms (%+.1f %%) | %lld | %lld | %lld | %lld | %.1f %% |\n\nModel "
+        "file: `%s`\n\n",
         100 * c.test_accuracy, 100 * c.validation_accuracy, 100 * c.candidate.accuracy, c.measured_ms, k.latency_ms,
-        c.measured_ms > 0 ? 100 * (k.latency_ms - c.measured_ms) / c.measured_ms : 0.0, static_cast<long long>(k.params),
-        static_cast<long long>(k.macs), static_cast<long long>(k.arena_bytes), 100 * c.xnnpack_agreement,
+        c.measured_ms > 0 ? 100 * (k.latency_ms - c.measured_ms) / c.measured_ms : 0.0,
+        static_cast<long long>(k.params), static_cast<long long>(k.macs), static_cast<long long>(k.arena_bytes),
+        static_cast<long long>(k.flash_bytes), 100 * c.xnnpack_agreement,
         std::filesystem::path(c.model_path).filename().c_str());
     if (c.device_drift_significant)
       add("When this latency was measured the device ran %.0f %% %s than when the latency table was built "
@@ -247,15 +253,16 @@ inline std::string report_markdown(const SearchReport& r) {
           "post-training %.2f %%%s\n\n", 100 * c.float_test_accuracy, 100 * c.post_training_accuracy,
           c.qat_accuracy >= 0 ? (", QAT " + std::to_string(100 * c.qat_accuracy).substr(0, 5) + " %").c_str() : "");
   }
-  add("## Pareto front (validation accuracy vs predicted latency)\n\n| # | accuracy | latency ms | params | MACs | arena "
-      "bytes | genotype |\n|---|---|---|---|---|---|---|\n");
+  add("## Pareto front (validation accuracy vs predicted latency)\n\n| # | accuracy | latency ms | params | MACs | "
+      "arena "
+      "bytes | flash bytes | genotype |\n|---|---|---|---|---|---|---|---|\n");
   int n = 0;
   for (std::size_t i : r.front) {
     const auto& c = r.history[i];
     s += "| " + std::to_string(++n);
-    add(" | %.2f %% | %.4f | %lld | %lld | %lld | `", 100 * c.accuracy, c.costs.latency_ms,
+    add(" | %.2f %% | %.4f | %lld | %lld | %lld | %lld | `", 100 * c.accuracy, c.costs.latency_ms,
         static_cast<long long>(c.costs.params), static_cast<long long>(c.costs.macs),
-        static_cast<long long>(c.costs.arena_bytes));
+        static_cast<long long>(c.costs.arena_bytes), static_cast<long long>(c.costs.flash_bytes));
     s += to_string(c.genotype) + "` |\n";
   }
   return s;
