@@ -1,24 +1,30 @@
 // Classifies Fashion-MNIST test images on a Cortex-M4 with the network `edgenas export
 // --header` wrote, and checks every class against what the exporting host predicted.
 // Build and run: scripts/firmware.sh (QEMU mps2-an386, semihosting).
-#include <cstdio>
-
+#include "board.hpp"
 #include "fashion_model.hpp"              // namespace fashion: Net, weights, predict()
 #include "fashion_model_test_images.hpp"  // namespace fashion_test: images, labels, host_predictions
 
 int main() {
-  std::printf("edgenas firmware: %lld parameters, %lld MACs, arena %lld bytes, %d classes\n",
-              static_cast<long long>(fashion::Net::parameters), static_cast<long long>(fashion::Net::macs),
-              static_cast<long long>(fashion::arena_bytes), fashion::classes);
+  board::say("edgenas firmware: ", fashion::Net::parameters, " parameters, ", fashion::Net::macs, " MACs, arena ",
+             fashion::arena_bytes, " bytes, ", fashion::classes, " classes\n");
+  board::start_ticks();
+  const board::Calibration calibration = board::calibrate();
+  std::uint64_t ticks = 0;
   int same = 0, correct = 0;
   for (int i = 0; i < fashion_test::count; ++i) {
+    const std::uint32_t start = board::now();
     const int k = fashion::predict(fashion_test::images[i]);
+    ticks += board::ticks_since(start);
     same += k == fashion_test::host_predictions[i];
     correct += k == fashion_test::labels[i];
-    std::printf("image %2d: class %d (label %d, host %d)\n", i, k, fashion_test::labels[i], fashion_test::host_predictions[i]);
+    board::say("image ", i, ": class ", k, " (label ", fashion_test::labels[i], ", host ",
+               fashion_test::host_predictions[i], ")\n");
   }
-  std::printf("predictions equal to the host's: %d/%d; correct: %d/%d\n", same, fashion_test::count, correct,
-              fashion_test::count);
-  std::printf(same == fashion_test::count ? "FIRMWARE PASS\n" : "FIRMWARE FAIL\n");
+  board::say("predictions equal to the host's: ", same, "/", fashion_test::count, "; correct: ", correct, "/",
+             fashion_test::count, "\n");
+  board::say("instructions per inference (qemu -icount proxy): ",
+             calibration.to_instructions(ticks / fashion_test::count), "\n");
+  board::say(same == fashion_test::count ? "FIRMWARE PASS\n" : "FIRMWARE FAIL\n");
   return same == fashion_test::count ? 0 : 1;
 }

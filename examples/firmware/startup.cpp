@@ -1,11 +1,11 @@
 // Minimal Cortex-M startup for QEMU's mps2-an386: vector table, copy .data, zero .bss, enable
-// the FPU, semihosting for stdio, static constructors, main, exit.
+// the FPU, static constructors, main, then exit through semihosting (board.hpp).
 #include <cstdint>
-#include <cstdlib>
+
+#include "board.hpp"
 
 extern "C" {
 extern std::uint32_t __data_start, __data_end, __data_load, __bss_start__, __bss_end__, __stack_top;
-void initialise_monitor_handles();  // newlib rdimon: stdio over semihosting
 void __libc_init_array();
 int main();
 
@@ -17,9 +17,8 @@ int main();
   *reinterpret_cast<volatile std::uint32_t*>(0xE000ED88) |= 0xFu << 20;
   __asm volatile("dsb\n isb");
 #endif
-  initialise_monitor_handles();
   __libc_init_array();
-  std::exit(main());
+  board::exit(main() == 0);
 }
 
 // -nostartfiles drops crti/crtn; __libc_init_array still calls these.
