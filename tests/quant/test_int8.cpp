@@ -121,7 +121,10 @@ TEST_CASE("integer kernels equal exact integer arithmetic requantized in long do
     for (int o = 0; o < O; ++o) bias[static_cast<std::size_t>(o)] = rng.between(-5000, 5000), real[static_cast<std::size_t>(o)] = rng.uniform(1e-4f, 2e-3f);
     const auto m = multipliers(real);
     const int zx = rng.between(-128, 127), zy = rng.between(-20, 20), lo = rng.coin() ? zy : -128;
-    const reference::int8::Requantization r{zx, m.data(), zy, lo, 127};
+    std::vector<std::int32_t> values;
+    std::vector<std::int8_t> shifts;
+    for (const quant::Multiplier& q : m) values.push_back(q.m), shifts.push_back(static_cast<std::int8_t>(q.shift));
+    const reference::int8::Requantization r{zx, values.data(), shifts.data(), zy, lo, 127};
     std::vector<std::int8_t> y(static_cast<std::size_t>(out.size()));
     if (depthwise) reference::int8::depthwise(x.data(), in, w.data(), bias.data(), k, stride, r, y.data(), out);
     else reference::int8::conv2d(x.data(), in, w.data(), bias.data(), k, stride, r, y.data(), out);

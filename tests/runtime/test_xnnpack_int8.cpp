@@ -128,8 +128,7 @@ TEST_CASE("the firmware's int8 tables and static arena give the integer referenc
     CHECK(arena_bytes(g.view(), Precision::int8) == plan.arena_bytes);
     const auto tables = std::max<std::int64_t>(static_cast<std::int64_t>(plan.tables.size()), 1);
     CHECK(flash_bytes(g.view(), Precision::int8) ==
-          static_cast<std::int64_t>(model.weights.size() + 4 * model.biases.size() +
-                                    sizeof(quant::Multiplier) * plan.multipliers.size() +
+          static_cast<std::int64_t>(model.weights.size() + 4 * model.biases.size() + 5 * plan.multipliers.size() +
                                     sizeof(reference::int8::StaticOp) * plan.ops.size()) +
               tables);
     const double float_arena = static_cast<double>(peak_activation_bytes(g.view()));

@@ -4,6 +4,11 @@
 // throw edgenas::Error (a std::runtime_error carrying a Status); with exceptions off
 // (-fno-exceptions, or EDGENAS_NO_EXCEPTIONS defined) they call the handler installed with
 // set_error_handler() and then abort, so firmware decides how to report before the halt.
+//
+// Firmware that must not carry printf (newlib's is ≈ 30 KB of flash) defines
+// EDGENAS_FORMAT_ERRORS=0 (exceptions off only): the handler then receives the message's format
+// string unformatted (it names the check; the values are left out), and the default handler
+// prints nothing.
 #pragma once
 
 #include <cstdarg>
@@ -16,6 +21,12 @@
 #include <string>
 #else
 #define EDGENAS_HAS_EXCEPTIONS 0
+#endif
+#ifndef EDGENAS_FORMAT_ERRORS
+#define EDGENAS_FORMAT_ERRORS 1
+#endif
+#if !EDGENAS_FORMAT_ERRORS && EDGENAS_HAS_EXCEPTIONS
+#error "EDGENAS_FORMAT_ERRORS=0 needs exceptions off (-fno-exceptions or EDGENAS_NO_EXCEPTIONS)"
 #endif
 
 namespace edgenas {
@@ -63,10 +74,12 @@ class Error : public std::runtime_error {
 using ErrorHandler = void (*)(Status, const char* message);
 
 namespace detail {
-inline void default_error_handler(Status, const char* message) {
+inline void default_error_handler([[maybe_unused]] Status status, [[maybe_unused]] const char* message) {
+#if EDGENAS_FORMAT_ERRORS
   std::fputs("edgenas: ", stderr);
   std::fputs(message, stderr);
   std::fputc('\n', stderr);
+#endif
 }
 inline ErrorHandler& error_handler_slot() noexcept {
   static ErrorHandler handler = &default_error_handler;
@@ -86,11 +99,15 @@ inline ErrorHandler set_error_handler(ErrorHandler handler) noexcept {
     __attribute__((format(printf, 2, 3)));
 
 [[noreturn]] inline void raise_error(Status status, const char* format, ...) {
+#if EDGENAS_FORMAT_ERRORS
   char message[512];
   va_list args;
   va_start(args, format);
   std::vsnprintf(message, sizeof message, format, args);
   va_end(args);
+#else
+  const char* message = format;
+#endif
 #if EDGENAS_HAS_EXCEPTIONS
   throw Error(status, message);
 #else

@@ -95,11 +95,10 @@ inline std::string int8_header_source(const Model& m, const std::string& name = 
   detail::append_integers(s, q.weights.data(), q.weights.size());
   s += "};\ninline constexpr std::int32_t biases[" + std::to_string(q.biases.size()) + "] = {\n    ";
   detail::append_integers(s, q.biases.data(), q.biases.size());
-  s += "};\ninline constexpr edgenas::quant::Multiplier multipliers[" + std::to_string(plan.multipliers.size()) +
-       "] = {\n    ";
-  for (std::size_t i = 0; i < plan.multipliers.size(); ++i)
-    s += detail::multiplier_source(plan.multipliers[i]) +
-         (i + 1 < plan.multipliers.size() ? (i % 6 == 5 ? ",\n    " : ", ") : "");
+  s += "};\ninline constexpr std::int32_t multipliers[" + std::to_string(plan.multipliers.size()) + "] = {\n    ";
+  detail::append_integers(s, plan.multipliers.values.data(), plan.multipliers.size());
+  s += "};\ninline constexpr std::int8_t shifts[" + std::to_string(plan.multipliers.size()) + "] = {\n    ";
+  detail::append_integers(s, plan.multipliers.shifts.data(), plan.multipliers.size());
   // (At least one entry: a network without lookups still needs a valid array.)
   s += "};\ninline constexpr std::int8_t tables[" + std::to_string(std::max<std::size_t>(plan.tables.size(), 1)) +
        "] = {\n    ";
@@ -117,11 +116,12 @@ inline std::string int8_header_source(const Model& m, const std::string& name = 
          detail::multiplier_source(op.add.a) + ", " + detail::multiplier_source(op.add.b) + ", " +
          detail::multiplier_source(op.add.output) + "}},\n";
   }
-  s += "};\nstatic_assert(sizeof(weights) + sizeof(biases) + sizeof(multipliers) + sizeof(tables) + sizeof(ops) ==\n"
+  s += "};\nstatic_assert(sizeof(weights) + sizeof(biases) + sizeof(multipliers) + sizeof(shifts) + sizeof(tables) +\n"
+       "                  sizeof(ops) ==\n"
        "                  Net::int8_flash_bytes,\n              \"" +
        name + ": constant tables differ from Net::int8_flash_bytes\");\n";
   s += "\ninline constexpr edgenas::reference::int8::StaticNetwork network{\n    ops, weights, biases, "
-       "multipliers, tables,\n";
+       "multipliers, shifts, tables,\n";
   s += "    {" + detail::float_literal(plan.input.scale) + ", " + std::to_string(plan.input.zero_point) + "}, {" +
        detail::float_literal(plan.output.scale) + ", " + std::to_string(plan.output.zero_point) + "},\n";
   s += "    " + std::to_string(plan.input_at) + ", " + std::to_string(plan.output_at) + ", classes};\n\n";

@@ -9,12 +9,14 @@
 // output) lives from the op that writes it to the last op that reads it, the logits to the end;
 // slots are placed greedy by size, 4-byte aligned; an elementwise op writes over its first
 // input when that input dies with it. It includes the input image and the logits. The float
-// arena is peak_activation_bytes (space/cost.hpp), also input and output included.
+// arena is peak_activation_bytes (space/cost.hpp): the float runtime reads the image from, and
+// writes the logits to, buffers of their own, but the arena's size counts both anyway.
 //
 // Flash: what the exported header stores as constant data for the network (the code that runs
 // it is not counted; docs/quantization.md gives both). float32: the folded weights and biases,
-// 4 bytes each. int8: the int8 weights, one int32 bias and one fixed-point multiplier (8 bytes)
-// per output channel, one multiplier per pooling and squeeze-and-excitation scaling, 256 bytes
+// 4 bytes each. int8: the int8 weights, one int32 bias and one fixed-point multiplier (int32
+// value, int8 shift) per output channel, one multiplier per pooling and squeeze-and-excitation
+// scaling, 256 bytes
 // per lookup table (at least 1 byte), and the op table (one StaticOp per op).
 #pragma once
 
@@ -137,8 +139,8 @@ constexpr std::int64_t int8_flash_bytes(const Graph& g) {
   }
   const auto ops = static_cast<std::int64_t>(g.ops.size()) - 1;  // the input op is not a step
   return g.weight_count + g.channel_count * std::int64_t{sizeof(std::int32_t)} +
-         multipliers * std::int64_t{sizeof(Multiplier)} + std::max<std::int64_t>(tables * 256, 1) +
-         ops * std::int64_t{sizeof(reference::int8::StaticOp)};
+         multipliers * std::int64_t{sizeof(std::int32_t) + sizeof(std::int8_t)} +
+         std::max<std::int64_t>(tables * 256, 1) + ops * std::int64_t{sizeof(reference::int8::StaticOp)};
 }
 
 }  // namespace quant

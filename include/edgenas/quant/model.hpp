@@ -52,13 +52,16 @@ inline std::vector<QuantParams> activation_params(const Graph& g, const Ranges& 
 }
 
 /// Requantization multiplier of one output channel of layer l (input scale × weight scale /
-/// output scale), checked.
-inline Multiplier layer_multiplier(const QuantizedModel& m, const Graph& g, const Op& op, int channel) {
+/// output scale), checked; a failure names the layer, after `context` (a file name) if given.
+inline Multiplier layer_multiplier(const QuantizedModel& m, const Graph& g, const Op& op, int channel,
+                                   const char* context = nullptr) {
   const Layer& l = g.layers[static_cast<std::size_t>(op.layer)];
   const double real = static_cast<double>(m.activations[static_cast<std::size_t>(op.in0)].scale) *
                       m.weight_scales[static_cast<std::size_t>(l.channel_offset + channel)] /
                       m.activations[static_cast<std::size_t>(op.out)].scale;
-  return quantize_multiplier(real, LayerLabel(l.name).c_str());
+  char what[256];
+  std::snprintf(what, sizeof what, "%s%s%s", context ? context : "", context ? ": " : "", LayerLabel(l.name).c_str());
+  return quantize_multiplier(real, what);
 }
 
 /// Refuses a model that does not fit its genotype or whose numbers cannot run; every message
@@ -90,7 +93,8 @@ inline void check(const QuantizedModel& m, const Graph& g, const char* context =
   }
   for (const Op& op : g.ops)
     if (op.kind == OpKind::layer)
-      for (int c = 0; c < g.layers[static_cast<std::size_t>(op.layer)].out_channels; ++c) layer_multiplier(m, g, op, c);
+      for (int c = 0; c < g.layers[static_cast<std::size_t>(op.layer)].out_channels; ++c)
+        layer_multiplier(m, g, op, c, context);
 }
 
 /// Quantizes a float network (folded weights in the inference blob layout) with the given

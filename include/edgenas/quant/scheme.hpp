@@ -86,14 +86,15 @@ inline constexpr int min_shift = -31, max_shift = 30;
 /// positive or whose shift falls outside [min_shift, max_shift].
 inline Multiplier quantize_multiplier(double real, const char* what) {
   EDGENAS_CHECK(std::isfinite(real) && real > 0.0, Status::invalid_argument,
-                "int8 %s: requantization multiplier %g is not a positive finite number", what, real);
+                "%s: int8 requantization multiplier %g is not a positive finite number", what, real);
   int shift = 0;
   const double q = std::frexp(real, &shift);  // real = q · 2^shift, q ∈ [0.5, 1)
   auto m = static_cast<std::int64_t>(std::llround(q * static_cast<double>(1ll << 31)));
   if (m == (1ll << 31)) m /= 2, ++shift;
   EDGENAS_CHECK(shift >= min_shift && shift <= max_shift, Status::invalid_argument,
-                "int8 %s: requantization multiplier %g needs shift %d, outside [%d, %d] (scales of wildly "
-                "different magnitude)", what, real, shift, min_shift, max_shift);
+                "%s: int8 requantization multiplier %g needs shift %d, outside [%d, %d] (scales of wildly "
+                "different magnitude)",
+                what, real, shift, min_shift, max_shift);
   return {static_cast<std::int32_t>(m), shift};
 }
 

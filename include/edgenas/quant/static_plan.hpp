@@ -19,7 +19,7 @@ namespace edgenas::quant {
 
 struct StaticPlan {
   std::vector<reference::int8::StaticOp> ops;
-  std::vector<Multiplier> multipliers;  // layers' per channel (indexed like biases), then pool and scale ones
+  reference::int8::Multipliers multipliers;  // layers' per channel (indexed like biases), then pool and scale ones
   std::vector<std::int8_t> tables;      // 256 per lookup op
   QuantParams input, output;
   std::int32_t input_at = 0, output_at = 0;
@@ -43,7 +43,8 @@ inline StaticPlan static_plan(const QuantizedModel& model) {
   p.output = model.activations[static_cast<std::size_t>(g.output)];
   p.input_at = offset(0);
   p.output_at = offset(g.output);
-  p.multipliers.resize(static_cast<std::size_t>(g.channel_count));
+  p.multipliers.values.resize(static_cast<std::size_t>(g.channel_count));
+  p.multipliers.shifts.resize(static_cast<std::size_t>(g.channel_count));
   using reference::int8::Step;
   for (std::size_t i = 0; i < g.ops.size(); ++i) {
     const Op& op = g.ops[i];
@@ -68,7 +69,10 @@ inline StaticPlan static_plan(const QuantizedModel& model) {
         s.weights = static_cast<std::int32_t>(l.weight_offset);
         s.channels = static_cast<std::int32_t>(l.channel_offset);
         s.lo = prep.requantization.lo, s.hi = prep.requantization.hi;
-        std::copy(prep.multipliers.begin(), prep.multipliers.end(), p.multipliers.begin() + l.channel_offset);
+        std::copy(prep.multipliers.values.begin(), prep.multipliers.values.end(),
+                  p.multipliers.values.begin() + l.channel_offset);
+        std::copy(prep.multipliers.shifts.begin(), prep.multipliers.shifts.end(),
+                  p.multipliers.shifts.begin() + l.channel_offset);
         break;
       }
       case OpKind::lookup:
@@ -96,8 +100,17 @@ inline StaticPlan static_plan(const QuantizedModel& model) {
 
 /// The plan's tables as reference::int8::run() takes them (valid while `p` and `model` live).
 inline reference::int8::StaticNetwork static_network(const StaticPlan& p, const QuantizedModel& model) {
-  return {p.ops,    model.weights.data(), model.biases.data(), p.multipliers.data(),       p.tables.data(), p.input,
-          p.output, p.input_at,           p.output_at,         model.genotype.head.classes};
+  return {p.ops,
+          model.weights.data(),
+          model.biases.data(),
+          p.multipliers.values.data(),
+          p.multipliers.shifts.data(),
+          p.tables.data(),
+          p.input,
+          p.output,
+          p.input_at,
+          p.output_at,
+          model.genotype.head.classes};
 }
 
 }  // namespace edgenas::quant

@@ -16,6 +16,20 @@
 
 namespace edgenas::reference {
 
+namespace int8 {
+/// Requantization multipliers as the kernels read them: values and shifts in two arrays.
+struct Multipliers {
+  std::vector<std::int32_t> values;
+  std::vector<std::int8_t> shifts;
+  void push_back(quant::Multiplier m) {
+    values.push_back(m.m);
+    shifts.push_back(static_cast<std::int8_t>(m.shift));  // within [min_shift, max_shift]
+  }
+  quant::Multiplier operator[](std::size_t i) const { return {values[i], shifts[i]}; }
+  std::size_t size() const noexcept { return values.size(); }
+};
+}  // namespace int8
+
 class Int8Network {
  public:
   explicit Int8Network(quant::QuantizedModel model) : model_(std::move(model)), graph_(quant::build_graph(model_.genotype.view())) {
@@ -62,7 +76,7 @@ class Int8Network {
   /// What op i needs besides its inputs, worked out once from the scales (static_plan.hpp
   /// turns these into a firmware's constexpr tables).
   struct Prepared {
-    std::vector<quant::Multiplier> multipliers;  // layer: per output channel; pool/scale: one
+    int8::Multipliers multipliers;              // layer: per output channel; pool/scale: one
     std::array<std::int8_t, 256> table{};       // lookup
     int8::AddParams add;
     int8::Requantization requantization;  // layer: zero points and clamp (multipliers set at run time)
@@ -87,7 +101,7 @@ class Int8Network {
         const float top = l.clamp == Activation::relu6 ? 6.0f : 1.0f;  // relu6, hsigmoid (folded): ≤ top
         if (l.clamp == Activation::relu6 || l.clamp == Activation::hsigmoid)
           hi = std::min<std::int32_t>(hi, out.zero_point + static_cast<std::int32_t>(std::min(std::nearbyint(top / out.scale), 255.0f)));
-        p.requantization = {params(op.in0).zero_point, nullptr, out.zero_point, lo, hi};
+        p.requantization = {params(op.in0).zero_point, nullptr, nullptr, out.zero_point, lo, hi};
         break;
       }
       case quant::OpKind::lookup: quant::lookup_table(op.act, params(op.in0), params(op.out), p.table.data()); break;
@@ -114,7 +128,8 @@ class Int8Network {
         const quant::Layer& l = graph_.layers[static_cast<std::size_t>(op.layer)];
         const std::int8_t* w = model_.weights.data() + l.weight_offset;
         const std::int32_t* b = model_.biases.data() + l.channel_offset;
-        p.requantization.multipliers = p.multipliers.data();
+        p.requantization.multipliers = p.multipliers.values.data();
+        p.requantization.shifts = p.multipliers.shifts.data();
         const Shape in = shape(op.in0), out = shape(op.out);
         if (l.kind == quant::LayerKind::depthwise)
           int8::depthwise(data(op.in0), in, w, b, l.kernel, l.stride, p.requantization, y, out);

@@ -17,17 +17,20 @@ namespace edgenas::reference::int8 {
 using quant::Multiplier;
 
 /// What a convolution needs besides its tensors: the input zero point, one requantization
-/// multiplier per output channel, the output zero point and the clamp (fused ReLU/ReLU6, or
-/// the whole int8 range).
+/// multiplier per output channel (its 32-bit value and its shift in separate arrays, 5 bytes a
+/// channel in flash rather than an 8-byte struct), the output zero point and the clamp (fused
+/// ReLU/ReLU6, or the whole int8 range).
 struct Requantization {
   std::int32_t input_zero_point = 0;
-  const Multiplier* multipliers = nullptr;  // per output channel
+  const std::int32_t* multipliers = nullptr;  // per output channel
+  const std::int8_t* shifts = nullptr;        // per output channel
   std::int32_t output_zero_point = 0;
   std::int32_t lo = quant::qmin, hi = quant::qmax;
 };
 
 inline std::int8_t finish(std::int32_t acc, const Requantization& r, int channel) noexcept {
-  return quant::saturate(quant::requantize(acc, r.multipliers[channel]) + r.output_zero_point, r.lo, r.hi);
+  const Multiplier m{r.multipliers[channel], r.shifts[channel]};
+  return quant::saturate(quant::requantize(acc, m) + r.output_zero_point, r.lo, r.hi);
 }
 
 /// Full k×k convolution: weights [O][k][k][I], bias int32 [O].

@@ -37,7 +37,8 @@ struct StaticNetwork {
   std::span<const StaticOp> ops;
   const std::int8_t* weights;
   const std::int32_t* biases;
-  const quant::Multiplier* multipliers;
+  const std::int32_t* multipliers;  // requantization multipliers' values …
+  const std::int8_t* shifts;        // … and shifts
   const std::int8_t* tables;
   quant::QuantParams input, output;  // of the quantized image and of the logits
   std::int32_t input_at, output_at;  // their byte offsets in the arena
@@ -52,7 +53,9 @@ inline void run(const StaticNetwork& net, const float* image, std::int8_t* arena
   for (const StaticOp& op : net.ops) {
     const std::int8_t* x = arena + op.in0;
     std::int8_t* y = arena + op.at;
-    const Requantization r{op.in0_zero, net.multipliers + op.channels, op.out_zero, op.lo, op.hi};
+    const Requantization r{op.in0_zero, net.multipliers + op.channels, net.shifts + op.channels, op.out_zero, op.lo,
+                           op.hi};
+    const quant::Multiplier one{net.multipliers[op.channels], net.shifts[op.channels]};  // pool, scale
     switch (op.step) {
       case Step::conv:
         conv2d(x, op.in, net.weights + op.weights, net.biases + op.channels, op.kernel, op.stride, r, y, op.out);
@@ -67,11 +70,10 @@ inline void run(const StaticNetwork& net, const float* image, std::int8_t* arena
         lookup(x, op.out.size(), net.tables + op.weights, y);
         break;
       case Step::pool:
-        global_average_pool(x, op.in.pixels(), op.in.c, op.in0_zero, net.multipliers[op.channels], op.out_zero, y);
+        global_average_pool(x, op.in.pixels(), op.in.c, op.in0_zero, one, op.out_zero, y);
         break;
       case Step::scale:
-        scale_channels(x, op.in.pixels(), op.in.c, op.in0_zero, arena + op.in1, op.in1_zero,
-                       net.multipliers[op.channels], op.out_zero, y);
+        scale_channels(x, op.in.pixels(), op.in.c, op.in0_zero, arena + op.in1, op.in1_zero, one, op.out_zero, y);
         break;
       case Step::add:
         add(x, arena + op.in1, op.out.size(), op.add, y);
