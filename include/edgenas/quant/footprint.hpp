@@ -7,10 +7,10 @@
 //
 // Arena: the int8 arena is the static plan's: each value (the quantized image, every op's
 // output) lives from the op that writes it to the last op that reads it, the logits to the end;
-// slots are placed greedy by size, 4-byte aligned; an elementwise op writes over its first
-// input when that input dies with it. It includes the input image and the logits. The float
-// arena is peak_activation_bytes (space/cost.hpp): the float runtime reads the image from, and
-// writes the logits to, buffers of their own, but the arena's size counts both anyway.
+// slots are placed greedily (by size or by breadth, whichever needs less), 4-byte aligned; an
+// elementwise op writes over its first input when that input dies with it. It includes the input image and the logits.
+// The float arena is peak_activation_bytes (space/cost.hpp): the float runtime reads the image from, and writes the
+// logits to, buffers of their own, but the arena's size counts both anyway.
 //
 // Flash: what the exported header stores as constant data for the network (the code that runs
 // it is not counted; docs/quantization.md gives both). float32: the folded weights and biases,
@@ -65,29 +65,13 @@ constexpr Lifetimes lifetimes(const Graph& g) {
   return t;
 }
 
-/// Byte offsets of every value, and the arena they need (`total`). A value that reuses another
-/// takes its place: such chains are one slot. Slots go largest first (ties in value order),
-/// each at the lowest offset no slot alive at the same time holds.
-constexpr std::vector<std::int64_t> place_values(const Lifetimes& t, std::int64_t& total) {
-  const std::size_t n = t.bytes.size();
-  std::vector<std::size_t> slot(n);
-  for (std::size_t v = 0; v < n; ++v) slot[v] = t.reuse[v] >= 0 ? slot[static_cast<std::size_t>(t.reuse[v])] : v;
-  std::vector<std::int64_t> size(n, 0);
-  std::vector<int> from(n, 1 << 30), to(n, -1);
-  for (std::size_t v = 0; v < n; ++v) {
-    const std::size_t s = slot[v];
-    size[s] = std::max(size[s], (t.bytes[v] + 3) / 4 * 4);
-    from[s] = std::min(from[s], t.first[v]);
-    to[s] = std::max(to[s], t.last[v]);
-  }
-  std::vector<std::size_t> order;
-  for (std::size_t s = 0; s < n; ++s)
-    if (to[s] >= 0) order.push_back(s);
-  std::sort(order.begin(), order.end(),
-            [&](std::size_t a, std::size_t b) { return size[a] != size[b] ? size[a] > size[b] : a < b; });
-  std::vector<std::int64_t> at(n, -1);
+namespace detail {
+// Places slots in `order`, each at the lowest offset no slot alive at the same time holds.
+constexpr std::int64_t place_in_order(const std::vector<std::size_t>& order, const std::vector<std::int64_t>& size,
+                                      const std::vector<int>& from, const std::vector<int>& to,
+                                      std::vector<std::int64_t>& at) {
   std::vector<std::pair<std::int64_t, std::int64_t>> busy;  // [start, end) of placed slots alive with s
-  total = 0;
+  std::int64_t total = 0;
   for (std::size_t k = 0; k < order.size(); ++k) {
     const std::size_t s = order[k];
     busy.clear();
@@ -103,6 +87,64 @@ constexpr std::vector<std::int64_t> place_values(const Lifetimes& t, std::int64_
     }
     at[s] = spot;
     total = std::max(total, spot + size[s]);
+  }
+  return total;
+}
+}  // namespace detail
+
+/// Byte offsets of every value, and the arena they need (`total`). A value that reuses another
+/// takes its place: such chains are one slot. Several orders, the smallest arena kept (ties: the
+/// first): largest slot first ("greedy by size"), slots alive at the busiest moments first
+/// ("greedy by breadth", as TFLite's planners), then shuffled orders; each slot goes to the
+/// lowest offset no slot alive at the same time holds.
+constexpr std::vector<std::int64_t> place_values(const Lifetimes& t, std::int64_t& total) {
+  const std::size_t n = t.bytes.size();
+  std::vector<std::size_t> slot(n);
+  for (std::size_t v = 0; v < n; ++v) slot[v] = t.reuse[v] >= 0 ? slot[static_cast<std::size_t>(t.reuse[v])] : v;
+  std::vector<std::int64_t> size(n, 0);
+  std::vector<int> from(n, 1 << 30), to(n, -1);
+  for (std::size_t v = 0; v < n; ++v) {
+    const std::size_t s = slot[v];
+    size[s] = std::max(size[s], (t.bytes[v] + 3) / 4 * 4);
+    from[s] = std::min(from[s], t.first[v]);
+    to[s] = std::max(to[s], t.last[v]);
+  }
+  std::vector<std::size_t> slots;
+  for (std::size_t s = 0; s < n; ++s)
+    if (to[s] >= 0) slots.push_back(s);
+  // Breadth: the most bytes alive at any step of a slot's lifetime.
+  std::vector<std::int64_t> live(static_cast<std::size_t>(t.ops) + 1, 0), breadth(n, 0);
+  for (std::size_t s : slots)
+    for (int i = from[s]; i <= to[s]; ++i) live[static_cast<std::size_t>(i)] += size[s];
+  for (std::size_t s : slots)
+    for (int i = from[s]; i <= to[s]; ++i) breadth[s] = std::max(breadth[s], live[static_cast<std::size_t>(i)]);
+  std::vector<std::size_t> by_size = slots, by_breadth = slots;
+  std::sort(by_size.begin(), by_size.end(),
+            [&](std::size_t a, std::size_t b) { return size[a] != size[b] ? size[a] > size[b] : a < b; });
+  std::sort(by_breadth.begin(), by_breadth.end(), [&](std::size_t a, std::size_t b) {
+    if (breadth[a] != breadth[b]) return breadth[a] > breadth[b];
+    return size[a] != size[b] ? size[a] > size[b] : a < b;
+  });
+  std::vector<std::int64_t> at(n, -1), tried(n, -1);
+  total = detail::place_in_order(by_size, size, from, to, at);
+  const auto keep_if_smaller = [&](const std::vector<std::size_t>& order) {
+    const std::int64_t t_order = detail::place_in_order(order, size, from, to, tried);
+    if (t_order < total) total = t_order, at = tried;
+  };
+  keep_if_smaller(by_breadth);
+  // Greedy orders miss the optimum when a small long-lived slot is placed after large ones
+  // that fragment its lifetime; shuffled orders (a fixed generator: the same plan every time)
+  // stop once the arena equals the most bytes alive at once, which no placement beats.
+  std::int64_t lower_bound = 0;
+  for (std::int64_t l : live) lower_bound = std::max(lower_bound, l);
+  std::uint64_t state = 0x9E3779B97F4A7C15ull;
+  std::vector<std::size_t> shuffled = by_size;
+  for (int attempt = 0; attempt < 64 && total > lower_bound; ++attempt) {
+    for (std::size_t i = shuffled.size(); i > 1; --i) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      std::swap(shuffled[i - 1], shuffled[static_cast<std::size_t>((state >> 33) % i)]);
+    }
+    keep_if_smaller(shuffled);
   }
   std::vector<std::int64_t> value_at(n);
   for (std::size_t v = 0; v < n; ++v) value_at[v] = at[slot[v]];

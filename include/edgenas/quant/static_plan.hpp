@@ -2,7 +2,7 @@
 // reference::int8::run() reads (runtime/reference/int8_static.hpp) and the one static arena it
 // runs in.
 //
-// Arena: values placed by quant/footprint.hpp (greedy by size over their lifetimes, in place
+// Arena: values placed by quant/footprint.hpp (greedy orders over their lifetimes, in place
 // for elementwise ops), so arena_bytes is the compile-time Net::int8_arena_bytes; it counts
 // everything the network reads and writes, the quantized input image and the logits included.
 #pragma once
