@@ -6,18 +6,18 @@
 // which places values with place_values below, so the figures are the ones it allocates).
 //
 // Arena: the int8 arena is the static plan's: each value (the quantized image, every op's
-// output) lives from the op that writes it to the last op that reads it, the logits to the end;
-// slots are placed greedily (by size or by breadth, whichever needs less), 4-byte aligned; an
-// elementwise op writes over its first input when that input dies with it. It includes the input image and the logits.
-// The float arena is peak_activation_bytes (space/cost.hpp): the float runtime reads the image from, and writes the
-// logits to, buffers of their own, but the arena's size counts both anyway.
+// output) lives from the op that writes it to the last op that reads it, the logits to the
+// end; slots are placed by a few greedy orders (the smallest arena kept), 4-byte aligned; an
+// elementwise op writes over its first input when that input dies with it. It includes the
+// input image and the logits. The float arena is peak_activation_bytes (space/cost.hpp): the
+// float runtime reads the image from, and writes the logits to, buffers of their own, but the
+// arena's size counts both anyway.
 //
 // Flash: what the exported header stores as constant data for the network (the code that runs
 // it is not counted; docs/quantization.md gives both). float32: the folded weights and biases,
 // 4 bytes each. int8: the int8 weights, one int32 bias and one fixed-point multiplier (int32
 // value, int8 shift) per output channel, one multiplier per pooling and squeeze-and-excitation
-// scaling, 256 bytes
-// per lookup table (at least 1 byte), and the op table (one StaticOp per op).
+// scaling, 256 bytes per lookup table (at least 1 byte), and the op table (one StaticOp per op).
 #pragma once
 
 #include <algorithm>
