@@ -145,7 +145,8 @@ TEST_CASE("the firmware's int8 tables and static arena give the integer referenc
     const auto tables = std::max<std::int64_t>(static_cast<std::int64_t>(plan.tables.size()), 1);
     CHECK(flash_bytes(g.view(), Precision::int8) ==
           static_cast<std::int64_t>(model.weights.size() + 4 * model.biases.size() + 5 * plan.multipliers.size() +
-                                    sizeof(reference::int8::StaticOp) * plan.ops.size()) +
+                                    sizeof(reference::int8::StaticOp) * plan.ops.size() +
+                                    sizeof(reference::int8::AddParams) * std::max<std::size_t>(plan.adds.size(), 1)) +
               tables);
     const double float_arena = static_cast<double>(peak_activation_bytes(g.view()));
     smallest_ratio = std::min(smallest_ratio, static_cast<double>(plan.arena_bytes) / float_arena);

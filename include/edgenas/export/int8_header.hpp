@@ -35,10 +35,6 @@ inline std::string float_literal(float x) {
   std::snprintf(buf, sizeof buf, "%af", double{x});
   return buf;
 }
-inline std::string shape_source(Shape s) {
-  return "{" + std::to_string(s.n) + ", " + std::to_string(s.h) + ", " + std::to_string(s.w) + ", " +
-         std::to_string(s.c) + "}";
-}
 inline const char* step_name(reference::int8::Step s) {
   using reference::int8::Step;
   switch (s) {
@@ -105,23 +101,27 @@ inline std::string int8_header_source(const Model& m, const std::string& name = 
   if (plan.tables.empty()) s += "0";
   detail::append_integers(s, plan.tables.data(), plan.tables.size());
   s += "};\n\ninline constexpr edgenas::reference::int8::StaticOp ops[" + std::to_string(plan.ops.size()) + "] = {\n";
-  for (const reference::int8::StaticOp& op : plan.ops) {
-    s += "    {edgenas::reference::int8::Step::" + std::string(detail::step_name(op.step)) + ", " +
-         std::to_string(op.kernel) + ", " + std::to_string(op.stride) + ", " + detail::shape_source(op.in) + ", " +
-         detail::shape_source(op.out) + ", " + std::to_string(op.in0) + ", " + std::to_string(op.in1) + ", " +
-         std::to_string(op.at) + ", " + std::to_string(op.weights) + ", " + std::to_string(op.channels) + ", " +
-         std::to_string(op.in0_zero) + ", " + std::to_string(op.in1_zero) + ", " + std::to_string(op.out_zero) + ", " +
-         std::to_string(op.lo) + ", " + std::to_string(op.hi) + ", {" + std::to_string(op.add.a_zero_point) + ", " +
-         std::to_string(op.add.b_zero_point) + ", " + std::to_string(op.add.output_zero_point) + ", " +
-         detail::multiplier_source(op.add.a) + ", " + detail::multiplier_source(op.add.b) + ", " +
-         detail::multiplier_source(op.add.output) + "}},\n";
-  }
+  const auto n = [](auto v) { return std::to_string(static_cast<long long>(v)); };
+  for (const reference::int8::StaticOp& op : plan.ops)  // (in StaticOp's field order)
+    s += "    {edgenas::reference::int8::Step::" + std::string(detail::step_name(op.step)) + ", " + n(op.kernel) +
+         ", " + n(op.stride) + ", " + n(op.in0_zero) + ", " + n(op.in1_zero) + ", " + n(op.out_zero) + ", " + n(op.lo) +
+         ", " + n(op.hi) + ", " + n(op.in_h) + ", " + n(op.in_w) + ", " + n(op.in_c) + ", " + n(op.out_h) + ", " +
+         n(op.out_w) + ", " + n(op.out_c) + ", " + n(op.in0) + ", " + n(op.in1) + ", " + n(op.at) + ", " +
+         n(op.weights) + ", " + n(op.channels) + "},\n";
+  // (At least one entry, as for tables.)
+  s += "};\ninline constexpr edgenas::reference::int8::AddParams adds[" +
+       std::to_string(std::max<std::size_t>(plan.adds.size(), 1)) + "] = {\n";
+  for (const reference::int8::AddParams& a : plan.adds)
+    s += "    {" + n(a.a_zero_point) + ", " + n(a.b_zero_point) + ", " + n(a.output_zero_point) + ", " +
+         detail::multiplier_source(a.a) + ", " + detail::multiplier_source(a.b) + ", " +
+         detail::multiplier_source(a.output) + "},\n";
+  if (plan.adds.empty()) s += "    {},\n";
   s += "};\nstatic_assert(sizeof(weights) + sizeof(biases) + sizeof(multipliers) + sizeof(shifts) + sizeof(tables) +\n"
-       "                  sizeof(ops) ==\n"
+       "                  sizeof(ops) + sizeof(adds) ==\n"
        "                  Net::int8_flash_bytes,\n              \"" +
        name + ": constant tables differ from Net::int8_flash_bytes\");\n";
   s += "\ninline constexpr edgenas::reference::int8::StaticNetwork network{\n    ops, weights, biases, "
-       "multipliers, shifts, tables,\n";
+       "multipliers, shifts, tables, adds,\n";
   s += "    {" + detail::float_literal(plan.input.scale) + ", " + std::to_string(plan.input.zero_point) + "}, {" +
        detail::float_literal(plan.output.scale) + ", " + std::to_string(plan.output.zero_point) + "},\n";
   s += "    " + std::to_string(plan.input_at) + ", " + std::to_string(plan.output_at) + ", classes};\n\n";

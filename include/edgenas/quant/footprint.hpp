@@ -17,7 +17,8 @@
 // it is not counted; docs/quantization.md gives both). float32: the folded weights and biases,
 // 4 bytes each. int8: the int8 weights, one int32 bias and one fixed-point multiplier (int32
 // value, int8 shift) per output channel, one multiplier per pooling and squeeze-and-excitation
-// scaling, 256 bytes per lookup table (at least 1 byte), and the op table (one StaticOp per op).
+// scaling, 256 bytes per lookup table (at least 1 byte), the op table (40 bytes per op) and the
+// residual adds' parameters (36 bytes each, at least one entry).
 #pragma once
 
 #include <algorithm>
@@ -174,15 +175,17 @@ constexpr std::int64_t int8_arena_bytes(const Graph& g) {
 }
 
 constexpr std::int64_t int8_flash_bytes(const Graph& g) {
-  std::int64_t multipliers = g.channel_count, tables = 0;
+  std::int64_t multipliers = g.channel_count, tables = 0, adds = 0;
   for (const Op& op : g.ops) {
     multipliers += op.kind == OpKind::pool || op.kind == OpKind::scale;
     tables += op.kind == OpKind::lookup;
+    adds += op.kind == OpKind::add;
   }
   const auto ops = static_cast<std::int64_t>(g.ops.size()) - 1;  // the input op is not a step
   return g.weight_count + g.channel_count * std::int64_t{sizeof(std::int32_t)} +
          multipliers * std::int64_t{sizeof(std::int32_t) + sizeof(std::int8_t)} +
-         std::max<std::int64_t>(tables * 256, 1) + ops * std::int64_t{sizeof(reference::int8::StaticOp)};
+         std::max<std::int64_t>(tables * 256, 1) + ops * std::int64_t{sizeof(reference::int8::StaticOp)} +
+         std::max<std::int64_t>(adds, 1) * std::int64_t{sizeof(reference::int8::AddParams)};
 }
 
 }  // namespace quant

@@ -21,6 +21,7 @@ struct StaticPlan {
   std::vector<reference::int8::StaticOp> ops;
   reference::int8::Multipliers multipliers;  // layers' per channel (indexed like biases), then pool and scale ones
   std::vector<std::int8_t> tables;      // 256 per lookup op
+  std::vector<reference::int8::AddParams> adds;  // one per residual add
   QuantParams input, output;
   std::int32_t input_at = 0, output_at = 0;
   std::int64_t arena_bytes = 0;  // what the firmware allocates: this placement, input and logits included
@@ -28,6 +29,18 @@ struct StaticPlan {
   // the logits, and without them (the figure some microcontroller papers report).
   std::int64_t peak_bytes = 0, peak_bytes_between_io = 0;
 };
+
+namespace detail {
+// The op table keeps shapes in 16 bits (flash): larger dimensions are refused, not truncated.
+inline void set_shapes(reference::int8::StaticOp& s, Shape in, Shape out) {
+  for (const int d : {in.h, in.w, in.c, out.h, out.w, out.c})
+    EDGENAS_CHECK(d <= 32767, Status::unsupported,
+                  "int8 static plan: a tensor dimension of %d exceeds the op table's 16-bit fields", d);
+  s.in_h = static_cast<std::int16_t>(in.h), s.in_w = static_cast<std::int16_t>(in.w);
+  s.in_c = static_cast<std::int16_t>(in.c), s.out_h = static_cast<std::int16_t>(out.h);
+  s.out_w = static_cast<std::int16_t>(out.w), s.out_c = static_cast<std::int16_t>(out.c);
+}
+}  // namespace detail
 
 /// The firmware's tables and arena for `model` (checked, as reference::Int8Network checks it).
 inline StaticPlan static_plan(const QuantizedModel& model) {
@@ -51,24 +64,26 @@ inline StaticPlan static_plan(const QuantizedModel& model) {
     if (op.kind == OpKind::input) continue;
     const auto& prep = net.prepared(i);
     reference::int8::StaticOp s;
-    s.in = g.values[static_cast<std::size_t>(op.in0)];
-    s.out = g.values[static_cast<std::size_t>(op.out)];
+    detail::set_shapes(s, g.values[static_cast<std::size_t>(op.in0)], g.values[static_cast<std::size_t>(op.out)]);
     s.in0 = offset(op.in0);
     s.in1 = op.in1 >= 0 ? offset(op.in1) : 0;
     s.at = offset(op.out);
-    s.in0_zero = model.activations[static_cast<std::size_t>(op.in0)].zero_point;
-    s.in1_zero = op.in1 >= 0 ? model.activations[static_cast<std::size_t>(op.in1)].zero_point : 0;
-    s.out_zero = model.activations[static_cast<std::size_t>(op.out)].zero_point;
+    // Zero points and clamps are within int8 (check() refused any other).
+    s.in0_zero = static_cast<std::int8_t>(model.activations[static_cast<std::size_t>(op.in0)].zero_point);
+    s.in1_zero =
+        static_cast<std::int8_t>(op.in1 >= 0 ? model.activations[static_cast<std::size_t>(op.in1)].zero_point : 0);
+    s.out_zero = static_cast<std::int8_t>(model.activations[static_cast<std::size_t>(op.out)].zero_point);
     switch (op.kind) {
       case OpKind::layer: {
         const Layer& l = g.layers[static_cast<std::size_t>(op.layer)];
         s.step = l.kind == LayerKind::depthwise     ? Step::depthwise
                  : (l.kernel == 1 && l.stride == 1) ? Step::pointwise
                                                     : Step::conv;
-        s.kernel = l.kernel, s.stride = l.stride;
+        s.kernel = static_cast<std::uint8_t>(l.kernel), s.stride = static_cast<std::uint8_t>(l.stride);
         s.weights = static_cast<std::int32_t>(l.weight_offset);
         s.channels = static_cast<std::int32_t>(l.channel_offset);
-        s.lo = prep.requantization.lo, s.hi = prep.requantization.hi;
+        s.lo = static_cast<std::int8_t>(prep.requantization.lo),
+        s.hi = static_cast<std::int8_t>(prep.requantization.hi);
         std::copy(prep.multipliers.values.begin(), prep.multipliers.values.end(),
                   p.multipliers.values.begin() + l.channel_offset);
         std::copy(prep.multipliers.shifts.begin(), prep.multipliers.shifts.end(),
@@ -88,7 +103,8 @@ inline StaticPlan static_plan(const QuantizedModel& model) {
         break;
       case OpKind::add:
         s.step = Step::add;
-        s.add = prep.add;
+        s.channels = static_cast<std::int32_t>(p.adds.size());
+        p.adds.push_back(prep.add);
         break;
       case OpKind::input:
         break;
@@ -106,6 +122,7 @@ inline reference::int8::StaticNetwork static_network(const StaticPlan& p, const 
           p.multipliers.values.data(),
           p.multipliers.shifts.data(),
           p.tables.data(),
+          p.adds.data(),
           p.input,
           p.output,
           p.input_at,
