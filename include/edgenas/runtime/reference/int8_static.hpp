@@ -32,8 +32,8 @@ struct StaticOp {
   std::int16_t out_h = 0, out_w = 0, out_c = 0;
   std::int32_t in0 = 0, in1 = 0, at = 0;  // byte offsets in the arena of the inputs and the output
   std::int32_t weights = 0;               // layers: offset into weights; lookup: into tables
-  std::int32_t channels =
-      0;  // layers: offset into biases and multipliers; pool, scale: into multipliers; add: into adds
+  // Layers: offset into biases and multipliers; pool, scale: into multipliers; add: into adds.
+  std::int32_t channels = 0;
 
   constexpr Shape in() const noexcept { return {1, in_h, in_w, in_c}; }
   constexpr Shape out() const noexcept { return {1, out_h, out_w, out_c}; }
