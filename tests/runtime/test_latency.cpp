@@ -91,13 +91,22 @@ TEST_CASE("timing reports median, percentiles, a confidence interval and stabili
   CHECK(m.rounds >= o.min_rounds);
   CHECK(m.runs >= m.rounds);
   CHECK(calls >= m.runs + o.warmup_runs);
-  // A workload that alternates between two speeds from round to round never settles (0.1 and
-  // 5 ms: a loaded VM stretches a 100 µs sleep to about a millisecond, still far apart).
+  // A workload that alternates between two speeds from round to round never settles: 0.1 and
+  // 20 ms of spinning. (It slept before: on a machine whose cores were all busy every wake-up
+  // waited for a time slice, and under qemu-aarch64 the 0.1 and 5 ms sleeps all took ≈ 5 ms.)
   int i = 0;
-  const latency::Measurement noisy = latency::measure(
-      [&] { std::this_thread::sleep_for(std::chrono::microseconds(++i % 2 ? 100 : 5000)); },
-      latency::TimingOptions{
-          .warmup_runs = 1, .revisit_warmup_runs = 0, .round_seconds = 0, .min_rounds = 3, .max_rounds = 6, .max_ci = 0.01});
+  const auto spin = [](std::chrono::microseconds d) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < until) {
+    }
+  };
+  const latency::Measurement noisy = latency::measure([&] { spin(std::chrono::microseconds(++i % 2 ? 100 : 20000)); },
+                                                      latency::TimingOptions{.warmup_runs = 1,
+                                                                             .revisit_warmup_runs = 0,
+                                                                             .round_seconds = 0,
+                                                                             .min_rounds = 3,
+                                                                             .max_rounds = 6,
+                                                                             .max_ci = 0.01});
   CHECK_FALSE(noisy.stable);
   CHECK(noisy.rounds == 6);
   CHECK(noisy.ci_half_width() > 0.25);  // far beyond max_ci (0.01) even when load stretches the short sleep
