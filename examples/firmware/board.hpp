@@ -86,4 +86,14 @@ inline Calibration calibrate() {
   return {ticks_since(before), 2LL * n};
 }
 
+/// The run's last lines, shared by both firmwares: how many images matched the host (`what`:
+/// "predictions" or "logits"), the instructions per inference, PASS or FAIL; the exit code.
+inline int summarise(const char* what, int same, int correct, int count, const Calibration& calibration,
+                     std::uint64_t ticks) {
+  say(what, " equal to the host's: ", same, "/", count, "; correct: ", correct, "/", count, "\n");
+  say("instructions per inference (qemu -icount proxy): ", calibration.to_instructions(ticks / count), "\n");
+  say(same == count ? "FIRMWARE PASS\n" : "FIRMWARE FAIL\n");
+  return same == count ? 0 : 1;
+}
+
 }  // namespace board

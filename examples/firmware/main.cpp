@@ -21,10 +21,5 @@ int main() {
     board::say("image ", i, ": class ", k, " (label ", fashion_test::labels[i], ", host ",
                fashion_test::host_predictions[i], ")\n");
   }
-  board::say("predictions equal to the host's: ", same, "/", fashion_test::count, "; correct: ", correct, "/",
-             fashion_test::count, "\n");
-  board::say("instructions per inference (qemu -icount proxy): ",
-             calibration.to_instructions(ticks / fashion_test::count), "\n");
-  board::say(same == fashion_test::count ? "FIRMWARE PASS\n" : "FIRMWARE FAIL\n");
-  return same == fashion_test::count ? 0 : 1;
+  return board::summarise("predictions", same, correct, fashion_test::count, calibration, ticks);
 }

@@ -28,10 +28,5 @@ int main() {
                fashion_test::host_predictions[i], "), logits ", logits_equal ? "equal to" : "DIFFER from",
                " the host's\n");
   }
-  board::say("logits equal to the host's: ", same, "/", fashion_test::count, "; correct: ", correct, "/",
-             fashion_test::count, "\n");
-  board::say("instructions per inference (qemu -icount proxy): ",
-             calibration.to_instructions(ticks / fashion_test::count), "\n");
-  board::say(same == fashion_test::count ? "FIRMWARE PASS\n" : "FIRMWARE FAIL\n");
-  return same == fashion_test::count ? 0 : 1;
+  return board::summarise("logits", same, correct, fashion_test::count, calibration, ticks);
 }

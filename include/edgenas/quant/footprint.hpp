@@ -201,4 +201,15 @@ constexpr std::int64_t flash_bytes(const NetworkView& g, Precision p) {
                               : inference_weight_count(g) * std::int64_t{sizeof(float)};
 }
 
+struct Footprint {
+  std::int64_t arena_bytes = 0, flash_bytes = 0;
+};
+
+/// Both figures, the int8 graph built once (the search costs every architecture it draws).
+constexpr Footprint footprint(const NetworkView& g, Precision p) {
+  if (p != Precision::int8) return {arena_bytes(g, p), flash_bytes(g, p)};
+  const quant::Graph graph = quant::graph_of(g);
+  return {quant::int8_arena_bytes(graph), quant::int8_flash_bytes(graph)};
+}
+
 }  // namespace edgenas

@@ -30,8 +30,8 @@ struct Costs {
 
 inline Costs costs_of(const Genotype& g, const LatencyFn& latency, Precision precision = Precision::fp32) {
   const NetworkView v = g.view();
-  return {latency ? latency(g) : 0.0, parameter_count(v), mac_count(v), arena_bytes(v, precision),
-          flash_bytes(v, precision)};
+  const Footprint f = footprint(v, precision);
+  return {latency ? latency(g) : 0.0, parameter_count(v), mac_count(v), f.arena_bytes, f.flash_bytes};
 }
 
 struct Candidate {
