@@ -70,7 +70,7 @@ void add_bench_command(CLI::App& app, Action& run) {
   cmd->add_option("--genotype", o->genotype, "The network, in genotype text form");
   cmd->add_option("--model", o->model, "A model file (from search, train or export)")->check(CLI::ExistingFile);
   cmd->add_option("--table", o->table, "Latency table to compare the prediction with")->check(CLI::ExistingFile);
-  cmd->add_option("--threads", o->threads, "Threads XNNPACK uses")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", o->threads, "Threads XNNPACK uses")->check(thread_count());
   cmd->add_flag("--json", o->json, "Machine-readable output");
   cmd->callback([o, &run] { run = [o] { return bench_command(*o); }; });
 }

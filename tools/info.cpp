@@ -38,7 +38,7 @@ int info(const InfoOptions& o) {
 void add_info_command(CLI::App& app, Action& run) {
   auto o = std::make_shared<InfoOptions>();
   auto* cmd = app.add_subcommand("info", "Print this device's fingerprint and the built-in search spaces");
-  cmd->add_option("--threads", o->threads, "Threads the fingerprint is for")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", o->threads, "Threads the fingerprint is for")->check(thread_count());
   cmd->add_flag("--json", o->json, "Machine-readable output");
   cmd->callback([o, &run] { run = [o] { return info(*o); }; });
 }

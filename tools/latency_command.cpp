@@ -310,11 +310,12 @@ void add_latency_command(CLI::App& app, Action& run) {
     cmd->add_option("--space", o->space, "fmnist, fmnist-mcu (stem stride 2, for microcontrollers), mobilenetv3, or a space .json file")
         ->capture_default_str();
     cmd->add_option("--table", o->table, "Latency table file (JSON)")->required();
-    cmd->add_option("--threads", o->threads, "Threads XNNPACK uses")->check(CLI::PositiveNumber);
+    cmd->add_option("--threads", o->threads, "Threads XNNPACK uses")->check(thread_count());
   }
-  build->add_option("--fit", o->fit, "Networks measured whole to fit the per-network overhead")->check(CLI::Range(2, 10000));
+  build->add_option("--fit", o->fit, "Networks measured whole to fit the per-network overhead")
+      ->check(number(2, 10000));
   build->add_option("--seed", o->seed, "Seed for the fitting networks");
-  check->add_option("--samples", o->samples, "Random networks to measure")->check(CLI::Range(2, 100000));
+  check->add_option("--samples", o->samples, "Random networks to measure")->check(number(2, 100000));
   check->add_option("--seed", o->check_seed, "Seed for the random networks")->capture_default_str();
   check->add_flag("--json", o->json, "Machine-readable output");
   check
@@ -326,7 +327,7 @@ void add_latency_command(CLI::App& app, Action& run) {
                   "Judge the table's predictions as they are, not scaled by the device's drift since it was measured");
   breakdown->add_option("--genotype", o->genotype, "The network, in genotype text form")->required();
   breakdown->add_option("--table", o->table, "Latency table file (JSON)")->required();
-  breakdown->add_option("--threads", o->threads, "Threads XNNPACK uses")->check(CLI::PositiveNumber);
+  breakdown->add_option("--threads", o->threads, "Threads XNNPACK uses")->check(thread_count());
   breakdown->add_flag("--json", o->json, "Machine-readable output");
   build->callback([o, &run] { run = [o] { return latency_build(*o); }; });
   check->callback([o, &run] { run = [o] { return latency_check(*o); }; });

@@ -55,10 +55,7 @@ void print_summary(const search::SearchReport& r, const std::string& out) {
         "bytes  %lld flash bytes (%s)\n",
         100 * c.test_accuracy, c.measured_ms, k.latency_ms, static_cast<long long>(k.params), k.macs / 1e6,
         static_cast<long long>(k.arena_bytes), static_cast<long long>(k.flash_bytes), c.precision.c_str());
-    if (c.precision == "int8")
-      std::printf("         int8 (test and latency above): float %.2f%%, post-training %.2f%%%s\n",
-                  100 * c.float_test_accuracy, 100 * c.post_training_accuracy,
-                  c.qat_accuracy >= 0 ? (", QAT " + std::to_string(100 * c.qat_accuracy).substr(0, 5) + "%").c_str() : "");
+    if (c.precision == "int8") std::printf("         int8 (test and latency above): %s\n", int8_summary(c).c_str());
   }
   std::printf("memory   %.0f MiB peak resident, %.0f s\n", static_cast<double>(r.peak_memory_bytes) / 1048576.0,
               r.wall_seconds);
@@ -124,59 +121,61 @@ void add_search_command(CLI::App& app, Action& run) {
   flag("--resume", &C::resume, "Continue the search in --out after an interruption");
   cmd->add_option("--strategy", o->strategy, "random, evolution (regularized/aging; default) or nsga2")
       ->check(CLI::IsMember({"random", "evolution", "nsga2"}));
-  field("--evaluations", &C::evaluations, "Distinct architectures evaluated")->check(CLI::PositiveNumber);
-  field("--population", &C::population, "Population of evolution / NSGA-II")->check(CLI::Range(2, 100000));
-  field("--latency-budget", &C::latency_budgets_ms, "Hard latency budget in ms (repeat for several: one chosen network each)")
-      ->check(CLI::PositiveNumber);
-  field("--params-budget", &C::params_budget, "Hard budget on parameters")->check(CLI::PositiveNumber);
+  field("--evaluations", &C::evaluations, "Distinct architectures evaluated")->check(number(1, 1e6));
+  field("--population", &C::population, "Population of evolution / NSGA-II")->check(number(2, 100000));
+  field("--latency-budget", &C::latency_budgets_ms,
+        "Hard latency budget in ms (repeat for several: one chosen network each)")
+      ->check(number(0, 1e6, true));
+  field("--params-budget", &C::params_budget, "Hard budget on parameters")->check(budget());
   field("--arena-budget", &C::arena_budget,
         "Hard budget on the static inference arena, bytes of --precision (input and logits included)")
-      ->check(CLI::PositiveNumber);
+      ->check(budget());
   field("--flash-budget", &C::flash_budget,
         "Hard budget on flash for the weights and per-layer constants, bytes of --precision (docs/quantization.md)")
-      ->check(CLI::PositiveNumber);
-  field("--macs-budget", &C::macs_budget, "Hard budget on multiply-accumulates")->check(CLI::PositiveNumber);
+      ->check(budget());
+  field("--macs-budget", &C::macs_budget, "Hard budget on multiply-accumulates")->check(budget());
   field("--table", &C::tables,
         "Latency table(s) from `edgenas latency build` (repeat: the budget must hold on the slowest). "
         "Default: measure one on this device into OUT")
       ->check(CLI::ExistingFile);
-  field("--reward-target", &C::reward_target_ms, "MnasNet soft reward ACC*(LAT/T)^w with this T in ms");
-  field("--reward-exponent", &C::reward_exponent, "w of the soft reward (default -0.07)");
-  field("--supernet-epochs", &C::supernet_epochs, "Epochs of supernet training")->check(CLI::NonNegativeNumber);
+  field("--reward-target", &C::reward_target_ms, "MnasNet soft reward ACC*(LAT/T)^w with this T in ms")
+      ->check(number(0, 1e6, true));
+  field("--reward-exponent", &C::reward_exponent, "w of the soft reward (default -0.07)")->check(number(-10, 0));
+  field("--supernet-epochs", &C::supernet_epochs, "Epochs of supernet training")->check(epochs());
   field("--supernet", &C::supernet_init, "Start from this supernet checkpoint (e.g. OUT/supernet.ckpt of another run)")
       ->check(CLI::ExistingFile);
   flag("--progressive-shrinking", &C::progressive_shrinking, "Once-for-All phases: full, kernel, depth, expand");
-  field("--finetune-epochs", &C::final_epochs, "Epochs of the final training")->check(CLI::NonNegativeNumber);
+  field("--finetune-epochs", &C::final_epochs, "Epochs of the final training")->check(epochs());
   cmd->add_option("--final", o->final_training,
                   "How the chosen networks get their final weights: retrain (from scratch; quick, full) or fine-tune "
                   "(from the supernet's weights; tiny)")
       ->check(CLI::IsMember({"retrain", "fine-tune"}));
   field("--finetune-lr", &C::final_lr, "Peak learning rate of that training (default 0.2 retrain, 0.1 fine-tune)")
-      ->check(CLI::PositiveNumber);
+      ->check(learning_rate());
   field("--precision", &C::precision,
         "fp32, or int8: candidates evaluated quantized, int8 latency tables and budgets, the chosen networks "
         "quantized after training then QAT-fine-tuned")
       ->check(CLI::IsMember({"fp32", "int8"}));
-  field("--qat-epochs", &C::qat_epochs, "int8: QAT epochs for each chosen network (default 2)")->check(CLI::NonNegativeNumber);
-  field("--qat-lr", &C::qat_lr, "int8: QAT peak learning rate (default 0.001)")->check(CLI::PositiveNumber);
+  field("--qat-epochs", &C::qat_epochs, "int8: QAT epochs for each chosen network (default 2)")->check(epochs());
+  field("--qat-lr", &C::qat_lr, "int8: QAT peak learning rate (default 0.001)")->check(learning_rate());
   field("--quant-calibration-images", &C::quant_calibration_images,
         "int8: training images that calibrate activation ranges (default 500)")
-      ->check(CLI::PositiveNumber);
-  field("--train-images", &C::train_images, "Use only this many training images")->check(CLI::PositiveNumber);
-  field("--supernet-images", &C::supernet_images, "Train the supernet on only this many of them")->check(CLI::PositiveNumber);
-  field("--validation-images", &C::validation_images, "Held out from training for the search")->check(CLI::PositiveNumber);
-  field("--test-images", &C::test_images, "Use only this many test images")->check(CLI::PositiveNumber);
+      ->check(images());
+  field("--train-images", &C::train_images, "Use only this many training images")->check(images());
+  field("--supernet-images", &C::supernet_images, "Train the supernet on only this many of them")->check(images());
+  field("--validation-images", &C::validation_images, "Held out from training for the search")->check(images());
+  field("--test-images", &C::test_images, "Use only this many test images")->check(images());
   field("--calibration-images", &C::calibration_images, "Images for batch-norm recalibration (at least 2)")
-      ->check(CLI::Range(2L, 1000000L));
-  field("--batch", &C::batch, "Training batch size (default 128; tiny 50)")->check(CLI::Range(2, 100000));
+      ->check(images(2));
+  field("--batch", &C::batch, "Training batch size (default 128; tiny 50)")->check(number(2, 100000));
   cmd->add_option("--memory-budget", o->memory_budget,
                   "Peak memory to fit, e.g. 512M or 1G: batch sizes are lowered to fit, or the search refuses to start");
-  field("--threads", &C::threads, "Training threads (default 2)")->check(CLI::PositiveNumber);
+  field("--threads", &C::threads, "Training threads (default 2)")->check(thread_count());
   field("--latency-statistic", &C::latency_statistic,
         "What latency budgets hold for: typical, or p90 (the 90th percentile of single runs, for a busy device)")
       ->check(CLI::IsMember({"typical", "p90"}));
   field("--latency-threads", &C::latency_threads, "Threads the deployed model will use (latency; default 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(thread_count());
   field("--seed", &C::seed, "Seed: the same seed gives the same search (default 1)");
   cmd->add_flag("--json", o->json, "Print result.json to stdout");
   cmd->add_flag("--quiet", o->quiet, "No progress output");

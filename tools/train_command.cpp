@@ -144,23 +144,27 @@ void add_train_command(CLI::App& app, Action& run) {
   cmd->add_option("--genotype", o->genotype, "The network, in genotype text form (see docs/blocks.md)")->required();
   cmd->add_option("--data", o->data, "Directory with Fashion-MNIST-format IDX files");
   cmd->add_option("--out", o->out, "Output folder: train.ckpt, model.enas")->capture_default_str();
-  cmd->add_option("--epochs", o->epochs, "Epochs")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--batch", o->batch, "Batch size")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--lr", o->lr, "Peak learning rate (SGD, Nesterov, cosine)")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--epochs", o->epochs, "Epochs")->check(epochs(1))->capture_default_str();
+  cmd->add_option("--batch", o->batch, "Batch size")->check(number(2, 100000))->capture_default_str();
+  cmd->add_option("--lr", o->lr, "Peak learning rate (SGD, Nesterov, cosine)")
+      ->check(learning_rate())
+      ->capture_default_str();
   cmd->add_option("--validation", o->validation, "Hold out this many training images and report on them")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--train-images", o->train_images, "Use only this many training images")->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", o->threads, "Threads")->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(number(0, 1e9));
+  cmd->add_option("--train-images", o->train_images, "Use only this many training images")->check(images());
+  cmd->add_option("--threads", o->threads, "Threads")->check(thread_count())->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed")->capture_default_str();
   cmd->add_option("--precision", o->precision, "fp32, or int8: also quantize (TFLite int8 scheme) after training")
       ->check(CLI::IsMember({"fp32", "int8"}))
       ->capture_default_str();
-  cmd->add_option("--qat-epochs", o->qat_epochs, "int8: quantization-aware fine-tuning epochs after post-training quantization")
-      ->check(CLI::NonNegativeNumber)
+  cmd->add_option("--qat-epochs", o->qat_epochs,
+                  "int8: quantization-aware fine-tuning epochs after post-training quantization")
+      ->check(epochs())
       ->capture_default_str();
-  cmd->add_option("--qat-lr", o->qat_lr, "int8: QAT peak learning rate")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--calibration-images", o->calibration_images, "int8: training images that calibrate activation ranges")
-      ->check(CLI::PositiveNumber)
+  cmd->add_option("--qat-lr", o->qat_lr, "int8: QAT peak learning rate")->check(learning_rate())->capture_default_str();
+  cmd->add_option("--calibration-images", o->calibration_images,
+                  "int8: training images that calibrate activation ranges")
+      ->check(images())
       ->capture_default_str();
   cmd->add_flag("--resume", o->resume, "Continue from OUT/train.ckpt");
   cmd->add_flag("--json", o->json, "Machine-readable output");

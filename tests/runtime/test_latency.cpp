@@ -283,6 +283,24 @@ TEST_CASE("latency tables: build incrementally, predict, save, reload, reject ot
   // Without fitting networks kept, a table cannot be refitted for another statistic.
   latency::Table unfit = old;
   CHECK_THROWS_WITH(unfit.select(latency::Statistic::run_p90), Catch::Contains("build it again"));
+  // A fitted scale of 0 or less would make every prediction 0 or less and every latency budget
+  // pass: refused when read, and a prediction that is not positive is an error, not a pass.
+  for (const double scale : {0.0, -0.5}) {
+    latency::Table flat = table;
+    flat.scale = scale;
+    latency::save_table(flat, path);
+    CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(1)),
+                      Catch::Contains("fit.scale is " + std::string(scale == 0 ? "0" : "-0.5")) &&
+                          Catch::Contains("every latency budget passes"));
+    CHECK_THROWS_WITH(flat.predict_ms(a), Catch::Contains("the fit is unusable"));
+  }
+  latency::Table negative = table;
+  negative.offset_ms = -1e3;
+  CHECK_THROWS_WITH(negative.predict_ms(a), Catch::Contains("predicts -") && Catch::Contains("the fit is unusable"));
+  // A fit on times that fall as the pieces grow is refused when built.
+  latency::Table noisy = table;
+  CHECK_THROWS_WITH(latency::fit_overhead(noisy, nets, {2 * sums[1], 2 * sums[0]}),
+                    Catch::Contains("do not grow with the sum of their pieces"));
 }
 
 TEST_CASE("tables keep their fitting networks and predict another statistic when asked", "[latency][table]") {

@@ -78,9 +78,31 @@ TEST_CASE("invalid genotypes are rejected with a message naming block and field"
   fails_with(stem + "mb:24:e4:k3:s1:xx:relu" + tail, "expected \"se\"");
   fails_with("in:28x28x1 stem:0:k3:s1:relu head:8:relu fc:10", "stem has 0 channels");
   fails_with("in:28x28 stem:8:k3:s1:relu head:8:relu fc:10", "is not HxWxC");
-  fails_with("in:28x28x1 stem:8:k3:s1:relu head:8:relu fc:1", "1 classes, need >= 2");
+  fails_with("in:28x28x1 stem:8:k3:s1:relu head:8:relu fc:1", "1 classes, expected 2 to 100000");
   fails_with("in:28x28x1 stem:8:k3:s1:relu head:8:relu", "missing fc:");
   fails_with("in:28x28x1 stem:8:k3:s1:relu conv:3 head:8:relu fc:10", "unknown element \"conv:3\"");
+  // Sizes beyond the limits name the limit instead of wrapping or exhausting memory.
+  fails_with(stem + "mb:16:e200000000:k3:s1:relu" + tail,
+             "expands 16 input channels to 3200000000; the limit is 16384 channels");
+  fails_with(stem + "mb:16:x999999999:k3:s1:relu" + tail, "expands 16 input channels to 999999999; the limit is 16384");
+  fails_with("in:999999999x999999999x1 stem:8:k3:s1:relu head:8:relu fc:10", "exceeds the limit of 4096x4096x256");
+  fails_with("in:28x28x1000 stem:8:k3:s1:relu head:8:relu fc:10", "exceeds the limit of 4096x4096x256");
+  fails_with("in:28x28x1 stem:99999:k3:s1:relu head:8:relu fc:10", "the stem has 99999 channels, expected 1 to 16384");
+  fails_with("in:28x28x1 stem:8:k3:s1:relu head:8:relu:20000 fc:10", "head hidden width 20000, expected 0 (none)");
+  fails_with("in:28x28x1 stem:8:k3:s1:relu head:8:relu fc:999999999", "999999999 classes, expected 2 to 100000");
+  fails_with("in:4096x4096x3 stem:16384:k3:s1:relu head:8:relu fc:10",
+             "the stem makes a 4096x4096x16384 activation (274877906944 values); the limit is 268435456");
+  fails_with("in:1024x1024x1 stem:8:k3:s1:relu mb:16:x512:k3:s1:relu head:8:relu fc:10",
+             "block 0 makes a 1024x1024x512");
+  {
+    std::string many = "in:28x28x1 stem:8:k3:s1:relu";
+    for (int i = 0; i < 257; ++i) many += " mb:8:e1:k3:s1:relu";
+    fails_with(many + " head:8:relu fc:10", "257 blocks, the limit is 256");
+  }
+  // Within the limits every genotype's text parses back to itself.
+  const Genotype wide =
+      parse_genotype("in:4096x4096x4 stem:8:k3:s2:relu mb:16:e6:k7:s2:se:relu head:128:relu:16384 fc:100000");
+  CHECK(parse_genotype(to_string(wide)) == wide);
   // Too many stride-2 blocks for the input.
   fails_with("in:2x2x1 stem:8:k3:s2:relu mb:8:e1:k3:s2:relu head:8:relu fc:10",
              "block 0 has stride 2 but its input is already 1x1");

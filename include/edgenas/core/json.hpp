@@ -53,6 +53,22 @@ class Value {
                   "%s: expected an integer in [%d, %d], got %g", what, lo, hi, d);
     return static_cast<int>(d);
   }
+  /// A number that must be an integer in [lo, hi] (by default ±2^53: every such double is exact).
+  std::int64_t as_int64(const char* what, std::int64_t lo = -(std::int64_t{1} << 53),
+                        std::int64_t hi = std::int64_t{1} << 53) const {
+    const double d = as_number(what);
+    EDGENAS_CHECK(d == std::floor(d) && d >= static_cast<double>(lo) && d <= static_cast<double>(hi),
+                  Status::corrupt_data, "%s: expected an integer in [%lld, %lld], got %g", what,
+                  static_cast<long long>(lo), static_cast<long long>(hi), d);
+    return static_cast<std::int64_t>(d);
+  }
+  /// A number that must lie in [lo, hi].
+  double as_number(const char* what, double lo, double hi) const {
+    const double d = as_number(what);
+    EDGENAS_CHECK(d >= lo && d <= hi, Status::corrupt_data, "%s: expected a number in [%g, %g], got %g", what, lo, hi,
+                  d);
+    return d;
+  }
 
   /// Member of an object, or nullptr if absent.
   const Value* find(std::string_view key) const {

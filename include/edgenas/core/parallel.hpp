@@ -29,6 +29,10 @@
 
 namespace edgenas {
 
+/// The most threads any pool, runtime or command takes: far above the cores of the boards and
+/// workstations edgenas targets, low enough that a typo (100000) is an error, not a hang.
+inline constexpr int max_threads = 256;
+
 #if EDGENAS_HAS_THREADS
 
 namespace detail {
@@ -174,8 +178,8 @@ inline ThreadPool& global_pool() {
 
 /// Threads used by edgenas kernels (default: all hardware threads). Not for use mid-kernel.
 inline void set_num_threads(int threads) {
-  EDGENAS_CHECK(threads >= 1, Status::invalid_argument, "set_num_threads: %d threads requested, need >= 1",
-                threads);
+  EDGENAS_CHECK(threads >= 1 && threads <= max_threads, Status::invalid_argument,
+                "set_num_threads: %d threads requested, expected 1 to %d", threads, max_threads);
   std::lock_guard<std::mutex> lock(detail::pool_slot().mutex);
   detail::pool_slot().threads = threads;
 }

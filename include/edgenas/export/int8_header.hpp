@@ -60,6 +60,7 @@ inline const char* step_name(reference::int8::Step s) {
 /// A self-contained header (it needs only the deploy headers) declaring, in namespace `name`:
 /// the int8 tables, network, arena_bytes, input_mean/input_stddev, normalize(), predict().
 inline std::string int8_header_source(const Model& m, const std::string& name = "edgenas_model") {
+  check_namespace_name(name);
   EDGENAS_CHECK(m.int8.has_value(), Status::invalid_argument,
                 "export: this model has no int8 network (train or search with --precision int8)");
   const quant::QuantizedModel& q = *m.int8;

@@ -51,7 +51,8 @@ void put(std::string& out, T v) {
 }
 }  // namespace detail
 
-inline void save_model(const std::string& path, const Model& m) {
+/// The bytes of a model file (checked: the genotype, the weights' count, the int8 network).
+inline std::string model_file_bytes(const Model& m) {
   validate(m.genotype);
   EDGENAS_CHECK(static_cast<std::int64_t>(m.weights.size()) == inference_weight_count(m.genotype.view()) ||
                     (m.weights.empty() && m.int8),
@@ -88,8 +89,11 @@ inline void save_model(const std::string& path, const Model& m) {
     detail::put(payload, static_cast<std::uint32_t>(q.activations.size()));
     for (const quant::QuantParams& p : q.activations) detail::put(payload, p.scale), detail::put(payload, p.zero_point);
   }
-  write_file_atomically(path, container_bytes(model_file_magic, model_file_version, payload));
+  return container_bytes(model_file_magic, model_file_version, payload);
 }
+
+/// Writes a model file atomically: a reader sees the old file or the new one, never a part.
+inline void save_model(const std::string& path, const Model& m) { write_file_atomically(path, model_file_bytes(m)); }
 
 namespace detail {
 

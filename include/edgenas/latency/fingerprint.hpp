@@ -234,9 +234,9 @@ inline Fingerprint fingerprint_from_json(const json::Value& v) {
   f.package = v.at("package", what).as_string("fingerprint.package");
   f.cores = v.at("cores", what).as_int("fingerprint.cores", 0);
   f.logical_processors = v.at("logical_processors", what).as_int("fingerprint.logical_processors", 0);
-  f.l1d_bytes = static_cast<std::int64_t>(v.at("l1d_bytes", what).as_number("fingerprint.l1d_bytes"));
-  f.l2_bytes = static_cast<std::int64_t>(v.at("l2_bytes", what).as_number("fingerprint.l2_bytes"));
-  f.l3_bytes = static_cast<std::int64_t>(v.at("l3_bytes", what).as_number("fingerprint.l3_bytes"));
+  f.l1d_bytes = v.at("l1d_bytes", what).as_int64("fingerprint.l1d_bytes", 0);
+  f.l2_bytes = v.at("l2_bytes", what).as_int64("fingerprint.l2_bytes", 0);
+  f.l3_bytes = v.at("l3_bytes", what).as_int64("fingerprint.l3_bytes", 0);
   for (const auto& s : v.at("isa", what).as_array("fingerprint.isa")) f.isa.push_back(s.as_string("fingerprint.isa[]"));
   f.threads = v.at("threads", what).as_int("fingerprint.threads", 1);
   f.dtype = v.at("dtype", what).as_string("fingerprint.dtype");

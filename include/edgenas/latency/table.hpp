@@ -292,8 +292,16 @@ struct Table {
     return sum;
   }
 
-  /// Predicted latency of the whole network in milliseconds.
-  double predict_ms(const Genotype& g) const { return scale * sum_ms(g) + offset_ms; }
+  /// Predicted latency of the whole network in milliseconds. A prediction that is not positive
+  /// would let every latency budget pass: it is an error naming the fit.
+  double predict_ms(const Genotype& g) const {
+    const double ms = scale * sum_ms(g) + offset_ms;
+    EDGENAS_CHECK(ms > 0 && std::isfinite(ms), Status::corrupt_data,
+                  "latency table predicts %g ms for %s (fit: scale %g, offset %g ms): the fit is unusable; build the "
+                  "table again",
+                  ms, to_string(g).c_str(), scale, offset_ms);
+    return ms;
+  }
 
  private:
   bool lookup(std::uint64_t key, double& sum) const {
@@ -401,7 +409,11 @@ inline Table load_table(const std::string& path, const Fingerprint& expected, De
   }
   const json::Value& fit = v.at("fit", path.c_str());
   t.scale = fit.at("scale", "fit").as_number("fit.scale");
-  t.offset_ms = fit.at("offset_ms", "fit").as_number("fit.offset_ms");
+  EDGENAS_CHECK(t.scale > 0 && t.scale <= 1e3, Status::corrupt_data,
+                "%s: fit.scale is %g, expected a positive scale up to 1000 (with a scale of 0 or less every prediction "
+                "is 0 or less and every latency budget passes); build the table again",
+                path.c_str(), t.scale);
+  t.offset_ms = fit.at("offset_ms", "fit").as_number("fit.offset_ms", -1e6, 1e6);
   t.fitted_networks = fit.at("networks", "fit").as_int("fit.networks", 0);
   t.statistic = Statistic::median;  // what tables were fitted on before the statistic was recorded
   if (const json::Value* st = fit.find("statistic")) {
@@ -426,7 +438,7 @@ inline Table load_table(const std::string& path, const Fingerprint& expected, De
     m.median_ms = e.at("median_ms", key.c_str()).as_number("median_ms");
     m.p10_ms = e.at("p10_ms", key.c_str()).as_number("p10_ms");
     m.p90_ms = e.at("p90_ms", key.c_str()).as_number("p90_ms");
-    m.mad_ms = e.at("mad_ms", key.c_str()).as_number("mad_ms");
+    m.mad_ms = e.at("mad_ms", key.c_str()).as_number("mad_ms", 0, 1e9);
     // Figures added with the speed correction; absent (0) in older tables, which select() refuses.
     using Named = std::pair<const char*, Statistic>;
     for (const auto& [name, st] :
@@ -445,8 +457,8 @@ inline Table load_table(const std::string& path, const Fingerprint& expected, De
     EDGENAS_CHECK(m.ci_low_ms <= m.median_ms && m.median_ms <= m.ci_high_ms, Status::corrupt_data,
                   "%s: entry \"%s\": confidence interval [%g, %g] ms does not hold its median %g ms", path.c_str(),
                   key.c_str(), m.ci_low_ms, m.ci_high_ms, m.median_ms);
-    EDGENAS_CHECK(m.median_ms > 0 && m.p10_ms <= m.median_ms && m.median_ms <= m.p90_ms, Status::corrupt_data,
-                  "%s: entry \"%s\" has inconsistent timings", path.c_str(), key.c_str());
+    EDGENAS_CHECK(m.median_ms > 0 && m.median_ms < 1e9 && m.p10_ms <= m.median_ms && m.median_ms <= m.p90_ms,
+                  Status::corrupt_data, "%s: entry \"%s\" has inconsistent timings", path.c_str(), key.c_str());
     t.entries[key] = m;
   }
   t.index();
@@ -812,6 +824,10 @@ inline void fit_overhead(Table& table, const std::vector<Genotype>& networks, co
     table.scale = (s * sxy - sx * sy) / denom;
     table.offset_ms = (sy - table.scale * sx) / s;
   }
+  EDGENAS_CHECK(table.scale > 0, Status::invalid_argument,
+                "fit_overhead: whole-network times do not grow with the sum of their pieces (fitted scale %g); the "
+                "device was too noisy while the table was built: build it again on a quieter device",
+                table.scale);
   table.fitted_networks = static_cast<int>(networks.size());
 }
 

@@ -431,28 +431,44 @@ class Pipeline {
     return std::isfinite(ms) ? b : "none";
   }
 
+  // Every number a user can set, with its range: NaN fails every comparison, so it is refused
+  // too, and the message names the field and the range (limits: docs/reliability.md).
   static void check_config(const SearchConfig& c) {
-    const auto positive = [](bool ok, const char* what, double v) {
-      EDGENAS_CHECK(ok, Status::invalid_argument, "search config: %s = %g is out of range", what, v);
+    const auto in = [](double v, double lo, double hi, const char* what) {
+      EDGENAS_CHECK(v >= lo && v <= hi, Status::invalid_argument, "search config: %s = %g, expected %g to %g", what, v,
+                    lo, hi);
     };
-    positive(c.evaluations >= 1, "evaluations", c.evaluations);
-    positive(c.population >= 2 || c.strategy == Strategy::random, "population", c.population);
-    positive(c.batch >= 1, "batch", c.batch);
+    constexpr double big = 1e15;  // budgets in bytes, parameters and MACs
+    in(c.evaluations, 1, 1e6, "evaluations");
+    if (c.strategy != Strategy::random) in(c.population, 2, 1e5, "population");
+    in(c.batch, 1, 1e5, "batch");
+    in(c.eval_batch, 1, 1e5, "eval_batch");
     EDGENAS_CHECK(c.precision == "fp32" || c.precision == "int8", Status::invalid_argument,
                   "search config: precision \"%s\", expected fp32 or int8", c.precision.c_str());
-    positive(c.qat_epochs >= 0, "qat_epochs", c.qat_epochs);
-    positive(c.qat_lr > 0, "qat_lr", c.qat_lr);
-    positive(c.quant_calibration_images >= 1, "quant_calibration_images", static_cast<double>(c.quant_calibration_images));
-    positive(c.eval_batch >= 1, "eval_batch", c.eval_batch);
-    positive(c.supernet_epochs >= 0, "supernet_epochs", c.supernet_epochs);
-    positive(c.final_epochs >= 0, "final_epochs", c.final_epochs);
-    positive(c.final_lr > 0 && std::isfinite(c.final_lr), "final_lr", c.final_lr);
-    positive(c.threads >= 1, "threads", c.threads);
-    positive(c.latency_threads >= 1, "latency_threads", c.latency_threads);
-    positive(c.validation_images >= 1, "validation_images", static_cast<double>(c.validation_images));
-    positive(c.calibration_images >= 2, "calibration_images", static_cast<double>(c.calibration_images));
-    positive(c.memory_budget >= 0, "memory_budget", static_cast<double>(c.memory_budget));
-    for (double b : c.latency_budgets_ms) positive(b > 0 && std::isfinite(b), "latency budget (ms)", b);
+    in(c.qat_epochs, 0, 1e4, "qat_epochs");
+    in(c.qat_lr, 1e-9, 10, "qat_lr");
+    in(static_cast<double>(c.quant_calibration_images), 1, 1e8, "quant_calibration_images");
+    in(c.supernet_epochs, 0, 1e4, "supernet_epochs");
+    in(c.final_epochs, 0, 1e4, "final_epochs");
+    in(c.final_lr, 1e-9, 10, "final_lr");
+    in(c.threads, 1, max_threads, "threads");
+    in(c.latency_threads, 1, max_threads, "latency_threads");
+    in(c.fit_networks, 2, 1e4, "fit_networks");
+    for (const auto& [v, what] : {std::pair{c.train_images, "train_images"},
+                                  {c.supernet_images, "supernet_images"},
+                                  {c.test_images, "test_images"}})
+      in(static_cast<double>(v), 0, 1e9, what);
+    in(static_cast<double>(c.validation_images), 1, 1e9, "validation_images");
+    in(static_cast<double>(c.calibration_images), 2, 1e9, "calibration_images");
+    for (const auto& [v, what] : {std::pair{c.params_budget, "params_budget"},
+                                  {c.arena_budget, "arena_budget"},
+                                  {c.flash_budget, "flash_budget"},
+                                  {c.macs_budget, "macs_budget"},
+                                  {c.memory_budget, "memory_budget"}})
+      in(static_cast<double>(v), 0, big, what);
+    for (double b : c.latency_budgets_ms) in(b, 1e-6, 1e6, "latency budget (ms)");
+    if (c.reward_target_ms != 0) in(c.reward_target_ms, 1e-6, 1e6, "reward_target_ms (0: no soft reward)");
+    in(c.reward_exponent, -10, 0, "reward_exponent");
   }
 
   void require(bool ok, const char* stage, const char* before) const {
@@ -527,13 +543,21 @@ class Pipeline {
     }
   }
 
-  // Post-training quantization of a chosen network, then QAT; the int8 result goes into the
-  // model and the report.
+  // Post-training quantization of a chosen network, then QAT; the one more accurate on the
+  // validation split goes into the model and the report (QAT cost the full and quick presets'
+  // networks accuracy: docs/quantization.md).
   void quantize_chosen(ChosenNetwork& ch, Model& model) {
     const Genotype& g = model.genotype;
+    const int batch = std::min(config_.eval_batch, 50);
+    const auto accuracy = [&](const quant::QuantizedModel& q, const data::Dataset& d) {
+      return xnnpack::int8_accuracy(q, d, norm_, config_.threads, batch);
+    };
     const quant::Ranges ranges = train::QatNetwork::calibrate(g, model.weights, quant_calibration());
     quant::QuantizedModel q = quant::quantize(g, model.weights, quant::activation_params(quant::build_graph(g.view()), ranges));
-    ch.post_training_accuracy = xnnpack::int8_accuracy(q, test_, norm_, config_.threads, std::min(config_.eval_batch, 50));
+    ch.post_training_accuracy = accuracy(q, test_);
+    ch.post_training_validation_accuracy = accuracy(q, validation_);
+    ch.int8_method = "post-training";
+    ch.test_accuracy = ch.post_training_accuracy;
     if (config_.qat_epochs > 0) {
       train::QatNetwork qat(g, model.weights, ranges);
       train::QatConfig qc;
@@ -543,17 +567,18 @@ class Pipeline {
       qc.augmentation = {2, true};
       qc.seed = config_.seed;
       train::train_qat(qat, train_, norm_, qc, training_progress(Stage::final_training, "QAT"));
-      q = qat.quantized();
-      ch.qat_accuracy = xnnpack::int8_accuracy(q, test_, norm_, config_.threads, std::min(config_.eval_batch, 50));
+      quant::QuantizedModel trained = qat.quantized();
+      ch.qat_accuracy = accuracy(trained, test_);
+      ch.qat_validation_accuracy = accuracy(trained, validation_);
+      if (ch.qat_validation_accuracy > ch.post_training_validation_accuracy) {
+        q = std::move(trained);
+        ch.int8_method = "QAT";
+        ch.test_accuracy = ch.qat_accuracy;
+      }
     }
-    ch.test_accuracy = ch.qat_accuracy >= 0 ? ch.qat_accuracy : ch.post_training_accuracy;
     q.input_mean = norm_.mean, q.input_stddev = norm_.stddev;
     model.int8 = std::move(q);
-    char line[160];
-    std::snprintf(line, sizeof line, "int8: float %.2f%%, post-training %.2f%%, QAT %s", 100 * ch.float_test_accuracy,
-                  100 * ch.post_training_accuracy,
-                  ch.qat_accuracy >= 0 ? (std::to_string(100 * ch.qat_accuracy).substr(0, 5) + "%").c_str() : "not run");
-    log(line);
+    log("int8: " + int8_summary(ch));
   }
 
   /// Share of `count` test images whose class through XNNPACK int8 equals the integer reference's.

@@ -171,8 +171,16 @@ inline Genotype parse_genotype(std::string_view text) {
       need(6, 7);
       BlockGene b;
       b.out = detail::parse_int(f[1], "", token);
-      if (!f[2].empty() && f[2][0] == 'x') b.expanded = detail::parse_int(f[2], "x", token);
-      else b.expanded = detail::parse_int(f[2], "e", token) * in;
+      if (!f[2].empty() && f[2][0] == 'x') {
+        b.expanded = detail::parse_int(f[2], "x", token);
+      } else {  // in int64: a ratio of up to nine digits times the input width must not wrap
+        const std::int64_t expanded = std::int64_t{detail::parse_int(f[2], "e", token)} * in;
+        EDGENAS_CHECK(expanded <= limits::max_channels, Status::invalid_argument,
+                      "genotype text: \"%.*s\" expands %d input channels to %lld; the limit is %d channels",
+                      static_cast<int>(token.size()), token.data(), in, static_cast<long long>(expanded),
+                      limits::max_channels);
+        b.expanded = static_cast<int>(expanded);
+      }
       b.kernel = detail::parse_int(f[3], "k", token);
       b.stride = detail::parse_int(f[4], "s", token);
       if (f.size() == 7) {

@@ -138,19 +138,12 @@ inline SearchSpace search_space_from_json(const json::Value& v) {
   s.stem = g.stem;
   s.fixed = g.blocks;
   s.head = g.head;
-  // Every resolution must survive the strides: validate the deepest architecture per resolution.
-  for (int res : s.resolutions) {
-    Genotype deepest;
-    deepest.input = {1, res, res, s.in_channels};
-    deepest.stem = s.stem;
-    deepest.blocks = s.fixed;
-    for (const StageSpace& st : s.stages)
-      for (int d = 0; d < SearchSpace::max_depth(st); ++d)
-        deepest.blocks.push_back({st.out_channels, st.out_channels * 6, 3, d == 0 ? st.stride : 1, false, Activation::relu});
-    deepest.head = s.head;
-    int in = deepest.stem.channels;
-    for (auto& b : deepest.blocks) b.expanded = std::max(b.expanded, in), in = b.out;
-    validate(deepest);
+  // Every resolution must survive the strides and every architecture stay within the limits of
+  // space/genes.hpp: validate the largest architecture (deepest, widest) at each resolution.
+  for (std::size_t r = 0; r < s.resolutions.size(); ++r) {
+    Choices largest = s.largest_choices();
+    largest.resolution = static_cast<int>(r);
+    validate(s.decode(largest));
   }
   return s;
 }

@@ -25,6 +25,18 @@ struct OptimizerConfig {
   float weight_decay = 4e-5f;
 };
 
+/// Refuses settings that would make every step NaN or diverge at once (NaN fails every
+/// comparison, so it is caught too); `who` names the caller in the message.
+inline void check(const OptimizerConfig& c, const char* who) {
+  EDGENAS_CHECK(c.momentum >= 0 && c.momentum < 1 && c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1 &&
+                    c.eps > 0 && c.eps < 1 && c.weight_decay >= 0 && c.weight_decay < 1,
+                Status::invalid_argument,
+                "%s: optimizer momentum %g, betas %g and %g, eps %g, weight decay %g: expected momentum and betas in "
+                "[0, 1), eps in (0, 1), weight decay in [0, 1)",
+                who, static_cast<double>(c.momentum), static_cast<double>(c.beta1), static_cast<double>(c.beta2),
+                static_cast<double>(c.eps), static_cast<double>(c.weight_decay));
+}
+
 inline constexpr std::string_view optimizer_name(OptimizerKind k) { return k == OptimizerKind::sgd ? "sgd" : "adamw"; }
 
 class Optimizer {

@@ -367,8 +367,13 @@ struct QatConfig {
 /// error (naming QAT) if the logits diverge.
 inline double train_qat(QatNetwork& net, const data::Dataset& data, const data::Normalization& norm, const QatConfig& c,
                         const std::function<void(std::size_t step, std::size_t steps, double loss)>& progress = {}) {
-  EDGENAS_CHECK(c.epochs >= 1 && c.batch_size >= 1 && c.lr > 0.0f, Status::invalid_argument,
-                "QAT: epochs %d, batch %d, learning rate %g", c.epochs, c.batch_size, static_cast<double>(c.lr));
+  EDGENAS_CHECK(c.epochs >= 1 && c.epochs <= 10000 && c.batch_size >= 1 && c.batch_size <= 100000 && c.lr > 0.0f &&
+                    c.lr <= 10 && c.freeze_ranges_at >= 0 && c.freeze_ranges_at <= 1,
+                Status::invalid_argument,
+                "QAT: epochs %d, batch %d, learning rate %g, ranges frozen at %g: expected 1 to 10000 epochs, batch 1 "
+                "to 100000, learning rate above 0 up to 10, freeze point in [0, 1]",
+                c.epochs, c.batch_size, static_cast<double>(c.lr), static_cast<double>(c.freeze_ranges_at));
+  check(c.optimizer, "QAT");
   data::BatchLoader loader(data, c.batch_size, norm);
   const std::size_t per_epoch = loader.batches(true);
   EDGENAS_CHECK(per_epoch >= 1, Status::invalid_argument, "QAT: %zu images make no batch of %d", data.size(), c.batch_size);

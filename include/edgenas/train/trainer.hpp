@@ -32,6 +32,23 @@ struct TrainConfig {
   std::string checkpoint;   // saved after every epoch when not empty
 };
 
+/// Checks a training configuration before anything is allocated or trained: a NaN or
+/// out-of-range learning rate is an error here, not a diverged loss epochs later.
+inline TrainConfig checked(TrainConfig c) {
+  EDGENAS_CHECK(
+      c.epochs >= 0 && c.epochs <= 10000 && c.batch_size >= 1 && c.batch_size <= 100000, Status::invalid_argument,
+      "TrainConfig: %d epochs of batch %d, expected 0 to 10000 epochs, batch 1 to 100000", c.epochs, c.batch_size);
+  EDGENAS_CHECK(c.lr > 0 && c.lr <= 10 && c.final_lr >= 0 && c.final_lr <= c.lr, Status::invalid_argument,
+                "TrainConfig: learning rate %g (final %g), expected above 0, at most 10 (final from 0 to the peak)",
+                static_cast<double>(c.lr), static_cast<double>(c.final_lr));
+  EDGENAS_CHECK(c.warmup_epochs >= 0 && c.warmup_epochs <= 10000 && c.label_smoothing >= 0 && c.label_smoothing < 1,
+                Status::invalid_argument,
+                "TrainConfig: warm-up %g epochs, label smoothing %g, expected >= 0 and [0, 1)",
+                static_cast<double>(c.warmup_epochs), static_cast<double>(c.label_smoothing));
+  check(c.optimizer, "TrainConfig");
+  return c;
+}
+
 struct EpochStats {
   int epoch = 0;            // 1-based number of the epoch just finished
   double loss = 0.0;        // mean training loss (with label smoothing)
@@ -110,7 +127,9 @@ class Trainer {
   using Progress = std::function<void(std::size_t batch, std::size_t batches, double loss)>;
 
   Trainer(Network& net, const data::Dataset& train, data::Normalization norm, TrainConfig config)
-      : net_(net), norm_(norm), config_(std::move(config)),
+      : net_(net),
+        norm_(norm),
+        config_(checked(std::move(config))),
         loader_(train, config_.batch_size, norm),
         optimizer_(net.parameters(), config_.optimizer) {
     EDGENAS_CHECK(train.height == net.genotype().input.h && train.width == net.genotype().input.w &&
