@@ -1,6 +1,7 @@
 // The search as a library: a cancelled search resumes to exactly the front of one that ran
 // straight through; settings are checked on resume; the memory plan measures what training
 // uses and refuses a budget nothing fits.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <edgenas/search/pipeline.hpp>
 #include <fstream>
@@ -89,6 +90,51 @@ TEST_CASE("a cancelled search resumes to the front of an uninterrupted one", "[s
   Pipeline last(config);
   REQUIRE(last.run());
   CHECK(read(dir.file("cancelled/front.tsv")) == expected);
+
+  // Journal edge cases. Resuming a finished search rewrites its report, not its journal.
+  const std::string journal_path = dir.file("cancelled/journal.jsonl");
+  const auto count = [&](const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = 0; (at = text.find(what, at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  REQUIRE(Pipeline(config).run());
+  CHECK(count(read(journal_path), "\"type\":\"finished\"") == 1);
+  CHECK(read(dir.file("cancelled/front.tsv")) == expected);
+  // A kill between an epoch's checkpoint and its journal record: the epoch is journaled on
+  // resume (once), and the result is the same.
+  {
+    std::string text = read(journal_path);
+    const std::size_t last_epoch = text.rfind("{\"type\":\"supernet_epoch\"");
+    REQUIRE(last_epoch != std::string::npos);
+    text.erase(last_epoch, text.find('\n', last_epoch) + 1 - last_epoch);
+    std::ofstream(journal_path, std::ios::trunc) << text;
+  }
+  std::vector<std::string> logged;
+  Callbacks keep_log;
+  keep_log.log = [&](const std::string& line) { logged.push_back(line); };
+  REQUIRE(Pipeline(config, keep_log).run());
+  CHECK(count(read(journal_path), "\"recovered_from_checkpoint\":true") == 1);
+  CHECK(std::any_of(logged.begin(), logged.end(), [](const std::string& l) {
+    return l.find("was in the checkpoint but not in the journal") != std::string::npos;
+  }));
+  CHECK(read(dir.file("cancelled/front.tsv")) == expected);
+  REQUIRE(Pipeline(config).run());  // and not again
+  CHECK(count(read(journal_path), "\"recovered_from_checkpoint\":true") == 1);
+  // A record of a type this build does not know is an error naming its line, not skipped.
+  const std::string intact = read(journal_path);
+  std::ofstream(journal_path, std::ios::app) << "{\"type\": \"candidat\", \"genotype\": \"x\"}\n";
+  CHECK_THROWS_WITH(Pipeline(config).run(),
+                    Catch::Contains("journal.jsonl line ") && Catch::Contains("unknown record type \"candidat\""));
+  std::ofstream(journal_path, std::ios::trunc) << intact;
+  // A search that fails on its data leaves no journal, so the same command with good data runs
+  // without --resume.
+  SearchConfig bad_data = small_config(dir.file("bad-data"), table);
+  bad_data.data = dir.file("no-such-folder");
+  CHECK_THROWS_WITH(Pipeline(bad_data).run(), Catch::Contains("no-such-folder"));
+  CHECK_FALSE(std::filesystem::exists(dir.file("bad-data/journal.jsonl")));
+  bad_data.data.clear();
+  CHECK_NOTHROW(Pipeline(bad_data));
 
   // A resume with other settings names the difference; without resume the folder is refused.
   SearchConfig other = config;

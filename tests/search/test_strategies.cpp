@@ -1,7 +1,9 @@
 // Search strategies, budgets and the journal, on synthetic accuracies (fast and exact).
 #include <catch2/catch.hpp>
 #include <edgenas/search.hpp>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include "../support/temp_dir.hpp"
@@ -230,5 +232,11 @@ TEST_CASE("journal: records survive reopening, a torn last line is dropped, a da
   {
     std::ofstream(path, std::ios::app) << "not json\n{\"type\": \"x\"}\n";
   }
-  CHECK_THROWS_WITH(Journal(path), Catch::Contains("line 4"));
+  // The file is closed also when the constructor fails on a damaged line.
+  const auto open_files = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"), std::filesystem::directory_iterator{});
+  };
+  const auto before = open_files();
+  for (int i = 0; i < 10; ++i) CHECK_THROWS_WITH(Journal(path), Catch::Contains("line 4"));
+  CHECK(open_files() == before);
 }

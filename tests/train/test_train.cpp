@@ -7,10 +7,10 @@
 #include <edgenas/zoo.hpp>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "../support/gradcheck.hpp"
 #include "../support/random.hpp"
-
 #include "../support/temp_dir.hpp"
 
 using namespace edgenas;
@@ -274,6 +274,15 @@ TEST_CASE("divergence stops training with a message, the last checkpoint intact"
   config.epochs = 3, config.batch_size = 16, config.lr = 1e12f, config.warmup_epochs = 0;
   config.checkpoint = (dir / "nan.ckpt").string();
   train::Network net(parse_genotype(every_feature), 1);
+  // A learning rate no schedule uses is refused before training, naming it.
+  CHECK_THROWS_WITH(train::Trainer(net, d, {{0.5f, 0.5f}, {0.25f, 0.25f}}, config),
+                    Catch::Contains("learning rate 1e+12"));
+  config.lr = std::nanf("");
+  CHECK_THROWS_WITH(train::Trainer(net, d, {{0.5f, 0.5f}, {0.25f, 0.25f}}, config),
+                    Catch::Contains("learning rate nan"));
+  // A weight that overflowed (as a too-large step would make it): training stops, saying so.
+  config.lr = 0.1f;
+  net.parameters().front()->value.front() = std::numeric_limits<float>::infinity();
   train::Trainer t(net, d, {{0.5f, 0.5f}, {0.25f, 0.25f}}, config);
   CHECK_THROWS_WITH([&] { while (!t.finished()) t.train_epoch(); }(),
                     Catch::Contains("training diverged: non-finite logits in epoch"));

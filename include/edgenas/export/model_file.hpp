@@ -131,8 +131,9 @@ class PayloadReader {
 
 }  // namespace detail
 
-inline Model load_model(const std::string& path) {
-  const std::vector<std::uint8_t> bytes = read_binary_file(path, "model file");
+/// A model from the bytes of a model file; `path` names it in errors. Every count is checked
+/// against the bytes that are there before anything is allocated.
+inline Model model_from_bytes(const std::vector<std::uint8_t>& bytes, const std::string& path) {
   const Payload payload = checked_payload(path, bytes, model_file_magic, model_file_version, "model file", 1);
   detail::PayloadReader in(path, payload);
   std::string text(in.get<std::uint32_t>(), '\0');
@@ -179,6 +180,10 @@ inline Model load_model(const std::string& path) {
   EDGENAS_CHECK(in.left() == 0, Status::corrupt_data, "%s: %zu bytes after the model", path.c_str(), in.left());
   EDGENAS_CHECK(!m.weights.empty() || m.int8, Status::corrupt_data, "%s: neither float nor int8 weights", path.c_str());
   return m;
+}
+
+inline Model load_model(const std::string& path) {
+  return model_from_bytes(read_binary_file(path, "model file"), path);
 }
 
 }  // namespace edgenas

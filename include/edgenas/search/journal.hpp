@@ -22,11 +22,12 @@ namespace edgenas::search {
 class Journal {
  public:
   explicit Journal(std::string path) : path_(std::move(path)) {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    EDGENAS_CHECK(fd_ >= 0, Status::io_error, "%s: cannot open journal: %s", path_.c_str(), std::strerror(errno));
+    fd_.fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    EDGENAS_CHECK(fd_.fd >= 0, Status::io_error, "%s: cannot open journal: %s", path_.c_str(), std::strerror(errno));
     std::string text;
     char buf[1 << 16];
-    for (ssize_t n; (n = ::pread(fd_, buf, sizeof buf, static_cast<off_t>(text.size()))) > 0;) text.append(buf, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = ::pread(fd_.fd, buf, sizeof buf, static_cast<off_t>(text.size()))) > 0;)
+      text.append(buf, static_cast<std::size_t>(n));
     std::size_t start = 0, line = 1;
     for (std::size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1, ++line) {
       const std::string where = path_ + " line " + std::to_string(line);
@@ -34,12 +35,9 @@ class Journal {
     }
     if (start < text.size()) {  // a record cut short by a crash: never acknowledged, drop it
       torn_bytes_ = text.size() - start;
-      EDGENAS_CHECK(::ftruncate(fd_, static_cast<off_t>(start)) == 0, Status::io_error, "%s: cannot drop a torn record: %s",
-                    path_.c_str(), std::strerror(errno));
+      EDGENAS_CHECK(::ftruncate(fd_.fd, static_cast<off_t>(start)) == 0, Status::io_error,
+                    "%s: cannot drop a torn record: %s", path_.c_str(), std::strerror(errno));
     }
-  }
-  ~Journal() {
-    if (fd_ >= 0) ::close(fd_);
   }
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
@@ -53,16 +51,27 @@ class Journal {
   void append(const json::Value& record) {
     const std::string line = json::dump(record, -1) + "\n";
     EDGENAS_CHECK(line.find('\n') == line.size() - 1, Status::invalid_argument, "journal records are one line");
-    const ssize_t n = ::write(fd_, line.data(), line.size());
+    const ssize_t n = ::write(fd_.fd, line.data(), line.size());
     EDGENAS_CHECK(n == static_cast<ssize_t>(line.size()), Status::io_error, "%s: write failed: %s", path_.c_str(),
                   std::strerror(errno));
-    EDGENAS_CHECK(::fsync(fd_) == 0, Status::io_error, "%s: fsync failed: %s", path_.c_str(), std::strerror(errno));
+    EDGENAS_CHECK(::fsync(fd_.fd) == 0, Status::io_error, "%s: fsync failed: %s", path_.c_str(), std::strerror(errno));
     records_.push_back(record);
   }
 
  private:
+  // Closes the file however the object ends, also when the constructor throws on a damaged
+  // line (a destructor would not run then).
+  struct File {
+    int fd = -1;
+    File() = default;
+    File(const File&) = delete;
+    File& operator=(const File&) = delete;
+    ~File() {
+      if (fd >= 0) ::close(fd);
+    }
+  };
   std::string path_;
-  int fd_ = -1;
+  File fd_;
   std::vector<json::Value> records_;
   std::size_t torn_bytes_ = 0;
 };

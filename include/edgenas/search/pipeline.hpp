@@ -90,10 +90,6 @@ class Pipeline {
                   Status::invalid_argument,
                   "%s already holds a search (%s); pass --resume to continue it, or choose another --out",
                   config_.out.c_str(), journal_path.c_str());
-    journal_.emplace(journal_path);
-    if (journal_->torn_bytes())
-      log("journal: dropped an unfinished record of " + std::to_string(journal_->torn_bytes()) +
-          " bytes (the run was interrupted mid-write)");
   }
 
   /// The settings as run: after the memory plan lowered batch sizes, if it did.
@@ -150,6 +146,7 @@ class Pipeline {
 
   // ---- 2. latency ---------------------------------------------------------------------------
   void measure_latency() {
+    open_journal();  // only now: a search that failed on its data leaves no journal behind
     tables_.clear();
     std::vector<std::string> keys;
     latency::TimingOptions timing;
@@ -239,8 +236,12 @@ class Pipeline {
     sc.images = static_cast<std::size_t>(config_.supernet_images);  // the first ones, not a copy
     train::SupernetTrainer st(*supernet_, train_, norm_, sc);
     st.share_activations(activations_);
-    if (std::filesystem::exists(sc.checkpoint)) st.resume(sc.checkpoint);
-    else if (!config_.supernet_init.empty()) st.resume(config_.supernet_init);
+    if (std::filesystem::exists(sc.checkpoint)) {
+      st.resume(sc.checkpoint);
+      journal_recovered_epochs("supernet_epoch", json::Value(), st.epochs_done());
+    } else if (!config_.supernet_init.empty()) {
+      st.resume(config_.supernet_init);
+    }
     if (!st.finished())
       log("supernet: " + std::to_string(supernet_->parameter_count()) + " shared weights; training epochs " +
           std::to_string(st.epochs_done() + 1) + ".." + std::to_string(sc.epochs) + " of " + std::to_string(sc.epochs) +
@@ -267,7 +268,7 @@ class Pipeline {
     require(supernet_ != nullptr, "search", "train_supernet");
     std::unordered_map<Genotype, double, GenotypeHash> known;  // accuracies already in the journal
     for (const json::Value& r : journal_->records())
-      if (r.at("type", "journal record").as_string("type") == "candidate")
+      if (type_of(r) == "candidate")
         known[parse_genotype(r.at("genotype", "candidate").as_string("genotype"))] =
             r.at("accuracy", "candidate").as_number("accuracy");
     if (!known.empty()) log("search: " + std::to_string(known.size()) + " evaluations recovered from the journal");
@@ -352,14 +353,18 @@ class Pipeline {
       tc.checkpoint = path("final" + tag + ".ckpt");
       if (tc.epochs > 0) {
         train::Trainer trainer(*net, train_, norm_, tc);
-        if (std::filesystem::exists(tc.checkpoint)) trainer.resume(tc.checkpoint);
+        const json::Value budget_key = std::isfinite(targets[b]) ? json::Value(targets[b]) : json::Value();
+        if (std::filesystem::exists(tc.checkpoint)) {
+          trainer.resume(tc.checkpoint);
+          journal_recovered_epochs("finetune_epoch", budget_key, trainer.epochs_done());
+        }
         while (!trainer.finished()) {
           const std::string task = std::string(retrain ? "retrain epoch " : "fine-tune epoch ") +
                                    std::to_string(trainer.epochs_done() + 1) + "/" + std::to_string(tc.epochs);
           const auto e = trainer.train_epoch(training_progress(Stage::final_training, task));
           journal_->append(json::Value()
                                .set("type", "finetune_epoch")
-                               .set("budget_ms", std::isfinite(targets[b]) ? json::Value(targets[b]) : json::Value())
+                               .set("budget_ms", budget_key)
                                .set("epoch", e.epoch)
                                .set("loss", e.loss)
                                .set("accuracy", e.accuracy)
@@ -412,7 +417,10 @@ class Pipeline {
     report_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     report_.peak_memory_bytes = peak_resident_bytes();
     search::write_report(config_.out, report_);
-    journal_->append(json::Value().set("type", "finished").set("front_size", static_cast<int>(front_.size())));
+    const bool finished_before = std::any_of(journal_->records().begin(), journal_->records().end(),
+                                             [](const json::Value& r) { return type_of(r) == "finished"; });
+    if (!finished_before)  // resuming a finished search rewrites its report, not its journal
+      journal_->append(json::Value().set("type", "finished").set("front_size", static_cast<int>(front_.size())));
     return report_;
   }
 
@@ -469,6 +477,56 @@ class Pipeline {
     for (double b : c.latency_budgets_ms) in(b, 1e-6, 1e6, "latency budget (ms)");
     if (c.reward_target_ms != 0) in(c.reward_target_ms, 1e-6, 1e6, "reward_target_ms (0: no soft reward)");
     in(c.reward_exponent, -10, 0, "reward_exponent");
+  }
+
+  // ---- the journal ---------------------------------------------------------------------------
+  static std::string type_of(const json::Value& record) {
+    return record.at("type", "journal record").as_string("type");
+  }
+
+  void open_journal() {
+    if (journal_) return;
+    journal_.emplace(path("journal.jsonl"));
+    if (journal_->torn_bytes())
+      log("journal: dropped an unfinished record of " + std::to_string(journal_->torn_bytes()) +
+          " bytes (the run was interrupted mid-write)");
+    // A record this build does not know would be skipped and its work done again: refuse it.
+    static constexpr const char* known[] = {"settings", "supernet_epoch", "candidate", "finetune_epoch", "finished"};
+    for (std::size_t i = 0; i < journal_->records().size(); ++i) {
+      const json::Value& r = journal_->records()[i];
+      EDGENAS_CHECK(r.is_object() && r.find("type") && r.at("type", "record").kind() == json::Value::Kind::string,
+                    Status::corrupt_data, "%s line %zu: a record without a \"type\"", journal_->path().c_str(), i + 1);
+      const std::string type = type_of(r);
+      EDGENAS_CHECK(std::any_of(std::begin(known), std::end(known), [&](const char* k) { return type == k; }),
+                    Status::corrupt_data,
+                    "%s line %zu: unknown record type \"%s\" (this build writes settings, supernet_epoch, candidate, "
+                    "finetune_epoch and finished; was the journal edited, or written by another version?)",
+                    journal_->path().c_str(), i + 1, type.c_str());
+      EDGENAS_CHECK((i == 0) == (type == "settings"), Status::corrupt_data, "%s line %zu: a \"%s\" record where %s",
+                    journal_->path().c_str(), i + 1, type.c_str(),
+                    i == 0 ? "the settings must come first" : "only the first line holds settings");
+    }
+  }
+
+  // A kill between an epoch's checkpoint and its journal record leaves the epoch trained but
+  // not journaled: record it now (its statistics went with the torn record), so the journal
+  // lists every epoch the checkpoint holds, once.
+  void journal_recovered_epochs(const char* type, const json::Value& budget_key, int epochs_done) {
+    std::vector<bool> journaled(static_cast<std::size_t>(epochs_done) + 1, false);
+    for (const json::Value& r : journal_->records()) {
+      if (type_of(r) != type) continue;
+      if (const json::Value* b = r.find("budget_ms"); b && json::dump(*b, -1) != json::dump(budget_key, -1)) continue;
+      const int e = r.at("epoch", type).as_int("epoch", 1, 100000);
+      if (e <= epochs_done) journaled[static_cast<std::size_t>(e)] = true;
+    }
+    for (int e = 1; e <= epochs_done; ++e) {
+      if (journaled[static_cast<std::size_t>(e)]) continue;
+      json::Value r = json::Value().set("type", type);
+      if (std::string(type) == "finetune_epoch") r.set("budget_ms", budget_key);
+      journal_->append(r.set("epoch", e).set("recovered_from_checkpoint", true));
+      log(std::string("journal: ") + type + " " + std::to_string(e) +
+          " was in the checkpoint but not in the journal (interrupted between the two); recorded now");
+    }
   }
 
   void require(bool ok, const char* stage, const char* before) const {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -183,7 +184,15 @@ inline int load_checkpoint(const std::string& path, Network& net, Optimizer& opt
 /// The network a (network) checkpoint holds, with its weights and batch-norm statistics.
 inline std::unique_ptr<Network> load_network(const std::string& path) {
   const auto [identity, optimizer] = checkpoint_identity(path);
-  auto net = std::make_unique<Network>(parse_genotype(identity));
+  const Genotype genotype = parse_genotype(identity);
+  // Before building the network: a file too small for its genotype's weights is corrupt, and a
+  // forged genotype must not make us allocate gigabytes.
+  const auto file_bytes = static_cast<std::uintmax_t>(std::filesystem::file_size(path));
+  const auto weight_bytes = static_cast<std::uintmax_t>(parameter_count(genotype.view())) * sizeof(float);
+  EDGENAS_CHECK(weight_bytes <= file_bytes, Status::corrupt_data,
+                "%s: the checkpoint's genotype has %lld parameters (%ju bytes), the file only %ju bytes", path.c_str(),
+                static_cast<long long>(parameter_count(genotype.view())), weight_bytes, file_bytes);
+  auto net = std::make_unique<Network>(genotype);
   OptimizerConfig config;
   config.kind = optimizer == optimizer_name(OptimizerKind::adamw) ? OptimizerKind::adamw : OptimizerKind::sgd;
   Optimizer opt(net->parameters(), config);
