@@ -3,6 +3,7 @@
 # Idempotent: a second run installs nothing and does not touch the network.
 #   scripts/install-deps.sh            # build, tests, benchmarks, examples
 #   scripts/install-deps.sh --cross    # also the ARM cross toolchains and qemu
+#   scripts/install-deps.sh --fuzz     # also clang-14 and libFuzzer (scripts/fuzz.sh)
 set -euo pipefail
 
 packages=(
@@ -18,11 +19,13 @@ cross_packages=(
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib
   qemu-system-arm
 )
+fuzz_packages=(clang-14 libclang-rt-14-dev)
 
 for arg in "$@"; do
   case "$arg" in
     --cross) packages+=("${cross_packages[@]}") ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    --fuzz) packages+=("${fuzz_packages[@]}") ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done

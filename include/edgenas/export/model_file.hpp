@@ -136,7 +136,9 @@ class PayloadReader {
 inline Model model_from_bytes(const std::vector<std::uint8_t>& bytes, const std::string& path) {
   const Payload payload = checked_payload(path, bytes, model_file_magic, model_file_version, "model file", 1);
   detail::PayloadReader in(path, payload);
-  std::string text(in.get<std::uint32_t>(), '\0');
+  const auto text_bytes = in.get<std::uint32_t>();
+  in.need(text_bytes);  // before allocating: a corrupt length must not allocate gigabytes (found by fuzz_model_file)
+  std::string text(text_bytes, '\0');
   in.bytes(text.data(), text.size());
   Model m;
   m.genotype = parse_genotype(text);
