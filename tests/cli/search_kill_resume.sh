@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The search survives SIGKILL at random points: a run killed again and again and resumed each
-# time with --resume ends with exactly the front and chosen network (front.tsv) of a run that
-# was never interrupted. Both use the same latency table (measurements are the one input
+# time with --resume ends with exactly the front and chosen network (front.tsv) and the same
+# model file, bit for bit, as a run that was never interrupted, and its journal records every
+# epoch once. Both use the same latency table (measurements are the one input
 # that is not reproducible; a resumed run reuses the table file it already measured).
 #   search_kill_resume.sh EDGENAS_BINARY SPACE_JSON [KILLS]
 set -euo pipefail
@@ -37,6 +38,21 @@ if ! cmp "$work/straight/front.tsv" "$work/killed/front.tsv"; then
   diff "$work/straight/front.tsv" "$work/killed/front.tsv" || true
   exit 1
 fi
+# The same model, bit for bit (weights, normalisation), and a journal with every epoch once.
+if ! cmp "$work/straight/model.enas" "$work/killed/model.enas"; then
+  echo "FAIL: the resumed search's model differs from the uninterrupted one's"; exit 1
+fi
+journal="$work/killed/journal.jsonl"
+if [[ $(grep -c '"type":"finished"' "$journal") != 1 ]]; then
+  echo "FAIL: the journal does not hold exactly one finished record"; exit 1
+fi
+for type in supernet_epoch finetune_epoch; do
+  dupes=$(grep -o "\"type\":\"$type\"[^}]*\"epoch\":[0-9]*" "$journal" | grep -o '"epoch":[0-9]*' | sort | uniq -d)
+  if [[ -n "$dupes" ]]; then echo "FAIL: $type records twice in the journal: $dupes"; exit 1; fi
+  if [[ $(grep -c "\"type\":\"$type\"" "$journal") != $(grep -c "\"type\":\"$type\"" "$work/straight/journal.jsonl") ]]; then
+    echo "FAIL: the resumed journal has a different number of $type records"; exit 1
+  fi
+done
 # Resuming without --resume is refused, and a different setting is named.
 if "$edgenas" search "${common[@]}" --table "$work/table.json" --seed 7 --out "$work/killed" 2> "$work/err"; then
   echo "FAIL: reusing an output folder without --resume was accepted"; exit 1
