@@ -77,6 +77,9 @@ TEST_CASE("Rng is deterministic, forkable and well distributed", "[core][rng]") 
 }
 
 TEST_CASE("parallel_for covers the range once, in ordered chunks, and propagates errors", "[core][parallel]") {
+  // A thread count beyond edgenas::max_threads is an error, not an attempt to start them.
+  CHECK_THROWS_WITH(set_num_threads(100000), Catch::Contains("100000 threads requested, expected 1 to 256"));
+  CHECK_THROWS_WITH(set_num_threads(0), Catch::Contains("expected 1 to 256"));
   for (int threads : {1, 2, 3}) {
     set_num_threads(threads);
     std::vector<std::atomic<int>> hits(1000);

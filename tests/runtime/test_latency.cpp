@@ -297,6 +297,18 @@ TEST_CASE("latency tables: build incrementally, predict, save, reload, reject ot
   latency::Table negative = table;
   negative.offset_ms = -1e3;
   CHECK_THROWS_WITH(negative.predict_ms(a), Catch::Contains("predicts -") && Catch::Contains("the fit is unusable"));
+  // A fingerprint number beyond int64 is an error, not an undefined conversion.
+  latency::save_table(table, path);
+  {
+    std::ifstream in(path);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::size_t l1d = text.find("\"l1d_bytes\": ");
+  REQUIRE(l1d != std::string::npos);
+  text.replace(l1d, text.find(',', l1d) - l1d, "\"l1d_bytes\": 1e300");
+  std::ofstream(path) << text;
+  CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(1)),
+                    Catch::Contains("fingerprint.l1d_bytes: expected an integer") && Catch::Contains("got 1e+300"));
   // A fit on times that fall as the pieces grow is refused when built.
   latency::Table noisy = table;
   CHECK_THROWS_WITH(latency::fit_overhead(noisy, nets, {2 * sums[1], 2 * sums[0]}),

@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <edgenas/blocks.hpp>
 #include <edgenas/core/rng.hpp>
 #include <edgenas/space/space_json.hpp>
@@ -135,4 +136,13 @@ TEST_CASE("search spaces round-trip through JSON and bad descriptions name the f
   fails_with("\"in_channels\": 1", "\"in_channels\": 1, \"colour\": true", "space: unknown key \"colour\"");
   fails_with("\"depths\": [1, 2]", "\"depth\": [1, 2]", "space.stages[0]: unknown key \"depth\"");
   fails_with("\"resolutions\": [28]", "\"resolutions\": [2]", "stride 2 but its input is already 1x1");
+  // Sizes beyond the limits of space/genes.hpp, found by validating the widest architecture.
+  fails_with("\"in_channels\": 1", "\"in_channels\": 1000", "space.in_channels: expected an integer in [1, 256]");
+  fails_with("\"resolutions\": [28]", "\"resolutions\": [28, 1e300]", "expected an integer in [1, 4096], got 1e+300");
+  fails_with("\"out_channels\": 80", "\"out_channels\": 16000",
+             "expands 16000 input channels to 96000; the limit is 16384");
+  fails_with("\"resolutions\": [28]", "\"resolutions\": [4096]", "values an image");
+  // make_divisible saturates instead of overflowing int.
+  STATIC_REQUIRE(make_divisible(1e30) == 1 << 24);
+  CHECK(make_divisible(std::nan("")) == 1 << 24);
 }

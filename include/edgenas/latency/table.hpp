@@ -293,10 +293,11 @@ struct Table {
   }
 
   /// Predicted latency of the whole network in milliseconds. A prediction that is not positive
-  /// would let every latency budget pass: it is an error naming the fit.
+  /// (or a scale that is not: it would rank every network alike) would let latency budgets pass
+  /// untested: it is an error naming the fit.
   double predict_ms(const Genotype& g) const {
     const double ms = scale * sum_ms(g) + offset_ms;
-    EDGENAS_CHECK(ms > 0 && std::isfinite(ms), Status::corrupt_data,
+    EDGENAS_CHECK(scale > 0 && ms > 0 && std::isfinite(ms), Status::corrupt_data,
                   "latency table predicts %g ms for %s (fit: scale %g, offset %g ms): the fit is unusable; build the "
                   "table again",
                   ms, to_string(g).c_str(), scale, offset_ms);

@@ -96,9 +96,9 @@ inline SearchSpace search_space_from_json(const json::Value& v) {
   SearchSpace s;
   s.name = v.at("name", "space").as_string("space.name");
   s.resolutions = detail::read_choices<int>(v, "space", "resolutions", [](const json::Value& x, const std::string& f) {
-    return x.as_int(f.c_str(), 1, 4096);
+    return x.as_int(f.c_str(), 1, limits::max_extent);
   });
-  s.in_channels = v.at("in_channels", "space").as_int("space.in_channels", 1, 4096);
+  s.in_channels = v.at("in_channels", "space").as_int("space.in_channels", 1, limits::max_input_channels);
   s.width_multipliers = detail::read_choices<double>(v, "space", "width_multipliers", [](const json::Value& x, const std::string& f) {
     const double w = x.as_number(f.c_str());
     EDGENAS_CHECK(w > 0.0 && w <= 8.0, Status::invalid_argument, "%s: width multiplier %g outside (0, 8]", f.c_str(), w);
@@ -120,7 +120,8 @@ inline SearchSpace search_space_from_json(const json::Value& v) {
     stage.depths = detail::read_choices<int>(st, where, "depths", [](const json::Value& x, const std::string& f) {
       return x.as_int(f.c_str(), 1, 64);
     });
-    stage.out_channels = st.at("out_channels", where.c_str()).as_int((where + ".out_channels").c_str(), 1, 65536);
+    stage.out_channels =
+        st.at("out_channels", where.c_str()).as_int((where + ".out_channels").c_str(), 1, limits::max_channels);
     stage.stride = detail::read_int_in(st.at("stride", where.c_str()), where + ".stride", {1, 2});
     stage.kernels = detail::read_choices<int>(st, where, "kernels", [](const json::Value& x, const std::string& f) {
       return detail::read_int_in(x, f, {3, 5, 7});
