@@ -825,10 +825,15 @@ inline void fit_overhead(Table& table, const std::vector<Genotype>& networks, co
     table.scale = (s * sxy - sx * sy) / denom;
     table.offset_ms = (sy - table.scale * sx) / s;
   }
-  EDGENAS_CHECK(table.scale > 0, Status::invalid_argument,
-                "fit_overhead: whole-network times do not grow with the sum of their pieces (fitted scale %g); the "
-                "device was too noisy while the table was built: build it again on a quieter device",
-                table.scale);
+  // A scale of 0 or less (a few fitting networks timed on a noisy device) would rank every
+  // network backwards: fit a line through the origin instead, whose scale is positive
+  // whenever the sums and times are (Σw·x·y / Σw·x²).
+  if (!(table.scale > 0)) {
+    table.scale = sxy / sxx;
+    table.offset_ms = 0.0;
+  }
+  EDGENAS_CHECK(table.scale > 0 && std::isfinite(table.scale), Status::invalid_argument,
+                "fit_overhead: no positive scale fits the whole-network times (%g)", table.scale);
   table.fitted_networks = static_cast<int>(networks.size());
 }
 
