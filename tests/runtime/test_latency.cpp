@@ -294,9 +294,11 @@ TEST_CASE("latency tables: build incrementally, predict, save, reload, reject ot
                           Catch::Contains("every latency budget passes"));
     CHECK_THROWS_WITH(flat.predict_ms(a), Catch::Contains("the fit is unusable"));
   }
+  // An offset that would push a small network's prediction to 0 or below gives way to the
+  // pieces' scaled sum (an overestimate), never a prediction that passes every budget.
   latency::Table negative = table;
   negative.offset_ms = -1e3;
-  CHECK_THROWS_WITH(negative.predict_ms(a), Catch::Contains("predicts -") && Catch::Contains("the fit is unusable"));
+  CHECK(negative.predict_ms(a) == Approx(negative.scale * negative.sum_ms(a)).epsilon(1e-12));
   // A fingerprint number beyond int64 is an error, not an undefined conversion.
   latency::save_table(table, path);
   {
@@ -338,19 +340,27 @@ TEST_CASE("tables keep their fitting networks and predict another statistic when
   CHECK(networks_reported == 2);  // the fitting networks, timed in the same rounds as the pieces
   REQUIRE(table.fit_samples.size() == 2);
   CHECK(table.statistic == latency::Statistic::p10);
-  // Two networks: the fit passes through both, whatever the statistic.
+  // Two networks: the fit passes through both, whatever the statistic — unless the line
+  // through them falls (timings on a busy machine), when it goes through the origin instead.
   for (latency::Statistic s : {latency::Statistic::p10, latency::Statistic::run_p90, latency::Statistic::median}) {
     INFO(latency::statistic_name(s));
     table.select(s);
     CHECK(table.statistic == s);
-    CHECK(table.predict_ms(a) == Approx(latency::value_of(table.fit_samples[0].measured, s)).epsilon(1e-9));
-    CHECK(table.predict_ms(b) == Approx(latency::value_of(table.fit_samples[1].measured, s)).epsilon(1e-9));
+    const double ya = latency::value_of(table.fit_samples[0].measured, s),
+                 yb = latency::value_of(table.fit_samples[1].measured, s);
+    if ((yb - ya) / (table.sum_ms(b) - table.sum_ms(a)) > 0) {
+      CHECK(table.predict_ms(a) == Approx(ya).epsilon(1e-9));
+      CHECK(table.predict_ms(b) == Approx(yb).epsilon(1e-9));
+    } else {
+      CHECK(table.offset_ms == 0);
+      CHECK(table.scale > 0);
+    }
   }
   // Single runs' 90th percentile is above the typical (p10 of the round medians) latency.
   for (const auto& [key, m] : table.entries) {
     INFO(key);
     CHECK(m.run_p90_ms >= m.p10_ms);
-    CHECK(m.p10_ms <= m.trimmed_ms);
+    CHECK(m.p10_ms <= m.trimmed_ms * (1 + 1e-9));  // equal when the trimmed runs are all alike
     CHECK(m.uncorrected_ms > 0);
   }
   // The file keeps the samples, the statistic the fit is for, and how many passes it took.

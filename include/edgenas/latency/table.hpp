@@ -292,16 +292,18 @@ struct Table {
     return sum;
   }
 
-  /// Predicted latency of the whole network in milliseconds. A prediction that is not positive
-  /// (or a scale that is not: it would rank every network alike) would let latency budgets pass
-  /// untested: it is an error naming the fit.
+  /// Predicted latency of the whole network in milliseconds: scale · Σ pieces + offset. The
+  /// offset is usually negative (each piece timed alone pays the call overhead the whole network
+  /// pays once); for a network smaller than every fitting network it could push the prediction
+  /// to 0 or below and let every budget pass, so there the pieces' scaled sum stands (an
+  /// overestimate: safe for a budget). A scale that is not positive is an error naming the fit.
   double predict_ms(const Genotype& g) const {
-    const double ms = scale * sum_ms(g) + offset_ms;
-    EDGENAS_CHECK(scale > 0 && ms > 0 && std::isfinite(ms), Status::corrupt_data,
-                  "latency table predicts %g ms for %s (fit: scale %g, offset %g ms): the fit is unusable; build the "
-                  "table again",
-                  ms, to_string(g).c_str(), scale, offset_ms);
-    return ms;
+    EDGENAS_CHECK(scale > 0 && std::isfinite(scale) && std::isfinite(offset_ms), Status::corrupt_data,
+                  "latency table: fit scale %g, offset %g ms cannot predict %s: the fit is unusable; build the table "
+                  "again",
+                  scale, offset_ms, to_string(g).c_str());
+    const double pieces = scale * sum_ms(g), ms = pieces + offset_ms;
+    return ms > 0 ? ms : pieces;
   }
 
  private:
