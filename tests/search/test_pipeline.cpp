@@ -3,6 +3,7 @@
 // uses and refuses a budget nothing fits.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <edgenas/search/pipeline.hpp>
 #include <fstream>
 #include <sstream>
@@ -237,4 +238,23 @@ TEST_CASE("an int8 search: int8 latency table, quantized candidates, post-traini
   CHECK(m.int8->genotype == ch.candidate.genotype);
   CHECK(std::filesystem::exists(dir.file("int8-measured/latency-1t-int8.json")));
   CHECK(read(dir.file("int8-measured/report.md")).find("post-training") != std::string::npos);
+}
+
+TEST_CASE("search settings out of range or NaN are refused before any work naming the field", "[search][config]") {
+  const test::TempDir dir("pipeline_bad_settings");
+  const auto refused = [&](auto change, const std::string& message) {
+    SearchConfig c = presets::tiny();
+    c.out = dir.file("never");
+    change(c);
+    INFO(message);
+    CHECK_THROWS_WITH(Pipeline(c), Catch::Contains(message));
+    CHECK_FALSE(std::filesystem::exists(dir.file("never")));
+  };
+  const double nan = std::nan("");
+  refused([&](SearchConfig& c) { c.latency_budgets_ms = {nan}; }, "latency budget (ms) = nan");
+  refused([&](SearchConfig& c) { c.final_lr = nan; }, "final_lr = nan");
+  refused([](SearchConfig& c) { c.threads = 100000; }, "threads = 100000, expected 1 to 256");
+  refused([](SearchConfig& c) { c.reward_target_ms = -1; }, "reward_target_ms (0: no soft reward) = -1");
+  refused([](SearchConfig& c) { c.arena_budget = -5; }, "arena_budget = -5");
+  refused([](SearchConfig& c) { c.qat_epochs = -1; }, "qat_epochs = -1");
 }

@@ -71,8 +71,8 @@ struct Callbacks {
 
 class Pipeline {
  public:
-  /// Checks the settings and budgets (an impossible budget fails here, before any work), and
-  /// opens the output folder and its journal.
+  /// Checks the settings and budgets (an impossible budget fails here, before any work) and
+  /// creates the output folder; the journal is opened once the data has loaded.
   explicit Pipeline(SearchConfig config, Callbacks callbacks = {})
       : config_(std::move(config)), callbacks_(std::move(callbacks)), started_(std::chrono::steady_clock::now()) {
     check_config(config_);
