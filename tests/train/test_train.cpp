@@ -264,6 +264,21 @@ TEST_CASE("checkpoints resume bit-for-bit and reject corrupt, truncated or misma
   train::Trainer ta(again, d, norm, with_ckpt);
   ta.resume(path);
   CHECK(snapshot(again) == snapshot(uninterrupted));
+  // A small, well-formed checkpoint naming a genotype of ~5 · 10^8 parameters is refused before
+  // the network is built (it would allocate gigabytes).
+  train::detail::Writer forged;
+  forged.string("in:28x28x1 stem:16384:k3:s2:relu head:16384:relu fc:10");
+  forged.string("sgd");
+  forged.pod(std::uint32_t{1});
+  forged.pod(std::int64_t{0});
+  forged.pod(std::uint32_t{0});
+  const std::string forged_path = (dir / "forged.ckpt").string();
+  write_file_atomically(
+      forged_path,
+      container_bytes(train::checkpoint_magic, train::checkpoint_version,
+                      std::string_view(reinterpret_cast<const char*>(forged.bytes.data()), forged.bytes.size())));
+  CHECK_THROWS_WITH(train::load_network(forged_path),
+                    Catch::Contains("the checkpoint's genotype has") && Catch::Contains("the file only"));
 }
 
 TEST_CASE("divergence stops training with a message, the last checkpoint intact", "[train][nan]") {
