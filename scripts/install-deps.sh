@@ -4,6 +4,7 @@
 #   scripts/install-deps.sh            # build, tests, benchmarks, examples
 #   scripts/install-deps.sh --cross    # also the ARM cross toolchains and qemu
 #   scripts/install-deps.sh --fuzz     # also clang-14 and libFuzzer (scripts/fuzz.sh)
+#   scripts/install-deps.sh --digits   # also scikit-learn: its digits data set and the SVC baseline
 set -euo pipefail
 
 packages=(
@@ -11,7 +12,7 @@ packages=(
   libeigen3-dev zlib1g-dev
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
   catch2 libbenchmark-dev
-  libcli11-dev
+  libcli11-dev libstb-dev
   dataset-fashion-mnist
 )
 cross_packages=(
@@ -20,12 +21,16 @@ cross_packages=(
   qemu-system-arm
 )
 fuzz_packages=(clang-14 libclang-rt-14-dev)
+# scikit-learn's digits (a real data set shipped as digits.csv.gz) and the peer scripts'
+# baseline (benchmarks/peers/digits_svc.py).
+digits_packages=(python3-sklearn)
 
 for arg in "$@"; do
   case "$arg" in
     --cross) packages+=("${cross_packages[@]}") ;;
     --fuzz) packages+=("${fuzz_packages[@]}") ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --digits) packages+=("${digits_packages[@]}") ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done

@@ -14,21 +14,25 @@ esac
 cd "$(dirname "$0")/.."
 dir="$(realpath -m "${2:-build/sysroot-$arch}")"
 root="$dir/root"
-if [[ -f "$root/.complete" ]]; then
-  echo "make-sysroot.sh: $root is complete"
-  exit 0
-fi
 
 # Target libraries edgenas links (and what they need at run time under qemu).
 packages=(
   libc6 libc6-dev linux-libc-dev libcrypt1 libcrypt-dev
   libgcc-s1 libgcc-12-dev libstdc++6 libstdc++-12-dev libatomic1 libgomp1 libasan8 libubsan1
   libxnnpack0 libxnnpack-dev libpthreadpool0 libpthreadpool-dev libcpuinfo0 libcpuinfo-dev
-  libbenchmark1debian libbenchmark-dev zlib1g zlib1g-dev
+  libbenchmark1debian libbenchmark-dev zlib1g zlib1g-dev libstb-dev
 )
 # Architecture-independent headers (and their CMake packages), so find_package stays inside
 # the sysroot.
 headers=(libeigen3-dev catch2 libcli11-dev)
+
+# Complete when built from this very list (a list that grew makes it again).
+wanted="${packages[*]} ${headers[*]}"
+if [[ -f "$root/.complete" && "$(cat "$root/.complete")" == "$wanted" ]]; then
+  echo "make-sysroot.sh: $root is complete"
+  exit 0
+fi
+rm -rf "$root" "$dir/debs"
 
 state="$dir/apt"
 mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$dir/debs" "$root"
@@ -65,5 +69,5 @@ done < <(find "$root" -type l)
 for d in "$root/lib/$triple"/*; do
   [[ -e "$root/usr/lib/$triple/$(basename "$d")" ]] || ln -s "../../../lib/$triple/$(basename "$d")" "$root/usr/lib/$triple/"
 done
-touch "$root/.complete"
+echo "$wanted" > "$root/.complete"
 echo "make-sysroot.sh: $root ($(du -sh "$root" | cut -f1))"

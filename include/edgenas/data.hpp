@@ -4,3 +4,5 @@
 #include "edgenas/data/dataset.hpp"
 #include "edgenas/data/loader.hpp"
 #include "edgenas/data/readers.hpp"
+#include "edgenas/data/resize.hpp"
+// Any format by path (NumPy, CSV, image folders: compiles stb_image in): edgenas/data/source.hpp

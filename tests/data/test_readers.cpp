@@ -128,7 +128,7 @@ TEST_CASE("CIFAR-10 binary reader converts planar RGB to HWC and rejects truncat
 }
 
 TEST_CASE("split is deterministic, disjoint and complete", "[data][split]") {
-  data::Dataset d{1, 1, 1, 10, {}, {}};
+  data::Dataset d{1, 1, 1, 10, {}, {}, {}};
   for (int i = 0; i < 100; ++i) d.pixels.push_back(static_cast<std::uint8_t>(i)), d.labels.push_back(i % 10);
   const auto [a, b] = data::split(d, 20, 3);
   const auto [a2, b2] = data::split(d, 20, 3);
@@ -144,7 +144,7 @@ TEST_CASE("split is deterministic, disjoint and complete", "[data][split]") {
 }
 
 TEST_CASE("batch loader normalises, crops, flips and is reproducible", "[data][loader]") {
-  data::Dataset d{3, 3, 1, 2, {}, {}};
+  data::Dataset d{3, 3, 1, 2, {}, {}, {}};
   for (int i = 0; i < 9; ++i) d.pixels.push_back(static_cast<std::uint8_t>(10 * (i + 1)));  // 10..90
   d.labels = {1};
   data::BatchLoader loader(d, 1, {{0.0f}, {1.0f}});
@@ -181,7 +181,7 @@ TEST_CASE("batch loader normalises, crops, flips and is reproducible", "[data][l
   CHECK(saw_flip);
   CHECK(saw_shift);
   // Same seed and epoch → same batch; different epoch → different order.
-  data::Dataset many{1, 1, 1, 10, std::vector<std::uint8_t>(50), std::vector<std::int32_t>(50)};
+  data::Dataset many{1, 1, 1, 10, std::vector<std::uint8_t>(50), std::vector<std::int32_t>(50), {}};
   std::iota(many.labels.begin(), many.labels.end(), 0);
   for (auto& l : many.labels) l %= 10;
   data::BatchLoader l2(many, 10, {{0.0f}, {1.0f}});

@@ -36,7 +36,7 @@ std::map<std::string, train::Parameter*> by_name(std::vector<train::Parameter*> 
 }
 
 data::Dataset tiny_images(std::size_t n, std::uint64_t seed) {
-  data::Dataset d{8, 8, 2, 3, {}, {}};
+  data::Dataset d{8, 8, 2, 3, {}, {}, {}};
   Rng rng(seed);
   for (std::size_t i = 0; i < n; ++i) {
     const int label = static_cast<int>(rng.below(3));

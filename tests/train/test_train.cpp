@@ -27,7 +27,7 @@ const char* const every_feature =
 Tensor random_images(Shape s, Rng& rng) { return test::random_tensor(s, rng, -1.5f, 1.5f); }
 
 data::Dataset tiny_dataset(std::size_t n, std::uint64_t seed) {
-  data::Dataset d{7, 6, 2, 3, {}, {}};
+  data::Dataset d{7, 6, 2, 3, {}, {}, {}};
   Rng rng(seed);
   for (std::size_t i = 0; i < n; ++i) {
     const int label = static_cast<int>(rng.below(3));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <numeric>
 #include <string>
@@ -19,6 +20,7 @@ struct Dataset {
   int classes = 0;
   std::vector<std::uint8_t> pixels;   // size() × H × W × C, row-major HWC per image
   std::vector<std::int32_t> labels;   // size() values in [0, classes)
+  std::vector<std::string> class_names;  // classes names, or empty (class k is called "k")
 
   std::size_t size() const noexcept { return labels.size(); }
   std::size_t image_bytes() const noexcept { return static_cast<std::size_t>(height) * width * channels; }
@@ -28,7 +30,7 @@ struct Dataset {
 
 /// The images at `indices`, in that order.
 inline Dataset select(const Dataset& d, const std::vector<std::size_t>& indices) {
-  Dataset out{d.height, d.width, d.channels, d.classes, {}, {}};
+  Dataset out{d.height, d.width, d.channels, d.classes, {}, {}, d.class_names};
   out.pixels.resize(indices.size() * d.image_bytes());
   out.labels.resize(indices.size());
   for (std::size_t i = 0; i < indices.size(); ++i) {
@@ -70,6 +72,33 @@ inline std::pair<Dataset, Dataset> split(const Dataset& d, std::size_t validatio
   std::vector<std::size_t> val_sorted = val;
   std::sort(val_sorted.begin(), val_sorted.end());
   return {select(d, train), select(d, val_sorted)};
+}
+
+/// Deterministic split that keeps each class's share: of every class, round(fraction × its
+/// count) images (at least one of any class with two or more) go to the second part.
+inline std::pair<Dataset, Dataset> stratified_split(const Dataset& d, double fraction, std::uint64_t seed) {
+  EDGENAS_CHECK(fraction > 0.0 && fraction < 1.0, Status::invalid_argument, "stratified split: fraction %g, expected 0 to 1",
+                fraction);
+  std::vector<std::vector<std::size_t>> by_class(static_cast<std::size_t>(d.classes));
+  for (std::size_t i = 0; i < d.size(); ++i) by_class[static_cast<std::size_t>(d.labels[i])].push_back(i);
+  Rng rng(seed);
+  std::vector<std::size_t> keep, held;
+  for (std::vector<std::size_t>& idx : by_class) {
+    for (std::size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[rng.below(static_cast<std::uint32_t>(i))]);
+    std::size_t n = static_cast<std::size_t>(std::lround(fraction * static_cast<double>(idx.size())));
+    if (idx.size() >= 2) n = std::clamp<std::size_t>(n, 1, idx.size() - 1);
+    else n = 0;
+    held.insert(held.end(), idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(n));
+    keep.insert(keep.end(), idx.begin() + static_cast<std::ptrdiff_t>(n), idx.end());
+  }
+  std::sort(keep.begin(), keep.end());  // the original order inside each part
+  std::sort(held.begin(), held.end());
+  return {select(d, keep), select(d, held)};
+}
+
+/// The name of class `k`.
+inline std::string class_name(const Dataset& d, int k) {
+  return static_cast<std::size_t>(k) < d.class_names.size() ? d.class_names[static_cast<std::size_t>(k)] : std::to_string(k);
 }
 
 }  // namespace edgenas::data

@@ -75,7 +75,7 @@ inline Dataset load_idx(const std::string& images_path, const std::string& label
                 images_path.c_str());
   EDGENAS_CHECK(labels.size() == 8 + std::size_t{n}, Status::corrupt_data,
                 "%s: truncated — header promises %u labels, file has %zu", labels_path.c_str(), n, labels.size() - 8);
-  Dataset d{static_cast<int>(h), static_cast<int>(w), 1, classes, {}, {}};
+  Dataset d{static_cast<int>(h), static_cast<int>(w), 1, classes, {}, {}, {}};
   images.erase(images.begin(), images.begin() + 16);  // the buffer read becomes the pixels
   d.pixels = std::move(images);
   d.pixels.shrink_to_fit();  // the growth slack of reading
@@ -111,7 +111,7 @@ inline Dataset load_cifar10_batch(const std::string& path) {
                 "%s: %zu bytes is not a whole number of CIFAR-10 records (%zu bytes each)%s", path.c_str(),
                 bytes.size(), record, bytes.empty() ? "" : " — truncated?");
   const std::size_t n = bytes.size() / record;
-  Dataset d{32, 32, 3, 10, {}, {}};
+  Dataset d{32, 32, 3, 10, {}, {}, {}};
   d.pixels.resize(n * 3072);
   d.labels.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -127,7 +127,7 @@ inline Dataset load_cifar10_batch(const std::string& path) {
 /// Concatenates datasets of the same image shape and classes.
 inline Dataset concatenate(const std::vector<Dataset>& parts) {
   EDGENAS_CHECK(!parts.empty(), Status::invalid_argument, "concatenate: no datasets");
-  Dataset out{parts[0].height, parts[0].width, parts[0].channels, parts[0].classes, {}, {}};
+  Dataset out{parts[0].height, parts[0].width, parts[0].channels, parts[0].classes, {}, {}, {}};
   for (const Dataset& p : parts) {
     EDGENAS_CHECK(p.height == out.height && p.width == out.width && p.channels == out.channels && p.classes == out.classes,
                   Status::invalid_argument, "concatenate: image shapes or class counts differ");
