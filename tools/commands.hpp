@@ -44,6 +44,7 @@ inline CLI::Validator budget() { return number(1, 1e15); }
 
 void add_info_command(CLI::App& app, Action& run);     // info.cpp
 void add_search_command(CLI::App& app, Action& run);   // search_command.cpp
+void add_data_command(CLI::App& app, Action& run);     // data_command.cpp
 void add_train_command(CLI::App& app, Action& run);    // train_command.cpp
 void add_bench_command(CLI::App& app, Action& run);    // bench_command.cpp
 void add_export_command(CLI::App& app, Action& run);   // export_command.cpp

@@ -4,6 +4,7 @@
 //   edgenas train --genotype TEXT [--epochs N] [--out DIR] [--resume]            (train_command.cpp)
 //   edgenas bench --genotype TEXT | --model FILE [--table FILE] [--threads N]    (bench_command.cpp)
 //   edgenas export --from MODEL|CHECKPOINT [--model FILE] [--header FILE]        (export_command.cpp)
+//   edgenas data inspect PATH [--json] | convert PATH OUT                        (data_command.cpp)
 //   edgenas info [--threads N] [--json]                                          (info.cpp)
 //   edgenas latency build|check|breakdown …                                      (latency_command.cpp)
 //
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   edgenas::cli::Action run;
   edgenas::cli::add_info_command(app, run);
   edgenas::cli::add_search_command(app, run);
+  edgenas::cli::add_data_command(app, run);
   edgenas::cli::add_train_command(app, run);
   edgenas::cli::add_bench_command(app, run);
   edgenas::cli::add_export_command(app, run);

@@ -20,7 +20,7 @@ struct SearchOptions {
   search::SearchConfig given;  // the values of the options given (others are the preset's)
   std::vector<std::pair<CLI::Option*, std::function<void(search::SearchConfig&, const search::SearchConfig&)>>> fields;
   std::string space, strategy, final_training, memory_budget;
-  bool json = false, quiet = false;
+  bool json = false, quiet = false, no_flip = false, no_crop = false;
 
   search::SearchConfig config() const {
     search::SearchConfig c = search::presets::named(preset);
@@ -36,6 +36,12 @@ struct SearchOptions {
       if (!lr_given) c.final_lr = c.final_training == search::FinalTraining::retrain ? 0.2 : 0.1;
     }
     if (!memory_budget.empty()) c.memory_budget = search::parse_bytes(memory_budget);
+    if (no_flip || no_crop) {
+      std::string& a = c.augmentation;
+      if (a.rfind("auto", 0) == 0) a = no_flip && no_crop ? "none" : no_flip ? "auto/no-flip" : "auto/no-crop";
+      const bool crop = !no_crop && (a == "crop" || a == "crop+flip"), flip = !no_flip && (a == "flip" || a == "crop+flip");
+      if (a.rfind("auto", 0) != 0) a = crop && flip ? "crop+flip" : crop ? "crop" : flip ? "flip" : "none";
+    }
     return c;
   }
 };
@@ -115,8 +121,24 @@ void add_search_command(CLI::App& app, Action& run) {
       ->check(CLI::IsMember({"tiny", "quick", "full"}))
       ->capture_default_str();
   cmd->add_option("--space", o->space,
-                  "fmnist (default), fmnist-mcu (stem stride 2, for microcontrollers), mobilenetv3, or a space .json file");
-  field("--data", &C::data, "Directory with Fashion-MNIST-format IDX files (default: Debian's dataset-fashion-mnist)");
+                  "fmnist (default), fmnist-mcu (stem stride 2, for microcontrollers), mobilenetv3, auto (follows the "
+                  "data: resolutions, channels, classes, downsampling), or a space .json file");
+  field("--data", &C::data,
+        "The data: a folder of class folders of images, NumPy .npy, CSV (.csv[.gz]), IDX or CIFAR-10 (format "
+        "detected; docs/data.md). Default: Debian's Fashion-MNIST");
+  field("--shape", &C::data_shape, "HxWxC of CSV rows or NumPy N×F rows that are not square images");
+  field("--label-column", &C::label_column, "CSV without a header naming the label: its 0-based column (-1: the last)")
+      ->check(number(-1, 1e6));
+  field("--test-fraction", &C::test_fraction, "Held out as the test split when the data has none (default 0.2)")
+      ->check(number(0.01, 0.9));
+  field("--augment", &C::augmentation,
+        "auto (random crops and flips for pictures, none for rows of values), none, crop, flip or crop+flip")
+      ->check(CLI::IsMember({"auto", "none", "crop", "flip", "crop+flip"}));
+  cmd->add_flag("--no-flip", o->no_flip, "No horizontal flips (digits, text)");
+  cmd->add_flag("--no-crop", o->no_crop, "No random crops");
+  field("--reference-images", &C::reference_images,
+        "Epochs count passes over this many images; smaller data trains more epochs, at most 25x (0: as given)")
+      ->check(number(0, 1e9));
   field("--out", &C::out, "Output folder (journal, checkpoints, report); default out/search");
   flag("--resume", &C::resume, "Continue the search in --out after an interruption");
   cmd->add_option("--strategy", o->strategy, "random, evolution (regularized/aging; default) or nsga2")

@@ -31,6 +31,7 @@
 #include <unordered_map>
 
 #include "edgenas/data.hpp"
+#include "edgenas/data/source.hpp"
 #include "edgenas/export/model_file.hpp"
 #include "edgenas/latency.hpp"
 #include "edgenas/quant/model.hpp"
@@ -76,6 +77,8 @@ class Pipeline {
   explicit Pipeline(SearchConfig config, Callbacks callbacks = {})
       : config_(std::move(config)), callbacks_(std::move(callbacks)), started_(std::chrono::steady_clock::now()) {
     check_config(config_);
+    read_data();  // all of it, validated, before anything is written to config_.out
+    fit_space_to_data();
     std::sort(config_.latency_budgets_ms.begin(), config_.latency_budgets_ms.end());
     budgets_.params = limit(config_.params_budget);
     budgets_.arena_bytes = limit(config_.arena_budget);
@@ -115,21 +118,47 @@ class Pipeline {
 
   // ---- 1. data ------------------------------------------------------------------------------
   void load_data() {
-    const std::string dir = config_.data.empty() ? data::fashion_mnist_dir() : config_.data;
-    {
-      data::Dataset all = data::load_fashion_mnist(data::Split::train, dir);
-      std::tie(train_, validation_) = data::split(all, static_cast<std::size_t>(config_.validation_images), config_.seed);
+    require(source_.has_value(), "load_data", "a new Pipeline (the data of a pipeline is loaded once)");
+    // The images at the space's largest resolution and its channels; the supernet resizes each
+    // batch to its sub-networks' resolutions, final training uses copies at the chosen one.
+    const int r = *std::max_element(config_.space.resolutions.begin(), config_.space.resolutions.end());
+    const int c = config_.space.in_channels;
+    data::DataSource& src = *source_;
+    train_ = data::conform(src.train, r, r, c);
+    if (!src.validation.labels.empty()) {
+      validation_ = data::conform(src.validation, r, r, c);
+    } else {
+      // A sixth of the training images at most (Fashion-MNIST: the 5 000 asked for of 60 000).
+      const std::size_t v = std::min(static_cast<std::size_t>(config_.validation_images), train_.size() / 6);
+      EDGENAS_CHECK(v >= 1, Status::invalid_argument, "%s: %zu training images leave none for validation",
+                    src.path.c_str(), train_.size());
+      std::tie(train_, validation_) = data::split(train_, v, config_.seed);
     }
+    epoch_scale_ = config_.reference_images > 0
+                       ? std::clamp(static_cast<double>(config_.reference_images) / static_cast<double>(train_.size()), 1.0, 25.0)
+                       : 1.0;
     if (config_.train_images > 0) data::keep_head(train_, static_cast<std::size_t>(config_.train_images));
-    test_ = data::load_fashion_mnist(data::Split::test, dir);
+    test_ = data::conform(src.test, r, r, c);
     if (config_.test_images > 0) data::keep_head(test_, static_cast<std::size_t>(config_.test_images));
+    augmentation_ = augmentation_for(config_.augmentation, src.images, r);
+    const std::string dir = src.path;
+    for (const std::string& n : src.notes) log("data: " + n);
+    source_.reset();  // the copies above are what the search uses
     norm_ = data::compute_normalization(train_);
     const std::size_t supernet_images = config_.supernet_images > 0
                                             ? std::min(train_.size(), static_cast<std::size_t>(config_.supernet_images))
                                             : train_.size();
     log("data: " + std::to_string(train_.size()) + " training (" + std::to_string(supernet_images) +
         " for the supernet), " + std::to_string(validation_.size()) + " validation (held out from training), " +
-        std::to_string(test_.size()) + " test images from " + dir);
+        std::to_string(test_.size()) + " test images from " + dir + ", " + std::to_string(r) + "x" + std::to_string(r) +
+        "x" + std::to_string(c) + ", " + std::to_string(train_.classes) + " classes, augmentation " +
+        augmentation_name(augmentation_));
+    if (epoch_scale_ > 1.0) {
+      char line[200];
+      std::snprintf(line, sizeof line, "data: epochs x%.2f (the presets count passes over %lld images)", epoch_scale_,
+                    static_cast<long long>(config_.reference_images));
+      log(line);
+    }
     plan_ = plan_memory(config_);
     // The workspace every network shares, sized once for the largest step (it never grows
     // while a pass runs; untouched memory is not resident).
@@ -223,12 +252,12 @@ class Pipeline {
     require(sampler_.has_value() && !train_.labels.empty(), "train_supernet", "load_data and measure_latency");
     supernet_ = std::make_unique<train::Supernet>(config_.space, config_.seed);
     train::SupernetConfig sc;
-    sc.epochs = config_.supernet_epochs;
+    sc.epochs = scaled_epochs(config_.supernet_epochs);
     sc.batch_size = config_.batch;
     sc.lr = 0.15f;
     sc.warmup_epochs = std::min(0.5f, 0.5f * static_cast<float>(config_.supernet_epochs));
     sc.optimizer.weight_decay = 5e-5f;
-    sc.augmentation = {2, true};
+    sc.augmentation = augmentation_;
     sc.progressive_shrinking = config_.progressive_shrinking;
     sc.seed = config_.seed;
     sc.checkpoint = path("supernet.ckpt");
@@ -332,6 +361,8 @@ class Pipeline {
         continue;
       }
       const Candidate& cand = history_[static_cast<std::size_t>(pick)];
+      sets_ = sets_at(cand.genotype.input.h);
+      const data::Dataset &train = *sets_.train, &validation = *sets_.validation, &test = *sets_.test;
       ch.found = true;
       ch.candidate = cand;
       std::unique_ptr<train::Network> net;
@@ -342,17 +373,17 @@ class Pipeline {
         net = evaluator_->network(cand.choices, cand.genotype);
       }
       train::TrainConfig tc;
-      tc.epochs = config_.final_epochs;
+      tc.epochs = scaled_epochs(config_.final_epochs);
       tc.batch_size = config_.batch;
       tc.lr = static_cast<float>(config_.final_lr);
       tc.warmup_epochs = retrain ? 1.0f : 0.2f;
       tc.optimizer.weight_decay = 1e-4f;
-      tc.augmentation = {2, true};
+      tc.augmentation = augmentation_;
       tc.seed = config_.seed;
       const std::string tag = targets.size() == 1 ? "" : "-" + std::to_string(b + 1);
       tc.checkpoint = path("final" + tag + ".ckpt");
       if (tc.epochs > 0) {
-        train::Trainer trainer(*net, train_, norm_, tc);
+        train::Trainer trainer(*net, train, norm_, tc);
         const json::Value budget_key = std::isfinite(targets[b]) ? json::Value(targets[b]) : json::Value();
         if (std::filesystem::exists(tc.checkpoint)) {
           trainer.resume(tc.checkpoint);
@@ -371,8 +402,8 @@ class Pipeline {
                                .set("seconds", e.seconds));
         }
       }
-      ch.validation_accuracy = train::evaluate(*net, validation_, norm_, config_.eval_batch).accuracy;
-      const train::EvalStats t = train::evaluate(*net, test_, norm_, config_.eval_batch);
+      ch.validation_accuracy = train::evaluate(*net, validation, norm_, config_.eval_batch).accuracy;
+      const train::EvalStats t = train::evaluate(*net, test, norm_, config_.eval_batch);
       ch.test_accuracy = ch.float_test_accuracy = t.accuracy;
       Model model{cand.genotype, net->inference_weights(), norm_.mean, norm_.stddev, {}};
       ch.model_path = path("model" + tag + ".enas");
@@ -477,6 +508,94 @@ class Pipeline {
     for (double b : c.latency_budgets_ms) in(b, 1e-6, 1e6, "latency budget (ms)");
     if (c.reward_target_ms != 0) in(c.reward_target_ms, 1e-6, 1e6, "reward_target_ms (0: no soft reward)");
     in(c.reward_exponent, -10, 0, "reward_exponent");
+    in(c.test_fraction, 0.01, 0.9, "test_fraction");
+    in(c.label_column, -1, 1e6, "label_column (-1: the last)");
+    in(static_cast<double>(c.reference_images), 0, 1e9, "reference_images");
+    const std::string& a = c.augmentation;
+    EDGENAS_CHECK(a == "auto" || a == "auto/no-flip" || a == "auto/no-crop" || a == "none" || a == "crop" || a == "flip" ||
+                      a == "crop+flip",
+                  Status::invalid_argument,
+                  "search config: augmentation \"%s\", expected auto (or auto/no-flip, auto/no-crop), none, crop, flip "
+                  "or crop+flip",
+                  a.c_str());
+  }
+
+  // ---- the data ------------------------------------------------------------------------------
+  void read_data() {
+    const std::string path = config_.data.empty() ? data::fashion_mnist_dir() : config_.data;
+    data::LoadOptions o;
+    o.test_fraction = config_.test_fraction;
+    o.seed = config_.seed;
+    o.shape = config_.data_shape;
+    o.label_column = config_.label_column;
+    source_ = data::load(path, o);
+  }
+
+  // `--space auto` (a space without stages) becomes spaces::for_data; "resolutions": "data" (none
+  // given) takes the data's; every space takes the data's class count. Images are made to fit
+  // the space's channels (1 ↔ 3) and resolution when loaded.
+  void fit_space_to_data() {
+    const data::DataSource& d = *source_;
+    SearchSpace& s = config_.space;
+    if (s.stages.empty()) {
+      s = spaces::for_data(d.height(), d.width(), d.channels(), d.classes());
+      log("space: auto for " + std::to_string(d.height()) + "x" + std::to_string(d.width()) + "x" +
+          std::to_string(d.channels()) + " images in " + std::to_string(d.classes()) + " classes: resolutions " +
+          join(s.resolutions) + ", " + std::to_string(s.stages.size()) + " stages, stem stride " +
+          std::to_string(s.stem.stride) + " (" + json::dump(to_json(s), -1) + ")");
+    }
+    if (s.resolutions.empty()) {
+      s.resolutions = spaces::resolutions_for(std::min(d.height(), d.width()));
+      log("space: resolutions " + join(s.resolutions) + " from the data");
+    }
+    if (s.head.classes != d.classes()) {
+      log("space: " + std::to_string(d.classes()) + " classes (the data's) instead of the space's " +
+          std::to_string(s.head.classes));
+      s.head.classes = d.classes();
+    }
+    EDGENAS_CHECK(s.in_channels == d.channels() || (s.in_channels == 3 && d.channels() == 1) ||
+                      (s.in_channels == 1 && d.channels() == 3),
+                  Status::invalid_shape, "%s: images of %d channels, the space %s takes %d (1 and 3 convert)",
+                  d.path.c_str(), d.channels(), s.name.c_str(), s.in_channels);
+    validate_space(s);
+  }
+
+  static std::string join(const std::vector<int>& v) {
+    std::string out;
+    for (int x : v) out += (out.empty() ? "" : ",") + std::to_string(x);
+    return out;
+  }
+
+  // "auto" (also "auto/no-flip", "auto/no-crop"): crops and flips for pictures, none for rows.
+  static data::Augmentation augmentation_for(const std::string& name, bool pictures, int side) {
+    const bool automatic = name.rfind("auto", 0) == 0;
+    const bool crop = name == "crop" || name == "crop+flip" || (automatic && pictures && name != "auto/no-crop");
+    const bool flip = name == "flip" || name == "crop+flip" || (automatic && pictures && name != "auto/no-flip");
+    return {crop ? std::max(1, static_cast<int>(std::lround(side / 14.0))) : 0, flip};
+  }
+  static std::string augmentation_name(const data::Augmentation& a) {
+    if (a.crop_padding == 0 && !a.horizontal_flip) return "none";
+    std::string s = a.crop_padding ? "random crops (padding " + std::to_string(a.crop_padding) + ")" : "";
+    if (a.horizontal_flip) s += s.empty() ? "horizontal flips" : " and horizontal flips";
+    return s;
+  }
+  int scaled_epochs(int epochs) const { return static_cast<int>(std::lround(epochs * epoch_scale_)); }
+
+  // The training, validation and test images at resolution r (the chosen network's): the
+  // loaded ones, or copies resized once with the supernet's filter.
+  struct Sets {
+    const data::Dataset *train, *validation, *test;
+  };
+  Sets sets_at(int r) {
+    if (r == train_.height) return {&train_, &validation_, &test_};
+    auto it = resized_.find(r);
+    if (it == resized_.end()) {
+      std::array<data::Dataset, 3> x{data::conform(train_, r, r, train_.channels),
+                                     data::conform(validation_, r, r, validation_.channels),
+                                     data::conform(test_, r, r, test_.channels)};
+      it = resized_.emplace(r, std::move(x)).first;
+    }
+    return {&it->second[0], &it->second[1], &it->second[2]};
   }
 
   // ---- the journal ---------------------------------------------------------------------------
@@ -559,9 +678,10 @@ class Pipeline {
 
   // The normalised training images int8 calibration uses (made once).
   ConstTensorView quant_calibration() {
-    if (quant_images_.size() == 0) {
-      const std::size_t n = std::min(static_cast<std::size_t>(config_.quant_calibration_images), train_.size());
-      data::BatchLoader loader(train_, static_cast<int>(n), norm_, n);
+    if (quant_images_.size() == 0 || quant_resolution_ != sets_.train->height) {
+      const std::size_t n = std::min(static_cast<std::size_t>(config_.quant_calibration_images), sets_.train->size());
+      quant_resolution_ = sets_.train->height;
+      data::BatchLoader loader(*sets_.train, static_cast<int>(n), norm_, n);
       std::vector<std::int32_t> labels;
       loader.fill(loader.order(0, 0, false), 0, data::Augmentation::none(), 0, 0, quant_images_, labels);
     }
@@ -571,11 +691,12 @@ class Pipeline {
   // A candidate as deployed in int8: its sub-network (batch norm recalibrated) quantized after
   // calibration, validated through XNNPACK int8.
   double int8_candidate_accuracy(const Candidate& c) {
+    sets_ = sets_at(c.genotype.input.h);
     const auto net = evaluator_->network(c.choices, c.genotype);
     const std::vector<float> folded = net->inference_weights();
     const quant::Ranges r = train::QatNetwork::calibrate(c.genotype, folded, quant_calibration());
     const quant::QuantizedModel m = quant::quantize(c.genotype, folded, quant::activation_params(quant::build_graph(c.genotype.view()), r));
-    return xnnpack::int8_accuracy(m, validation_, norm_, config_.threads, std::min(config_.eval_batch, 50));
+    return xnnpack::int8_accuracy(m, *sets_.validation, norm_, config_.threads, std::min(config_.eval_batch, 50));
   }
 
   // Times a chosen network. With a table measured here, the table's reference pieces are timed
@@ -612,22 +733,22 @@ class Pipeline {
     };
     const quant::Ranges ranges = train::QatNetwork::calibrate(g, model.weights, quant_calibration());
     quant::QuantizedModel q = quant::quantize(g, model.weights, quant::activation_params(quant::build_graph(g.view()), ranges));
-    ch.post_training_accuracy = accuracy(q, test_);
-    ch.post_training_validation_accuracy = accuracy(q, validation_);
+    ch.post_training_accuracy = accuracy(q, *sets_.test);
+    ch.post_training_validation_accuracy = accuracy(q, *sets_.validation);
     ch.int8_method = "post-training";
     ch.test_accuracy = ch.post_training_accuracy;
     if (config_.qat_epochs > 0) {
       train::QatNetwork qat(g, model.weights, ranges);
       train::QatConfig qc;
-      qc.epochs = config_.qat_epochs;
+      qc.epochs = scaled_epochs(config_.qat_epochs);
       qc.batch_size = std::min(config_.batch, qc.batch_size);
       qc.lr = static_cast<float>(config_.qat_lr);
-      qc.augmentation = {2, true};
+      qc.augmentation = augmentation_;
       qc.seed = config_.seed;
-      train::train_qat(qat, train_, norm_, qc, training_progress(Stage::final_training, "QAT"));
+      train::train_qat(qat, *sets_.train, norm_, qc, training_progress(Stage::final_training, "QAT"));
       quant::QuantizedModel trained = qat.quantized();
-      ch.qat_accuracy = accuracy(trained, test_);
-      ch.qat_validation_accuracy = accuracy(trained, validation_);
+      ch.qat_accuracy = accuracy(trained, *sets_.test);
+      ch.qat_validation_accuracy = accuracy(trained, *sets_.validation);
       if (ch.qat_validation_accuracy > ch.post_training_validation_accuracy) {
         q = std::move(trained);
         ch.int8_method = "QAT";
@@ -643,6 +764,7 @@ class Pipeline {
   double int8_agreement(const quant::QuantizedModel& model, std::size_t count) const {
     xnnpack::Int8Runtime rt(model, 1, 1);
     reference::Int8Network ref(model);
+    const data::Dataset& test_ = *sets_.test;
     data::BatchLoader loader(test_, 1, norm_);
     const auto order = loader.order(0, 0, false);
     Tensor image;
@@ -662,6 +784,7 @@ class Pipeline {
   /// Share of `count` test images whose class through XNNPACK equals the trainer's.
   double xnnpack_agreement(const Model& model, const std::vector<std::int32_t>& trainer_classes, std::size_t count) const {
     xnnpack::Runtime rt(model.genotype, model.weights, 1, 1);
+    const data::Dataset& test_ = *sets_.test;
     data::BatchLoader loader(test_, 1, norm_);
     const auto order = loader.order(0, 0, false);
     Tensor image, logits({1, 1, 1, model.genotype.head.classes});
@@ -684,8 +807,13 @@ class Pipeline {
   Budgets budgets_;
   std::optional<Journal> journal_;
   MemoryPlan plan_;
+  std::optional<data::DataSource> source_;  // as read, until load_data conforms it to the space
   data::Dataset train_, validation_, test_;
+  std::unordered_map<int, std::array<data::Dataset, 3>> resized_;  // train, validation, test at other resolutions
+  Sets sets_{&train_, &validation_, &test_};  // the sets at the resolution being worked on
   data::Normalization norm_;
+  data::Augmentation augmentation_{};
+  double epoch_scale_ = 1.0;
   std::vector<latency::Table> tables_;
   latency::Drift table_drift_;    // the device's speed against the (first) table's
   std::string table_drift_when_;  // which moments that compares
@@ -698,6 +826,7 @@ class Pipeline {
   std::vector<std::size_t> front_;
   std::vector<ChosenNetwork> chosen_;
   Tensor quant_images_;  // int8 calibration images, normalised
+  int quant_resolution_ = 0;  // of quant_images_
   SearchReport report_;
 };
 

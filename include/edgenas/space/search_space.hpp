@@ -210,6 +210,16 @@ struct SearchSpace {
   }
 };
 
+/// Every resolution must survive the strides and every architecture stay within the limits of
+/// space/genes.hpp: validates the largest architecture (deepest, widest) at each resolution.
+inline void validate_space(const SearchSpace& s) {
+  for (std::size_t r = 0; r < s.resolutions.size(); ++r) {
+    Choices largest = s.largest_choices();
+    largest.resolution = static_cast<int>(r);
+    validate(s.decode(largest));
+  }
+}
+
 namespace spaces {
 
 /// The Fashion-MNIST space: 28×28×1, four stages of MBConv blocks.
@@ -264,11 +274,75 @@ inline SearchSpace mobilenetv3() {
   return s;
 }
 
+/// Resolutions searched for images of `side` pixels: the side itself and, from 16 pixels up,
+/// three quarters and seven eighths of it (multiples of 4), as elastic-resolution choices.
+inline std::vector<int> resolutions_for(int side) {
+  if (side < 16) return {side};
+  std::vector<int> r;
+  for (double f : {0.75, 0.875}) {
+    const int v = std::max(4, static_cast<int>(std::lround(side * f / 4.0)) * 4);
+    if (v < side && (r.empty() || v != r.back())) r.push_back(v);
+  }
+  r.push_back(side);
+  return r;
+}
+
+/// A space that follows the data (`--space auto`): its resolutions (resolutions_for), input
+/// channels and classes, and as many stride-2 steps as bring the image to 4 to 7 pixels
+/// (28×28: 2, as the fmnist space; 96×96: 4; 224×224: 5; 8×8: 1). The stem halves the
+/// resolution when three or more steps are needed (MobileNet's layout); the stages are
+/// fmnist's, widths 16, 24, 40, 80, 112, 160, with a stride-1 stage after the last halving.
+inline SearchSpace for_data(int height, int width, int channels, int classes) {
+  const int side = std::min(height, width);
+  EDGENAS_CHECK(side >= 1 && channels >= 1 && classes >= 2, Status::invalid_argument,
+                "space for data of %dx%dx%d in %d classes", height, width, channels, classes);
+  SearchSpace s = fmnist();
+  s.name = "auto";
+  s.resolutions = resolutions_for(side);
+  s.in_channels = channels;
+  const int halvings = std::clamp(static_cast<int>(std::floor(std::log2(side / 4.0))), 0, 5);
+  s.stem.stride = halvings >= 3 ? 2 : 1;
+  const int in_stages = halvings - (s.stem.stride == 2 ? 1 : 0);
+  const StageSpace tmpl = s.stages[1];
+  const int widths[] = {16, 24, 40, 80, 112, 160, 192};
+  s.stages.assign(1, fmnist().stages[0]);
+  for (int i = 0; i < in_stages; ++i) {
+    StageSpace st = tmpl;
+    st.out_channels = widths[i + 1];
+    st.stride = 2;
+    s.stages.push_back(st);
+  }
+  while (s.stages.size() < 4) {  // at least three stages after the first, the last at stride 1
+    StageSpace st = tmpl;
+    st.out_channels = widths[s.stages.size()];
+    st.stride = 1;
+    s.stages.push_back(st);
+  }
+  if (s.stages.back().stride == 2) {
+    StageSpace st = tmpl;
+    st.out_channels = widths[s.stages.size()];
+    st.stride = 1;
+    s.stages.push_back(st);
+  }
+  s.head.classes = classes;
+  s.head.channels = std::max(128, make_divisible(classes));
+  return s;
+}
+
 /// The built-in spaces, by the names the tool takes.
 inline std::vector<SearchSpace> builtin() { return {fmnist(), fmnist_mcu(), mobilenetv3()}; }
 
-/// The built-in space called `name`, if there is one.
+/// `--space auto`: a placeholder (no stages) that a search replaces with for_data(its data).
+inline SearchSpace from_data() {
+  SearchSpace s;
+  s.name = "auto";
+  s.resolutions.clear();
+  return s;
+}
+
+/// The built-in space called `name` ("auto": from_data()), if there is one.
 inline std::optional<SearchSpace> named(std::string_view name) {
+  if (name == "auto") return from_data();
   for (SearchSpace& s : builtin())
     if (s.name == name) return std::move(s);
   return std::nullopt;

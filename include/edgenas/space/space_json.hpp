@@ -1,6 +1,6 @@
 // edgenas/space/space_json.hpp — a search space as JSON, read with errors that name the field.
 //
-//   {"name": "fmnist", "resolutions": [28], "in_channels": 1, "width_multipliers": [1.0],
+//   {"name": "fmnist", "resolutions": [28], "in_channels": 1, "width_multipliers": [1.0],   ("data": the data's)
 //    "stem": {"channels": 16, "kernel": 3, "stride": 1, "act": "hswish"},
 //    "fixed_blocks": [ {genotype block} ... ],
 //    "stages": [{"depths": [1, 2], "out_channels": 16, "stride": 1, "kernels": [3, 5, 7],
@@ -80,7 +80,7 @@ inline json::Value to_json(const SearchSpace& s) {
   }
   return json::Value()
       .set("name", s.name)
-      .set("resolutions", ints(s.resolutions))
+      .set("resolutions", s.resolutions.empty() ? json::Value("data") : ints(s.resolutions))
       .set("in_channels", s.in_channels)
       .set("width_multipliers", std::move(widths))
       .set("stem", g.at("stem", ""))
@@ -95,9 +95,18 @@ inline SearchSpace search_space_from_json(const json::Value& v) {
                      {"name", "resolutions", "in_channels", "width_multipliers", "stem", "fixed_blocks", "stages", "head"});
   SearchSpace s;
   s.name = v.at("name", "space").as_string("space.name");
-  s.resolutions = detail::read_choices<int>(v, "space", "resolutions", [](const json::Value& x, const std::string& f) {
-    return x.as_int(f.c_str(), 1, limits::max_extent);
-  });
+  // "data": the resolutions follow the data a search reads (spaces::resolutions_for).
+  const json::Value& res = v.at("resolutions", "space");
+  if (res.kind() == json::Value::Kind::string) {
+    EDGENAS_CHECK(res.as_string("space.resolutions") == "data", Status::invalid_argument,
+                  "space.resolutions: \"%s\", expected a list of sizes or \"data\"",
+                  res.as_string("space.resolutions").c_str());
+    s.resolutions.clear();
+  } else {
+    s.resolutions = detail::read_choices<int>(v, "space", "resolutions", [](const json::Value& x, const std::string& f) {
+      return x.as_int(f.c_str(), 1, limits::max_extent);
+    });
+  }
   s.in_channels = v.at("in_channels", "space").as_int("space.in_channels", 1, limits::max_input_channels);
   s.width_multipliers = detail::read_choices<double>(v, "space", "width_multipliers", [](const json::Value& x, const std::string& f) {
     const double w = x.as_number(f.c_str());
@@ -139,13 +148,7 @@ inline SearchSpace search_space_from_json(const json::Value& v) {
   s.stem = g.stem;
   s.fixed = g.blocks;
   s.head = g.head;
-  // Every resolution must survive the strides and every architecture stay within the limits of
-  // space/genes.hpp: validate the largest architecture (deepest, widest) at each resolution.
-  for (std::size_t r = 0; r < s.resolutions.size(); ++r) {
-    Choices largest = s.largest_choices();
-    largest.resolution = static_cast<int>(r);
-    validate(s.decode(largest));
-  }
+  validate_space(s);
   return s;
 }
 

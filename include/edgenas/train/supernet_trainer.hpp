@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "edgenas/data/loader.hpp"
+#include "edgenas/data/resize.hpp"
 #include "edgenas/ops/loss.hpp"
 #include "edgenas/train/checkpoint.hpp"
 #include "edgenas/train/distillation.hpp"
@@ -78,10 +79,9 @@ class SupernetTrainer {
   SupernetTrainer(Supernet& supernet, const data::Dataset& train, data::Normalization norm, SupernetConfig config)
       : net_(supernet), config_(std::move(config)), loader_(train, config_.batch_size, norm, config_.images),
         optimizer_(supernet.parameters(), config_.optimizer) {
-    for (int r : net_.space().resolutions)
-      EDGENAS_CHECK(r == train.height && r == train.width, Status::unsupported,
-                    "SupernetTrainer: the space has resolution %d, the images are %dx%d (elastic resolution is not "
-                    "supported yet: give the space only the images' resolution)", r, train.height, train.width);
+    EDGENAS_CHECK(train.height == train.width, Status::invalid_shape,
+                  "SupernetTrainer: images of %dx%d; the space's resolutions are square (conform the data first)",
+                  train.height, train.width);
     EDGENAS_CHECK(train.channels == net_.space().in_channels, Status::invalid_shape,
                   "SupernetTrainer: images have %d channels, the space expects %d", train.channels, net_.space().in_channels);
     EDGENAS_CHECK(loader_.batches(true) > 0, Status::invalid_argument,
@@ -142,7 +142,7 @@ class SupernetTrainer {
         Network& net = network_for(subnets[i]);
         net_.extract(subnets[i], net);
         net.zero_grad();
-        const ConstTensorView logits = net.forward(images_, true);
+        const ConstTensorView logits = net.forward(at_resolution(net.genotype().input.h, b), true);
         check_finite(logits, epoch, b);
         if (dlogits_.shape() != logits.shape()) dlogits_.resize(logits.shape());
         if (i == 0) {
@@ -197,6 +197,19 @@ class SupernetTrainer {
     return *cache_.emplace(std::move(g), std::move(net)).first->second;
   }
 
+  // Elastic resolution (Once-for-All): the batch resized to the sub-network's resolution, once
+  // per step and resolution (bilinear, data/resize.hpp).
+  const Tensor& at_resolution(int r, std::size_t step) {
+    if (r == images_.shape().h) return images_;
+    Resized& x = resized_[r];
+    if (x.step != step || x.epoch != epochs_done_) {
+      data::resize_batch(images_, r, r, x.images);
+      x.step = step;
+      x.epoch = epochs_done_;
+    }
+    return x.images;
+  }
+
   void check_finite(ConstTensorView logits, int epoch, std::size_t batch) const {
     check_finite_logits(logits, "supernet training", epoch, batch, schedule_(optimizer_.steps()));
   }
@@ -212,6 +225,12 @@ class SupernetTrainer {
   std::shared_ptr<Activations> activations_ = std::make_shared<Activations>();
   Tensor images_, dlogits_, teacher_;
   std::vector<std::int32_t> labels_;
+  struct Resized {
+    Tensor images;
+    std::size_t step = SIZE_MAX;
+    int epoch = -1;
+  };
+  std::unordered_map<int, Resized> resized_;
 };
 
 struct SubnetEvalConfig {
@@ -242,8 +261,9 @@ class SubnetEvaluator {
     auto net = std::make_unique<Network>(g);
     net->share_activations(activations_);
     net_.extract(c, *net);
-    recalibrate_batch_norm(*net, calibration_, norm_, config_.batch_size,
-                           calibration_.size() / static_cast<std::size_t>(config_.batch_size));
+    const data::Dataset& calibration = sets(g.input.h).first;
+    recalibrate_batch_norm(*net, calibration, norm_, config_.batch_size,
+                           calibration.size() / static_cast<std::size_t>(config_.batch_size));
     return net;
   }
 
@@ -253,16 +273,28 @@ class SubnetEvaluator {
   double accuracy(const Choices& c) const { return accuracy(c, net_.space().decode(c)); }
   double accuracy(const Choices& c, const Genotype& g) const {
     auto net = network(c, g);
-    return evaluate(*net, validation_, norm_, config_.batch_size).accuracy;
+    return evaluate(*net, sets(g.input.h).second, norm_, config_.batch_size).accuracy;
   }
 
  private:
+  // The calibration and validation images at resolution r: as given, or resized once (elastic
+  // resolution) with the same bilinear filter as the supernet's batches.
+  std::pair<const data::Dataset&, const data::Dataset&> sets(int r) const {
+    if (r == validation_.height && r == validation_.width) return {calibration_, validation_};
+    auto it = resized_.find(r);
+    if (it == resized_.end())
+      it = resized_.emplace(r, std::pair{data::conform(calibration_, r, r, calibration_.channels),
+                                         data::conform(validation_, r, r, validation_.channels)}).first;
+    return {it->second.first, it->second.second};
+  }
+
   const Supernet& net_;
   data::Dataset calibration_;
   const data::Dataset& validation_;
   data::Normalization norm_;
   SubnetEvalConfig config_;
   std::shared_ptr<Activations> activations_ = std::make_shared<Activations>();  // one for every candidate
+  mutable std::unordered_map<int, std::pair<data::Dataset, data::Dataset>> resized_;
 };
 
 }  // namespace edgenas::train
