@@ -6,6 +6,7 @@
 #include <cmath>
 #include <edgenas/search/pipeline.hpp>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "../support/temp_dir.hpp"
@@ -257,4 +258,82 @@ TEST_CASE("search settings out of range or NaN are refused before any work namin
   refused([](SearchConfig& c) { c.reward_target_ms = -1; }, "reward_target_ms (0: no soft reward) = -1");
   refused([](SearchConfig& c) { c.arena_budget = -5; }, "arena_budget = -5");
   refused([](SearchConfig& c) { c.qat_epochs = -1; }, "qat_epochs = -1");
+}
+
+TEST_CASE("a search on a folder of colour images with --space auto searches the resolution too", "[search][pipeline][data]") {
+  set_num_threads(2);
+  const test::TempDir dir("pipeline_images");
+  // Three classes of 16×16 colour pictures: a bright bar at the top, middle or bottom, noise around.
+  Rng rng(11);
+  const std::string root = dir.file("pictures");
+  for (int k = 0; k < 3; ++k)
+    for (int i = 0; i < 70; ++i) {
+      std::vector<std::uint8_t> px(16 * 16 * 3);
+      for (std::size_t p = 0; p < px.size(); ++p) px[p] = static_cast<std::uint8_t>(rng.below(90));
+      for (int y = 2 + 5 * k; y < 5 + 5 * k; ++y)
+        for (int x = 0; x < 16; ++x) px[static_cast<std::size_t>((y * 16 + x) * 3 + k)] = 250;
+      const std::string folder = root + "/class" + std::to_string(k);
+      std::filesystem::create_directories(folder);
+      // A BMP (24-bit, bottom-up rows) written by hand: the folder reader takes PNG, JPEG and BMP.
+      std::string bmp = "BM";
+      const auto le = [&](std::uint32_t v, int bytes) {
+        for (int b = 0; b < bytes; ++b) bmp += static_cast<char>((v >> (8 * b)) & 0xff);
+      };
+      le(54 + 16 * 16 * 3, 4), le(0, 4), le(54, 4), le(40, 4), le(16, 4), le(16, 4), le(1, 2), le(24, 2);
+      le(0, 4), le(16 * 16 * 3, 4), le(2835, 4), le(2835, 4), le(0, 4), le(0, 4);
+      for (int y = 15; y >= 0; --y)
+        for (int x = 0; x < 16; ++x)
+          for (int c = 2; c >= 0; --c) bmp += static_cast<char>(px[static_cast<std::size_t>((y * 16 + x) * 3 + c)]);
+      std::ofstream(folder + "/" + std::to_string(i) + ".bmp", std::ios::binary) << bmp;
+    }
+  SearchConfig c = presets::tiny();
+  c.space = spaces::from_data();
+  c.data = root;
+  c.out = dir.file("out");
+  c.evaluations = 6;
+  c.seed = 3;
+  c.reference_images = 0;  // the tiny preset's epochs as they are
+  c.final_epochs = 3;
+  std::vector<std::string> lines;
+  Callbacks callbacks;
+  callbacks.log = [&](const std::string& l) { lines.push_back(l); };
+  Pipeline p(c, callbacks);
+  REQUIRE(p.config().space.name == "auto");
+  CHECK(p.config().space.resolutions == std::vector<int>{12, 16});
+  CHECK(p.config().space.in_channels == 3);
+  CHECK(p.config().space.head.classes == 3);
+  REQUIRE(p.run());
+  const SearchReport& r = p.report();
+  REQUIRE(r.chosen.size() == 1);
+  REQUIRE(r.chosen[0].found);
+  const Genotype& g = r.chosen[0].candidate.genotype;
+  CHECK((g.input.h == 12 || g.input.h == 16));
+  CHECK(g.input.c == 3);
+  CHECK(g.head.classes == 3);
+  std::set<int> searched;
+  for (const Candidate& k : r.history) searched.insert(k.genotype.input.h);
+  CHECK(searched.size() == 2);  // both resolutions evaluated (elastic resolution in the supernet)
+  CHECK(r.chosen[0].test_accuracy > 0.6);
+  CHECK(r.chosen[0].xnnpack_agreement > 0.95);
+  std::string log;
+  for (const std::string& l : lines) log += l + "\n";
+  CHECK_THAT(log, Catch::Contains("augmentation random crops (padding 1) and horizontal flips"));
+  CHECK_THAT(log, Catch::Contains("held out as the test split"));
+  const Model m = load_model(c.out + "/model.enas");
+  CHECK(m.genotype == g);
+}
+
+TEST_CASE("bad data is refused before anything is written to the output folder", "[search][pipeline][data]") {
+  const test::TempDir dir("pipeline_bad_data");
+  const std::string csv = dir.file("bad.csv");
+  std::ofstream(csv) << "1,2,3,4,0\n1,2,nan,4,1\n";
+  SearchConfig c = presets::tiny();
+  c.data = csv;
+  c.out = dir.file("out");
+  CHECK_THROWS_WITH(Pipeline(c), Catch::Contains("bad.csv row 2, column 3"));
+  CHECK_FALSE(std::filesystem::exists(c.out));
+  std::ofstream(csv) << "1,2,3,4,0\n1,2,3,4,5\n";
+  c.space = spaces::fmnist();
+  CHECK_THROWS_WITH(Pipeline(c), Catch::Contains("2 images are too few to hold out a test split"));
+  CHECK_FALSE(std::filesystem::exists(c.out));
 }

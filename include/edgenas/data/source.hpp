@@ -192,6 +192,9 @@ inline DataSource load(const std::string& path, const LoadOptions& options = {})
                 path.c_str(), d.classes());
   if (!d.test_given) {
     std::tie(d.train, d.test) = stratified_split(d.train, options.test_fraction, options.seed);
+    EDGENAS_CHECK(!d.test.labels.empty() && !d.train.labels.empty(), Status::invalid_argument,
+                  "%s: %zu images are too few to hold out a test split (%g of each class)", path.c_str(),
+                  d.train.size() + d.test.size(), options.test_fraction);
     d.notes.push_back("no test split in the data: " + std::to_string(d.test.size()) + " images (" +
                       std::to_string(static_cast<int>(std::lround(100 * options.test_fraction))) +
                       " %, stratified, seeded) held out as the test split");

@@ -529,6 +529,9 @@ class Pipeline {
     o.shape = config_.data_shape;
     o.label_column = config_.label_column;
     source_ = data::load(path, o);
+    EDGENAS_CHECK(!source_->validation.labels.empty() || source_->train.size() >= 6, Status::invalid_argument,
+                  "%s: %zu training images leave none for validation (a sixth of them is held out)", path.c_str(),
+                  source_->train.size());
   }
 
   // `--space auto` (a space without stages) becomes spaces::for_data; "resolutions": "data" (none
