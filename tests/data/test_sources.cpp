@@ -268,11 +268,13 @@ TEST_CASE("CSV: header naming the label, class names, gzip, and digits-style row
                       Catch::Contains("bad.csv row 2, column 3") && Catch::Contains("not a finite number"));
     write_file(dir.path() / "bad.csv", "1,2,3,4,0\n1,2,4,1\n");
     CHECK_THROWS_WITH(data::load((dir.path() / "bad.csv").string()), Catch::Contains("row 2: 4 columns, the first row has 5"));
-    write_file(dir.path() / "bad.csv", "1,2,3,4,5,6,0\n1,2,4,4,5,6,1\n");
+    write_file(dir.path() / "bad.csv", "1,2,3,4,5,6,0\n1,2,4,4,5,6,1\n1,2,3,4,5,6,0\n1,2,4,4,5,6,1\n");
     CHECK_THROWS_WITH(data::load((dir.path() / "bad.csv").string()), Catch::Contains("6 values per row are not a square"));
     CHECK(data::load((dir.path() / "bad.csv").string(), {.test_fraction = 0.5, .shape = "2x3x1"}).train.width == 3);
     write_file(dir.path() / "bad.csv", "1,2,3,4,0\n1,2,3,4,0\n");
     CHECK_THROWS_WITH(data::load((dir.path() / "bad.csv").string()), Catch::Contains("name 1 class"));
+    write_file(dir.path() / "bad.csv", "1,2,3,4,0\n1,2,3,4,1\n");
+    CHECK_THROWS_WITH(data::load((dir.path() / "bad.csv").string()), Catch::Contains("2 images are too few to hold out a test split"));
   }
 }
 

@@ -26,6 +26,7 @@
 #include "edgenas/core/parallel.hpp"
 #include "edgenas/data/dataset.hpp"
 #include "edgenas/data/resize.hpp"
+#include "edgenas/space/genes.hpp"
 
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
