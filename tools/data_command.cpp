@@ -1,6 +1,10 @@
 // edgenas data inspect PATH [--json]      what a search would read from PATH, with warnings
-// edgenas data convert PATH OUT           any readable data as a folder of PNG images
-//                                         (OUT/{train,test}/<class>/<index>.png)
+// edgenas data convert PATH OUT [--to png|csv]
+//                                         any readable data as a folder of PNG images
+//                                         (OUT/{train,val,test}/<class>/<index>.png), or as
+//                                         OUT/{train,val,test}.csv (a header, the label last):
+//                                         the splits exactly as a search reads them, for peers
+#include <fstream>
 #include <edgenas/data/source.hpp>
 #include <filesystem>
 
@@ -22,7 +26,7 @@ namespace edgenas::cli {
 namespace {
 
 struct DataOptions {
-  std::string path, out, shape;
+  std::string path, out, shape, to = "png";
   int label_column = -1;
   double test_fraction = 0.2;
   bool json = false;
@@ -68,8 +72,23 @@ int convert_command(const DataOptions& o) {
   EDGENAS_CHECK(!fs::exists(o.out) || fs::is_empty(o.out), Status::invalid_argument,
                 "%s exists and is not empty; choose a new folder", o.out.c_str());
   std::size_t written = 0;
+  fs::create_directories(o.out);
   for (const auto& [name, set] : {std::pair{"train", &d.train}, {"val", &d.validation}, {"test", &d.test}}) {
     if (set->labels.empty()) continue;
+    if (o.to == "csv") {
+      const fs::path p = fs::path(o.out) / (std::string(name) + ".csv");
+      std::ofstream f(p);
+      const std::size_t values = set->image_bytes();
+      for (std::size_t k = 0; k < values; ++k) f << "pixel" << k << ",";
+      f << "label\n";
+      for (std::size_t i = 0; i < set->size(); ++i) {
+        for (std::size_t k = 0; k < values; ++k) f << int{set->image(i)[k]} << ",";
+        f << data::class_name(*set, set->labels[i]) << "\n";
+      }
+      EDGENAS_CHECK(f.good(), Status::io_error, "%s: cannot write", p.c_str());
+      written += set->size();
+      continue;
+    }
     for (int c = 0; c < set->classes; ++c) fs::create_directories(fs::path(o.out) / name / data::class_name(*set, c));
     const int digits = static_cast<int>(std::to_string(set->size()).size());
     for (std::size_t i = 0; i < set->size(); ++i) {
@@ -82,8 +101,12 @@ int convert_command(const DataOptions& o) {
       ++written;
     }
   }
-  std::printf("wrote %zu PNG images to %s (train/, %stest/; one folder per class)\n", written, o.out.c_str(),
-              d.validation.size() ? "val/, " : "");
+  if (o.to == "csv")
+    std::printf("wrote %zu images to %s (train.csv, %stest.csv; pixels, then the label)\n", written, o.out.c_str(),
+                d.validation.size() ? "val.csv, " : "");
+  else
+    std::printf("wrote %zu PNG images to %s (train/, %stest/; one folder per class)\n", written, o.out.c_str(),
+                d.validation.size() ? "val/, " : "");
   return 0;
 }
 
@@ -109,9 +132,14 @@ void add_data_command(CLI::App& app, Action& run) {
   i->add_flag("--json", inspect->json, "Print it as JSON");
   i->callback([inspect, &run] { run = [inspect] { return inspect_command(*inspect); }; });
   auto convert = std::make_shared<DataOptions>();
-  auto* c = cmd->add_subcommand("convert", "Write the data as PNG images: OUT/{train,test}/<class>/<index>.png");
+  auto* c = cmd->add_subcommand("convert",
+                                "Write the data, split as a search reads it, as PNG images "
+                                "(OUT/{train,test}/<class>/<index>.png) or CSV tables (OUT/{train,test}.csv)");
   common(c, *convert);
   c->add_option("OUT", convert->out, "A new folder")->required();
+  c->add_option("--to", convert->to, "png (a folder of class folders) or csv (train.csv, test.csv)")
+      ->check(CLI::IsMember({"png", "csv"}))
+      ->capture_default_str();
   c->callback([convert, &run] { run = [convert] { return convert_command(*convert); }; });
 }
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <optional>
 #include <edgenas/data.hpp>
+#include <edgenas/data/source.hpp>
 #include <edgenas/export/model_file.hpp>
 #include <edgenas/quant/model.hpp>
 #include <edgenas/runtime/xnnpack/int8_evaluate.hpp>
@@ -79,10 +80,18 @@ int train_command(const TrainOptions& o) {
   validate(g);
   std::filesystem::create_directories(out);
   const std::string dir = data_dir.empty() ? data::fashion_mnist_dir() : data_dir;
-  data::Dataset train_set = data::load_fashion_mnist(data::Split::train, dir), validation_set;
-  if (validation > 0) std::tie(train_set, validation_set) = data::split(train_set, static_cast<std::size_t>(validation), seed);
+  // Any format (docs/data.md), made to fit the network's input (resized, 1 ↔ 3 channels).
+  data::DataSource source = data::load(dir, {.test_fraction = 0.2, .seed = seed});
+  const int h = g.input.h, w = g.input.w, c = g.input.c;
+  EDGENAS_CHECK(g.head.classes >= source.classes(), Status::invalid_argument,
+                "%s has %d classes, the network's head %d (fc:%d in the genotype)", dir.c_str(), source.classes(),
+                g.head.classes, source.classes());
+  data::Dataset train_set = data::conform(source.train, h, w, c), validation_set;
+  if (!source.validation.labels.empty()) validation_set = data::conform(source.validation, h, w, c);
+  else if (validation > 0)
+    std::tie(train_set, validation_set) = data::split(train_set, static_cast<std::size_t>(validation), seed);
   if (train_images > 0) data::keep_head(train_set, static_cast<std::size_t>(train_images));
-  const data::Dataset test = data::load_fashion_mnist(data::Split::test, dir);
+  const data::Dataset test = data::conform(source.test, h, w, c);
   const data::Normalization norm = data::compute_normalization(train_set);
   train::Network net(g, seed);
   train::TrainConfig config;
@@ -90,7 +99,7 @@ int train_command(const TrainOptions& o) {
   config.batch_size = batch;
   config.lr = lr;
   config.optimizer.weight_decay = 1e-4f;
-  config.augmentation = {2, true};
+  config.augmentation = data::default_augmentation(source.images, h);
   config.seed = seed;
   config.checkpoint = (std::filesystem::path(out) / "train.ckpt").string();
   EDGENAS_CHECK(resume || !std::filesystem::exists(config.checkpoint), Status::invalid_argument,
@@ -142,7 +151,7 @@ void add_train_command(CLI::App& app, Action& run) {
   auto o = std::make_shared<TrainOptions>();
   auto* cmd = app.add_subcommand("train", "Train one architecture from scratch on Fashion-MNIST (resumable)");
   cmd->add_option("--genotype", o->genotype, "The network, in genotype text form (see docs/blocks.md)")->required();
-  cmd->add_option("--data", o->data, "Directory with Fashion-MNIST-format IDX files");
+  cmd->add_option("--data", o->data, "The data, any format (docs/data.md; default: Debian's Fashion-MNIST)");
   cmd->add_option("--out", o->out, "Output folder: train.ckpt, model.enas")->capture_default_str();
   cmd->add_option("--epochs", o->epochs, "Epochs")->check(epochs(1))->capture_default_str();
   cmd->add_option("--batch", o->batch, "Batch size")->check(number(2, 100000))->capture_default_str();

@@ -23,6 +23,7 @@
 #include "edgenas/core/json.hpp"
 #include "edgenas/data/csv.hpp"
 #include "edgenas/data/image_folder.hpp"
+#include "edgenas/data/loader.hpp"
 #include "edgenas/data/npy.hpp"
 #include "edgenas/data/readers.hpp"
 
@@ -200,6 +201,13 @@ inline DataSource load(const std::string& path, const LoadOptions& options = {})
                       " %, stratified, seeded) held out as the test split");
   }
   return d;
+}
+
+/// The augmentation a data set gets by default: random crops (padding 1/14 of the side, 2 at
+/// 28×28) and horizontal flips for pictures, none for rows of values.
+inline Augmentation default_augmentation(bool pictures, int side) {
+  if (!pictures) return Augmentation::none();
+  return {std::max(1, static_cast<int>(std::lround(side / 14.0))), true};
 }
 
 /// What `edgenas data inspect` prints: counts per class and split, value range and warnings.

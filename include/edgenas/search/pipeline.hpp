@@ -571,10 +571,16 @@ class Pipeline {
 
   // "auto" (also "auto/no-flip", "auto/no-crop"): crops and flips for pictures, none for rows.
   static data::Augmentation augmentation_for(const std::string& name, bool pictures, int side) {
-    const bool automatic = name.rfind("auto", 0) == 0;
-    const bool crop = name == "crop" || name == "crop+flip" || (automatic && pictures && name != "auto/no-crop");
-    const bool flip = name == "flip" || name == "crop+flip" || (automatic && pictures && name != "auto/no-flip");
-    return {crop ? std::max(1, static_cast<int>(std::lround(side / 14.0))) : 0, flip};
+    data::Augmentation a = data::default_augmentation(true, side);
+    if (name.rfind("auto", 0) == 0) {
+      if (!pictures) return data::Augmentation::none();
+      if (name == "auto/no-crop") a.crop_padding = 0;
+      if (name == "auto/no-flip") a.horizontal_flip = false;
+      return a;
+    }
+    if (name != "crop" && name != "crop+flip") a.crop_padding = 0;
+    if (name != "flip" && name != "crop+flip") a.horizontal_flip = false;
+    return a;
   }
   static std::string augmentation_name(const data::Augmentation& a) {
     if (a.crop_padding == 0 && !a.horizontal_flip) return "none";
