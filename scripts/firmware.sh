@@ -3,9 +3,11 @@
 # (+ 32 test images with this host's predictions) → arm-none-eabi-g++ for a Cortex-M4
 # (-Os -fno-exceptions -fno-rtti, newlib) → QEMU mps2-an386 with semihosting → every class
 # must equal the host's. Prints flash and RAM use.
-#   scripts/firmware.sh [--int8] [MODEL.enas]   (default: train the network below for 2 epochs on 10 000
+#   scripts/firmware.sh [--int8] [--data PATH] [MODEL.enas]
+#                                               (default: train the network below for 2 epochs on 10 000
 #                                               images; --int8: int8, one more epoch of QAT, and every
-#                                               logit must equal the host's integer reference)
+#                                               logit must equal the host's integer reference; --data: the
+#                                               test images come from the model's own data, any format)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in arm-none-eabi-g++ qemu-system-arm; do
@@ -21,6 +23,8 @@ work=build/firmware-model
 mkdir -p "$work"
 precision=fp32
 if [[ "${1:-}" == --int8 ]]; then precision=int8; shift; fi
+data=()
+if [[ "${1:-}" == --data ]]; then data=(--data "$2"); shift 2; fi
 model="${1:-}"
 if [[ -z "$model" ]]; then
   trained="$work/train-$precision-$(echo "$genotype" | md5sum | cut -c1-8)"
@@ -31,7 +35,8 @@ if [[ -z "$model" ]]; then
     "$edgenas" train --quiet --epochs 2 --train-images 10000 --out "$trained" --genotype "$genotype" "${extra[@]}"
   fi
 fi
-"$edgenas" export --from "$model" --precision $precision --header "$work/fashion_model.hpp" --namespace fashion --test-images 32
+"$edgenas" export --from "$model" --precision $precision --header "$work/fashion_model.hpp" --namespace fashion --test-images 32 \
+  "${data[@]}"
 # Two builds: the test firmware (network + 32 test images + checks) and the network alone,
 # classifying one image in RAM (the flash a product pays for the model).
 build_firmware() {  # DIR MODEL_ONLY
