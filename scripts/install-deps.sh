@@ -13,6 +13,7 @@ packages=(
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
   catch2 libbenchmark-dev
   libcli11-dev libstb-dev
+  libjpeg62-turbo-dev
   dataset-fashion-mnist
 )
 cross_packages=(

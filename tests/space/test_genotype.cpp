@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <array>
 #include <cmath>
 #include <edgenas/blocks.hpp>
 #include <edgenas/core/rng.hpp>
@@ -145,4 +146,49 @@ TEST_CASE("search spaces round-trip through JSON and bad descriptions name the f
   // make_divisible saturates instead of overflowing int.
   STATIC_REQUIRE(make_divisible(1e30) == 1 << 24);
   CHECK(make_divisible(std::nan("")) == 1 << 24);
+}
+
+TEST_CASE("spaces that follow the data: for_data's downsampling and resolutions, \"resolutions\": \"data\"", "[space][data]") {
+  const SearchSpace f = spaces::for_data(28, 28, 1, 10);
+  CHECK(f.resolutions == std::vector<int>{20, 24, 28});
+  CHECK(f.stem.stride == 1);
+  REQUIRE(f.stages.size() == spaces::fmnist().stages.size());
+  for (std::size_t i = 0; i < f.stages.size(); ++i) {  // the fmnist space's stages at 28×28
+    CHECK(f.stages[i].stride == spaces::fmnist().stages[i].stride);
+    CHECK(f.stages[i].out_channels == spaces::fmnist().stages[i].out_channels);
+  }
+  const auto at_full_resolution = [](const SearchSpace& s) {
+    Choices c = s.smallest_choices();
+    c.resolution = static_cast<int>(s.resolutions.size()) - 1;
+    return s.decode(c);
+  };
+  for (auto [side, channels, classes, halvings] : {std::array{8, 1, 10, 1}, {28, 1, 10, 2}, {32, 3, 10, 3}, {96, 3, 2, 4},
+                                                   {224, 3, 1000, 5}}) {
+    const SearchSpace s = spaces::for_data(side, side, channels, classes);
+    INFO(side);
+    CHECK(s.resolutions.back() == side);
+    CHECK(s.in_channels == channels);
+    CHECK(s.head.classes == classes);
+    CHECK(s.head.channels >= classes);
+    const Genotype g = at_full_resolution(s);
+    int downs = g.stem.stride == 2 ? 1 : 0;
+    for (const BlockGene& b : g.blocks) downs += b.stride == 2 ? 1 : 0;
+    CHECK(downs == halvings);
+    const int last = side >> halvings;
+    CHECK((last >= 4 && last <= 7));
+    validate_space(s);
+  }
+  // A space file may take its resolutions from the data; until a search fills them in, using
+  // it is an error that says so.
+  std::string text = json::dump(to_json(spaces::fmnist()), -1);
+  const std::string list = "\"resolutions\":[28]";
+  REQUIRE(text.find(list) != std::string::npos);
+  text.replace(text.find(list), list.size(), "\"resolutions\":\"data\"");
+  const SearchSpace d = search_space_from_json(json::parse(text));
+  CHECK(d.resolutions.empty());
+  CHECK(json::dump(to_json(d), -1).find("\"resolutions\":\"data\"") != std::string::npos);
+  Rng rng(1);
+  CHECK_THROWS_WITH(d.random_choices(rng), Catch::Contains("takes its resolutions from the data"));
+  text.replace(text.find("\"data\""), 6, "\"auto\"");
+  CHECK_THROWS_WITH(search_space_from_json(json::parse(text)), Catch::Contains("expected a list of sizes or \"data\""));
 }

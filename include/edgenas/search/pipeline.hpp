@@ -540,7 +540,7 @@ class Pipeline {
   void fit_space_to_data() {
     const data::DataSource& d = *source_;
     SearchSpace& s = config_.space;
-    if (s.stages.empty()) {
+    if (s.name == "auto" && s.stages.empty()) {  // spaces::from_data()
       s = spaces::for_data(d.height(), d.width(), d.channels(), d.classes());
       log("space: auto for " + std::to_string(d.height()) + "x" + std::to_string(d.width()) + "x" +
           std::to_string(d.channels()) + " images in " + std::to_string(d.classes()) + " classes: resolutions " +

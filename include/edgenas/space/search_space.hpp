@@ -66,11 +66,19 @@ struct SearchSpace {
     b.act = pick(rng, s.acts.size());
     return b;
   }
+  /// A space with "resolutions": "data" (or --space auto) is complete only once a search has
+  /// read its data (search/pipeline.hpp fills them in).
+  void require_resolutions() const {
+    EDGENAS_CHECK(!resolutions.empty(), Status::invalid_argument,
+                  "space %s takes its resolutions from the data: only a search with --data can use it as it is",
+                  name.c_str());
+  }
   static int max_depth(const StageSpace& s) { return *std::max_element(s.depths.begin(), s.depths.end()); }
 
   /// Uniformly random choices (the blocks a depth leaves unused are drawn last, so the
   /// architecture drawn for a seed does not depend on them).
   Choices random_choices(Rng& rng) const {
+    require_resolutions();
     Choices c;
     c.resolution = pick(rng, resolutions.size());
     c.width = pick(rng, width_multipliers.size());
@@ -127,6 +135,7 @@ struct SearchSpace {
 
   /// The architecture the choices describe.
   Genotype decode(const Choices& c) const {
+    require_resolutions();
     EDGENAS_CHECK(c.depth.size() == stages.size() && c.blocks.size() == stages.size(), Status::invalid_argument,
                   "SearchSpace %s: choices for %zu stages, the space has %zu", name.c_str(), c.depth.size(), stages.size());
     Genotype g;
@@ -169,6 +178,7 @@ struct SearchSpace {
   Choices largest_choices() const { return extreme_choices(true); }
   Choices smallest_choices() const { return extreme_choices(false); }
   Choices extreme_choices(bool largest) const {
+    require_resolutions();
     const auto best = [&](const auto& values) {
       int pick = 0;
       for (std::size_t i = 1; i < values.size(); ++i)
