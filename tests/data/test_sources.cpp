@@ -304,6 +304,9 @@ TEST_CASE("image folders: classes from folder names, grey into colour, 16-bit PN
   for (std::size_t i = 0; i < d.train.size(); ++i)
     CHECK(std::equal(grey.begin(), grey.end(), d.train.image(i)));  // the 16-bit PNG too
   CHECK_THAT(d.notes.front(), Catch::Contains("2 files that are not .png"));
+  // Folders list class by class: the split is shuffled so that its first images hold every class.
+  CHECK_THAT(d.notes[1], Catch::Contains("training images came sorted by class: shuffled"));
+  CHECK(std::count(d.train.labels.begin(), d.train.labels.end(), 0) + std::count(d.test.labels.begin(), d.test.labels.end(), 0) == 6);
 
   SECTION("grey PNGs into a 3-channel set replicate the grey value") {
     const data::DataSource c = data::load(root.string(), {.folder = {.channels = 3}});
@@ -356,6 +359,14 @@ TEST_CASE("image folders: classes from folder names, grey into colour, 16-bit PN
     std::string png{std::istreambuf_iterator<char>(in), {}};
     write_file(root / "cat" / "cut.png", png.substr(0, png.size() / 2));
     CHECK_THROWS_WITH(data::load(root.string()), Catch::Contains("cut.png: cannot decode"));
+    fs::remove(root / "cat" / "cut.png");
+    // A JPEG whose Huffman table claims 272 codes: Debian's stb_image would write past its
+    // tables (found by fuzzing); refused before it decodes.
+    std::string jpeg = "\xFF\xD8\xFF\xC4";
+    jpeg += std::string("\x01\x13\x00", 3) + std::string(16, '\x11') + std::string(272, '\x01') + "\xFF\xD9";
+    write_file(root / "cat" / "huffman.jpg", jpeg);
+    CHECK_THROWS_WITH(data::load(root.string()),
+                      Catch::Contains("huffman.jpg") && Catch::Contains("Huffman table with more than 256 codes"));
   }
 #if EDGENAS_TEST_JPEG
   SECTION("a CMYK JPEG decodes to colour") {

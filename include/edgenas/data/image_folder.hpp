@@ -94,6 +94,42 @@ inline std::vector<std::uint8_t> read_file(const std::filesystem::path& p, std::
   return bytes;
 }
 
+// stb_image 2.27 (Debian 12's libstb) builds a JPEG Huffman table without checking that it has
+// at most 256 codes, and writes past its arrays when a file says more (found by fuzzing:
+// tests/fuzz/image.cpp). Every DHT segment is checked here first, walking the marker segments
+// (and skipping entropy-coded data) as a decoder does. True when no table is oversized.
+inline bool jpeg_huffman_tables_fit(const std::uint8_t* p, std::size_t n) {
+  if (n < 4 || p[0] != 0xFF || p[1] != 0xD8) return true;  // not a JPEG: stb decides
+  std::size_t i = 2;
+  while (i + 4 <= n) {
+    if (p[i] != 0xFF) {  // entropy-coded data: up to the next marker that is not a stuffed byte or RSTn
+      ++i;
+      continue;
+    }
+    const std::uint8_t m = p[i + 1];
+    if (m == 0x00 || m == 0xFF || (m >= 0xD0 && m <= 0xD7) || m == 0x01) {
+      i += m == 0xFF ? 1 : 2;
+      continue;
+    }
+    if (m == 0xD8 || m == 0xD9) {
+      i += 2;
+      continue;
+    }
+    const std::size_t length = (std::size_t{p[i + 2]} << 8) | p[i + 3];
+    if (length < 2) return false;
+    const std::size_t end = std::min(n, i + 2 + length);
+    if (m == 0xC4)
+      for (std::size_t t = i + 4; t + 17 <= end;) {
+        std::size_t codes = 0;
+        for (int k = 0; k < 16; ++k) codes += p[t + 1 + static_cast<std::size_t>(k)];
+        if (codes > 256) return false;
+        t += 17 + codes;
+      }
+    i = end;
+  }
+  return true;
+}
+
 inline std::vector<std::filesystem::path> sorted_entries(const std::filesystem::path& dir, bool directories) {
   std::vector<std::filesystem::path> out;
   std::error_code ec;
@@ -183,9 +219,14 @@ inline ImageFolderScan scan_image_folder(const std::string& dir, const ImageFold
       const auto k = static_cast<std::size_t>(i);
       try {
         std::vector<std::uint8_t> head = detail::read_file(all[k], 1 << 16);
+        EDGENAS_CHECK(detail::jpeg_huffman_tables_fit(head.data(), head.size()), Status::corrupt_data,
+                      "%s: not a readable image (corrupt JPEG: a Huffman table with more than 256 codes)", all[k].c_str());
         int ok = stbi_info_from_memory(head.data(), static_cast<int>(head.size()), &w[k], &h[k], &comp[k]);
         if (!ok && head.size() >= (1 << 16)) {
           head = detail::read_file(all[k]);
+          EDGENAS_CHECK(detail::jpeg_huffman_tables_fit(head.data(), head.size()), Status::corrupt_data,
+                        "%s: not a readable image (corrupt JPEG: a Huffman table with more than 256 codes)",
+                        all[k].c_str());
           ok = stbi_info_from_memory(head.data(), static_cast<int>(std::min<std::size_t>(head.size(), INT32_MAX)), &w[k],
                                      &h[k], &comp[k]);
         }
@@ -242,6 +283,8 @@ inline Dataset load_image_folder_split(const ImageFolderScan& scan, const std::s
         const std::vector<std::uint8_t> bytes = detail::read_file(f);
         int w = 0, h = 0, comp = 0;
         EDGENAS_CHECK(bytes.size() <= INT32_MAX, Status::corrupt_data, "%s: larger than 2 GB", f.c_str());
+        EDGENAS_CHECK(detail::jpeg_huffman_tables_fit(bytes.data(), bytes.size()), Status::corrupt_data,
+                      "%s: cannot decode (corrupt JPEG: a Huffman table with more than 256 codes)", f.c_str());
         stbi_uc* px = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &comp, d.channels);
         EDGENAS_CHECK(px != nullptr, Status::corrupt_data, "%s: cannot decode (%s)", f.c_str(),
                       bytes.empty() ? "empty file" : stbi_failure_reason());

@@ -16,6 +16,7 @@
 #include <array>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -189,6 +190,18 @@ inline DataSource load(const std::string& path, const LoadOptions& options = {})
                   Status::invalid_shape, "%s: %s images are %dx%dx%d, training images %dx%dx%d", path.c_str(), name,
                   s->height, s->width, s->channels, d.train.height, d.train.width, d.train.channels);
   detail::unify_classes(d);
+  // Image folders list class by class, and tables are often sorted by label: the first images
+  // would then hold only the first classes (a search trains its supernet and recalibrates batch
+  // norm on the first images). Splits sorted by class are shuffled, seeded; others keep their order.
+  for (const auto& [s, name] : {std::pair{&d.train, "training"}, {&d.validation, "validation"}, {&d.test, "test"}})
+    if (s->size() > 1 && std::is_sorted(s->labels.begin(), s->labels.end()) && s->labels.front() != s->labels.back()) {
+      std::vector<std::size_t> order(s->size());
+      std::iota(order.begin(), order.end(), std::size_t{0});
+      Rng rng(options.seed ^ 0x5eed0f0de4ull);
+      for (std::size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<std::uint32_t>(i + 1))]);
+      *s = select(*s, order);
+      d.notes.push_back(std::string("the ") + name + " images came sorted by class: shuffled (seeded)");
+    }
   EDGENAS_CHECK(d.classes() >= 2, Status::invalid_argument, "%s: the labels name %d class; a classifier needs two or more",
                 path.c_str(), d.classes());
   if (!d.test_given) {
