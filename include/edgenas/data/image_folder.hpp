@@ -14,8 +14,11 @@
 // dropped) and resized (data/resize.hpp) to the set's size: the most common size, or `size`.
 #pragma once
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -50,6 +53,7 @@ struct ImageFolderOptions {
   int height = 0, width = 0;  // 0: the most common size of the images (limited by max_side)
   int channels = 0;           // 0: 1 if every image is grey, else 3
   int max_side = 256;         // the most common size is scaled down to fit this
+  std::int64_t max_pixels = std::int64_t{64} << 20;  // larger files are refused before decoding (64 M: 8192²)
 };
 
 /// What a folder holds, before decoding: its files by split and class, and their sizes.
@@ -128,6 +132,54 @@ inline bool jpeg_huffman_tables_fit(const std::uint8_t* p, std::size_t n) {
     i = end;
   }
   return true;
+}
+
+// stb_image allocates a PNG chunk's declared length before reading it, and inflates the whole
+// zlib stream before comparing its size with the image's: a 300-byte file could make it
+// allocate gigabytes (found by fuzzing). Chunks are checked against the file's length here and
+// the stream inflated first through a fixed buffer, counting: true when nothing exceeds what
+// the file and the header's size and pixel format allow.
+inline bool png_inflates_within_size(const std::uint8_t* p, std::size_t n) {
+  static const std::uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (n < 33 || std::memcmp(p, signature, 8) != 0 || std::memcmp(p + 12, "IHDR", 4) != 0) return true;
+  const auto be32 = [&](std::size_t i) {
+    return (std::uint32_t{p[i]} << 24) | (std::uint32_t{p[i + 1]} << 16) | (std::uint32_t{p[i + 2]} << 8) | p[i + 3];
+  };
+  const std::uint64_t w = be32(16), h = be32(20), depth = p[24], type = p[25];
+  const std::uint64_t samples = type == 2 ? 3 : type == 4 ? 2 : type == 6 ? 4 : 1;
+  const std::uint64_t row = (w * samples * std::max<std::uint64_t>(depth, 1) + 7) / 8 + 1;
+  const std::uint64_t allowed = 2 * h * row + 65536;  // interlaced images take a little more
+  z_stream z{};
+  if (inflateInit(&z) != Z_OK) return false;
+  std::vector<std::uint8_t> out(1 << 16);
+  std::uint64_t total = 0;
+  bool ok = true, done = false;
+  for (std::size_t i = 8; i + 12 <= n && ok && !done;) {
+    const std::size_t length = be32(i);
+    if (length > n - i - 12) {  // a chunk longer than the file: stb would allocate it before reading
+      ok = false;
+      break;
+    }
+    if (std::memcmp(p + i + 4, "IDAT", 4) == 0) {
+      z.next_in = const_cast<Bytef*>(p + i + 8);
+      z.avail_in = static_cast<uInt>(length);
+      while (z.avail_in > 0 && ok) {
+        z.next_out = out.data();
+        z.avail_out = static_cast<uInt>(out.size());
+        const int r = inflate(&z, Z_NO_FLUSH);
+        total += out.size() - z.avail_out;
+        ok = total <= allowed;
+        if (r == Z_STREAM_END) {
+          done = true;
+          break;
+        }
+        if (r != Z_OK) break;  // corrupt: stb reports it
+      }
+    }
+    i += length + 12;
+  }
+  inflateEnd(&z);
+  return ok;
 }
 
 inline std::vector<std::filesystem::path> sorted_entries(const std::filesystem::path& dir, bool directories) {
@@ -232,9 +284,9 @@ inline ImageFolderScan scan_image_folder(const std::string& dir, const ImageFold
         }
         EDGENAS_CHECK(ok, Status::corrupt_data, "%s: not a readable image (%s)", all[k].c_str(),
                       head.empty() ? "empty file" : stbi_failure_reason());
-        EDGENAS_CHECK(h[k] >= 1 && w[k] >= 1 && h[k] <= limits::max_extent * 4 && w[k] <= limits::max_extent * 4,
-                      Status::corrupt_data, "%s: image of %dx%d pixels; the limit is %d", all[k].c_str(), w[k], h[k],
-                      limits::max_extent * 4);
+        EDGENAS_CHECK(h[k] >= 1 && w[k] >= 1 && std::int64_t{h[k]} * w[k] <= options.max_pixels, Status::corrupt_data,
+                      "%s: image of %dx%d pixels; the limit is %lld pixels", all[k].c_str(), w[k], h[k],
+                      static_cast<long long>(options.max_pixels));
       } catch (const Error& e) {
         error.keep(i, e.what());
       }
@@ -285,6 +337,9 @@ inline Dataset load_image_folder_split(const ImageFolderScan& scan, const std::s
         EDGENAS_CHECK(bytes.size() <= INT32_MAX, Status::corrupt_data, "%s: larger than 2 GB", f.c_str());
         EDGENAS_CHECK(detail::jpeg_huffman_tables_fit(bytes.data(), bytes.size()), Status::corrupt_data,
                       "%s: cannot decode (corrupt JPEG: a Huffman table with more than 256 codes)", f.c_str());
+        EDGENAS_CHECK(detail::png_inflates_within_size(bytes.data(), bytes.size()), Status::corrupt_data,
+                      "%s: cannot decode (corrupt or truncated PNG: a chunk longer than the file, or pixel data larger than "
+                      "its size allows)", f.c_str());
         stbi_uc* px = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &comp, d.channels);
         EDGENAS_CHECK(px != nullptr, Status::corrupt_data, "%s: cannot decode (%s)", f.c_str(),
                       bytes.empty() ? "empty file" : stbi_failure_reason());
