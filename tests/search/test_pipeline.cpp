@@ -321,6 +321,8 @@ TEST_CASE("a search on a folder of colour images with --space auto searches the 
   CHECK_THAT(log, Catch::Contains("held out as the test split"));
   const Model m = load_model(c.out + "/model.enas");
   CHECK(m.genotype == g);
+  // The space as searched, for a latency table measured on a board.
+  CHECK(search_space_from_json(json::parse(read(c.out + "/space.json"))).resolutions == std::vector<int>{12, 16});
 }
 
 TEST_CASE("bad data is refused before anything is written to the output folder", "[search][pipeline][data]") {

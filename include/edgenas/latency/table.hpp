@@ -711,6 +711,7 @@ struct PieceJob {
 /// Every distinct piece configuration a search space can produce: stems and heads for each
 /// resolution and width, and every block at every input shape a stage can give it.
 inline std::vector<PieceJob> space_pieces(const SearchSpace& space) {
+  space.require_resolutions();
   std::vector<PieceJob> jobs;
   std::set<std::string> seen;
   const auto add = [&](const Genotype& g, PieceKey p) {

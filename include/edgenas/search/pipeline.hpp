@@ -30,6 +30,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "edgenas/core/atomic_file.hpp"
 #include "edgenas/data.hpp"
 #include "edgenas/data/source.hpp"
 #include "edgenas/export/model_file.hpp"
@@ -176,6 +177,9 @@ class Pipeline {
   // ---- 2. latency ---------------------------------------------------------------------------
   void measure_latency() {
     open_journal();  // only now: a search that failed on its data leaves no journal behind
+    // The space as searched (after --space auto or "resolutions": "data" followed the data):
+    // what `edgenas latency build --space OUT/space.json` takes to measure a table on a board.
+    write_file_atomically(path("space.json"), json::dump(to_json(config_.space)) + "\n");
     tables_.clear();
     std::vector<std::string> keys;
     latency::TimingOptions timing;

@@ -70,7 +70,8 @@ struct SearchSpace {
   /// read its data (search/pipeline.hpp fills them in).
   void require_resolutions() const {
     EDGENAS_CHECK(!resolutions.empty(), Status::invalid_argument,
-                  "space %s takes its resolutions from the data: only a search with --data can use it as it is",
+                  "space %s takes its resolutions from the data: only a search with --data can use it as it is "
+                  "(a search writes the space it searched to OUT/space.json)",
                   name.c_str());
   }
   static int max_depth(const StageSpace& s) { return *std::max_element(s.depths.begin(), s.depths.end()); }
