@@ -122,10 +122,11 @@ inline bool jpeg_huffman_tables_fit(const std::uint8_t* p, std::size_t n) {
     const std::size_t length = (std::size_t{p[i + 2]} << 8) | p[i + 3];
     if (length < 2) return false;
     const std::size_t end = std::min(n, i + 2 + length);
-    if (m == 0xC4)
-      for (std::size_t t = i + 4; t + 17 <= end;) {
+    if (m == 0xC4 && i + 2 + length > n) return false;  // a cut table: stb would read its counts past the end
+    if (m == 0xC4)  // tables while the segment lasts, each read whole even where it overruns it (as stb does)
+      for (std::size_t t = i + 4; t < end;) {
         std::size_t codes = 0;
-        for (int k = 0; k < 16; ++k) codes += p[t + 1 + static_cast<std::size_t>(k)];
+        for (std::size_t k = t + 1; k < t + 17 && k < n; ++k) codes += p[k];
         if (codes > 256) return false;
         t += 17 + codes;
       }
