@@ -50,9 +50,9 @@
 namespace edgenas::data {
 
 struct ImageFolderOptions {
-  int height = 0, width = 0;  // 0: the most common size of the images (limited by max_side)
-  int channels = 0;           // 0: 1 if every image is grey, else 3
-  int max_side = 256;         // the most common size is scaled down to fit this
+  int height = 0, width = 0;                         // 0: the most common size of the images (limited by max_side)
+  int channels = 0;                                  // 0: 1 if every image is grey, else 3
+  int max_side = 256;                                // the most common size is scaled down to fit this
   std::int64_t max_pixels = std::int64_t{64} << 20;  // larger files are refused before decoding (64 M: 8192²)
 };
 
@@ -98,12 +98,18 @@ inline std::vector<std::uint8_t> read_file(const std::filesystem::path& p, std::
   return bytes;
 }
 
-// stb_image 2.27 (Debian 12's libstb) builds a JPEG Huffman table without checking that it has
-// at most 256 codes, and writes past its arrays when a file says more (found by fuzzing:
-// tests/fuzz/image.cpp). Every DHT segment is checked here first, walking the marker segments
-// (and skipping entropy-coded data) as a decoder does. True when no table is oversized.
-inline bool jpeg_huffman_tables_fit(const std::uint8_t* p, std::size_t n) {
+// stb_image 2.27 (Debian 12's libstb) trusts a JPEG's Huffman tables: it builds a table
+// without checking that it has at most 256 codes (writing past its arrays when a file says
+// more), and decodes a scan with a table no DHT segment defined (reading uninitialised memory,
+// which then indexes out of bounds). Both found by fuzzing (tests/fuzz/image.cpp). Every DHT
+// and SOS segment is checked here first, walking the marker segments (and skipping
+// entropy-coded data) as stb does. True when every table fits and every scan's tables exist.
+inline constexpr const char* bad_jpeg =
+    "corrupt JPEG: a Huffman table over 256 codes, or a scan using an undefined table";
+
+inline bool jpeg_huffman_tables_sound(const std::uint8_t* p, std::size_t n) {
   if (n < 4 || p[0] != 0xFF || p[1] != 0xD8) return true;  // not a JPEG: stb decides
+  bool dc[4] = {}, ac[4] = {}, progressive = false;
   std::size_t i = 2;
   while (i + 4 <= n) {
     if (p[i] != 0xFF) {  // entropy-coded data: up to the next marker that is not a stuffed byte or RSTn
@@ -122,14 +128,30 @@ inline bool jpeg_huffman_tables_fit(const std::uint8_t* p, std::size_t n) {
     const std::size_t length = (std::size_t{p[i + 2]} << 8) | p[i + 3];
     if (length < 2) return false;
     const std::size_t end = std::min(n, i + 2 + length);
-    if (m == 0xC4 && i + 2 + length > n) return false;  // a cut table: stb would read its counts past the end
-    if (m == 0xC4)  // tables while the segment lasts, each read whole even where it overruns it (as stb does)
+    if (m == 0xC2) progressive = true;
+    if (m == 0xC4) {
+      if (i + 2 + length > n) return false;  // a cut table: stb would read its counts past the end
+      // Tables while the segment lasts, each read whole even where it overruns it (as stb does).
       for (std::size_t t = i + 4; t < end;) {
         std::size_t codes = 0;
         for (std::size_t k = t + 1; k < t + 17 && k < n; ++k) codes += p[k];
         if (codes > 256) return false;
+        const int kind = p[t] >> 4, slot = p[t] & 15;
+        if (kind <= 1 && slot <= 3) (kind == 0 ? dc : ac)[slot] = true;
         t += 17 + codes;
       }
+    }
+    if (m == 0xDA && i + 5 <= n) {  // a scan: the tables of its components must exist
+      const std::size_t components = p[i + 4];
+      if (i + 6 + 2 * components > n) return false;
+      const bool dc_scan = !progressive || p[i + 5 + 2 * components] == 0;  // Ss = 0: DC coefficients
+      const bool ac_scan = !progressive || p[i + 5 + 2 * components] != 0;
+      for (std::size_t k = 0; k < components; ++k) {
+        const int tables = p[i + 6 + 2 * k], d = tables >> 4, a = tables & 15;
+        if (d > 3 || a > 3) continue;  // stb refuses these itself
+        if ((dc_scan && !dc[d]) || (ac_scan && !ac[a])) return false;
+      }
+    }
     i = end;
   }
   return true;
@@ -220,8 +242,8 @@ inline ImageFolderScan scan_image_folder(const std::string& dir, const ImageFold
     splits.push_back(fs::path(dir) / "validation");
   const bool split = !splits.empty();
   EDGENAS_CHECK(!split || fs::is_directory(fs::path(dir) / "train"), Status::invalid_argument,
-                "%s: has %s/ but no train/ folder; give train/ (and val/, test/) or no split folders at all", dir.c_str(),
-                splits.front().filename().c_str());
+                "%s: has %s/ but no train/ folder; give train/ (and val/, test/) or no split folders at all",
+                dir.c_str(), splits.front().filename().c_str());
   if (!split) splits.push_back(dir);
   // Classes: every class folder of every split, sorted by name.
   std::map<std::string, int> classes;
@@ -247,8 +269,10 @@ inline ImageFolderScan scan_image_folder(const std::string& dir, const ImageFold
       if (!fs::is_directory(cdir)) continue;
       for (const auto& e : fs::recursive_directory_iterator(cdir)) {
         if (!e.is_regular_file()) continue;
-        if (detail::is_image_file(e.path())) per_class[static_cast<std::size_t>(k)].push_back(e.path());
-        else ++scan.ignored;
+        if (detail::is_image_file(e.path()))
+          per_class[static_cast<std::size_t>(k)].push_back(e.path());
+        else
+          ++scan.ignored;
       }
       auto& list = per_class[static_cast<std::size_t>(k)];
       std::sort(list.begin(), list.end());
@@ -271,18 +295,21 @@ inline ImageFolderScan scan_image_folder(const std::string& dir, const ImageFold
     for (std::int64_t i = lo; i < hi; ++i) {
       const auto k = static_cast<std::size_t>(i);
       try {
+        // The header, from the first 64 KiB; the whole file when they do not settle it (a JPEG with
+        // large metadata, or a Huffman table cut by the 64 KiB).
         std::vector<std::uint8_t> head = detail::read_file(all[k], 1 << 16);
-        EDGENAS_CHECK(detail::jpeg_huffman_tables_fit(head.data(), head.size()), Status::corrupt_data,
-                      "%s: not a readable image (corrupt JPEG: a Huffman table with more than 256 codes)", all[k].c_str());
-        int ok = stbi_info_from_memory(head.data(), static_cast<int>(head.size()), &w[k], &h[k], &comp[k]);
-        if (!ok && head.size() >= (1 << 16)) {
+        const auto sound = [&] { return detail::jpeg_huffman_tables_sound(head.data(), head.size()); };
+        bool whole = head.size() < (1 << 16), checked = sound();
+        int ok = checked && stbi_info_from_memory(head.data(), static_cast<int>(head.size()), &w[k], &h[k], &comp[k]);
+        if (!ok && !whole) {
           head = detail::read_file(all[k]);
-          EDGENAS_CHECK(detail::jpeg_huffman_tables_fit(head.data(), head.size()), Status::corrupt_data,
-                        "%s: not a readable image (corrupt JPEG: a Huffman table with more than 256 codes)",
-                        all[k].c_str());
-          ok = stbi_info_from_memory(head.data(), static_cast<int>(std::min<std::size_t>(head.size(), INT32_MAX)), &w[k],
-                                     &h[k], &comp[k]);
+          whole = true;
+          checked = sound();
+          ok = checked &&
+               stbi_info_from_memory(head.data(), static_cast<int>(std::min<std::size_t>(head.size(), INT32_MAX)),
+                                     &w[k], &h[k], &comp[k]);
         }
+        EDGENAS_CHECK(checked, Status::corrupt_data, "%s: not a readable image (%s)", all[k].c_str(), detail::bad_jpeg);
         EDGENAS_CHECK(ok, Status::corrupt_data, "%s: not a readable image (%s)", all[k].c_str(),
                       head.empty() ? "empty file" : stbi_failure_reason());
         EDGENAS_CHECK(h[k] >= 1 && w[k] >= 1 && std::int64_t{h[k]} * w[k] <= options.max_pixels, Status::corrupt_data,
@@ -318,9 +345,11 @@ inline ImageFolderScan scan_image_folder(const std::string& dir, const ImageFold
 /// Decodes one split of a scanned folder ("" when it is not split) into a dataset.
 inline Dataset load_image_folder_split(const ImageFolderScan& scan, const std::string& split) {
   const auto it = scan.files.find(split);
-  EDGENAS_CHECK(it != scan.files.end(), Status::invalid_argument, "%s: no split \"%s\"", scan.root.c_str(), split.c_str());
+  EDGENAS_CHECK(it != scan.files.end(), Status::invalid_argument, "%s: no split \"%s\"", scan.root.c_str(),
+                split.c_str());
   std::vector<const std::filesystem::path*> files;
-  Dataset d{scan.height, scan.width, scan.channels, static_cast<int>(scan.class_names.size()), {}, {}, scan.class_names};
+  Dataset d{scan.height, scan.width, scan.channels,   static_cast<int>(scan.class_names.size()),
+            {},          {},         scan.class_names};
   for (std::size_t k = 0; k < it->second.size(); ++k)
     for (const auto& f : it->second[k]) {
       files.push_back(&f);
@@ -336,17 +365,21 @@ inline Dataset load_image_folder_split(const ImageFolderScan& scan, const std::s
         const std::vector<std::uint8_t> bytes = detail::read_file(f);
         int w = 0, h = 0, comp = 0;
         EDGENAS_CHECK(bytes.size() <= INT32_MAX, Status::corrupt_data, "%s: larger than 2 GB", f.c_str());
-        EDGENAS_CHECK(detail::jpeg_huffman_tables_fit(bytes.data(), bytes.size()), Status::corrupt_data,
-                      "%s: cannot decode (corrupt JPEG: a Huffman table with more than 256 codes)", f.c_str());
-        EDGENAS_CHECK(detail::png_inflates_within_size(bytes.data(), bytes.size()), Status::corrupt_data,
-                      "%s: cannot decode (corrupt or truncated PNG: a chunk longer than the file, or pixel data larger than "
-                      "its size allows)", f.c_str());
+        EDGENAS_CHECK(detail::jpeg_huffman_tables_sound(bytes.data(), bytes.size()), Status::corrupt_data,
+                      "%s: cannot decode (%s)", f.c_str(), detail::bad_jpeg);
+        EDGENAS_CHECK(
+            detail::png_inflates_within_size(bytes.data(), bytes.size()), Status::corrupt_data,
+            "%s: cannot decode (corrupt or truncated PNG: a chunk longer than the file, or pixel data larger than "
+            "its size allows)",
+            f.c_str());
         stbi_uc* px = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &comp, d.channels);
         EDGENAS_CHECK(px != nullptr, Status::corrupt_data, "%s: cannot decode (%s)", f.c_str(),
                       bytes.empty() ? "empty file" : stbi_failure_reason());
         std::uint8_t* dst = d.pixels.data() + static_cast<std::size_t>(i) * d.image_bytes();
-        if (h == d.height && w == d.width) std::copy_n(px, d.image_bytes(), dst);
-        else resize_image(px, h, w, d.channels, dst, d.height, d.width);
+        if (h == d.height && w == d.width)
+          std::copy_n(px, d.image_bytes(), dst);
+        else
+          resize_image(px, h, w, d.channels, dst, d.height, d.width);
         stbi_image_free(px);
       } catch (const Error& e) {
         error.keep(i, e.what());
