@@ -304,8 +304,6 @@ TEST_CASE("image folders: classes from folder names, grey into colour, 16-bit PN
   for (std::size_t i = 0; i < d.train.size(); ++i)
     CHECK(std::equal(grey.begin(), grey.end(), d.train.image(i)));  // the 16-bit PNG too
   CHECK_THAT(d.notes.front(), Catch::Contains("2 files that are not .png"));
-  // Folders list class by class: the split is shuffled so that its first images hold every class.
-  CHECK_THAT(d.notes[1], Catch::Contains("training images came sorted by class: shuffled"));
   CHECK(std::count(d.train.labels.begin(), d.train.labels.end(), 0) + std::count(d.test.labels.begin(), d.test.labels.end(), 0) == 6);
 
   SECTION("grey PNGs into a 3-channel set replicate the grey value") {
@@ -337,6 +335,12 @@ TEST_CASE("image folders: classes from folder names, grey into colour, 16-bit PN
     for (const char* part : {"train", "test"})
       for (const char* cls : {"a", "b", "c"}) write_png(s / part / cls / "0.png", 4, 6, 1, grey);
     write_png(s / "train" / "a" / "1.png", 4, 6, 1, grey);
+    for (int i = 0; i < 6; ++i)  // numbered as exported: the numbering is the order, across classes
+      write_png(s / "train" / (i % 2 ? "b" : "c") / ("n" + std::to_string(i) + ".png"), 4, 6, 1, grey);
+    const data::DataSource numbered = data::load(s.string());
+    CHECK(std::vector<std::int32_t>(numbered.train.labels.end() - 6, numbered.train.labels.end()) ==
+          std::vector<std::int32_t>{2, 1, 2, 1, 2, 1});
+    for (int i = 0; i < 6; ++i) fs::remove(s / "train" / (i % 2 ? "b" : "c") / ("n" + std::to_string(i) + ".png"));
     const data::DataSource sp = data::load(s.string());
     CHECK(sp.test_given);
     CHECK(sp.train.size() == 4);
@@ -412,6 +416,8 @@ TEST_CASE("the summary warns of class imbalance and duplicates, and names the fo
   rows += "0,1,2,3,1\n";  // the first row's pixels with another label
   write_file(dir.path() / "t.csv", rows);
   const data::DataSource d = data::load((dir.path() / "t.csv").string(), {.test_fraction = 0.2});
+  // Rows sorted by class are shuffled, so that the first images (a supernet's) hold every class.
+  CHECK_THAT(d.notes.front(), Catch::Contains("training images came sorted by class: shuffled"));
   const data::DataSummary s = data::summarize(d);
   CHECK(s.value.at("format", "").as_string("") == "CSV");
   std::string all;

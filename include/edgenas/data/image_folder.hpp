@@ -347,14 +347,20 @@ inline Dataset load_image_folder_split(const ImageFolderScan& scan, const std::s
   const auto it = scan.files.find(split);
   EDGENAS_CHECK(it != scan.files.end(), Status::invalid_argument, "%s: no split \"%s\"", scan.root.c_str(),
                 split.c_str());
-  std::vector<const std::filesystem::path*> files;
-  Dataset d{scan.height, scan.width, scan.channels,   static_cast<int>(scan.class_names.size()),
-            {},          {},         scan.class_names};
+  // In the order of the file names across classes (then of the classes): files numbered as
+  // exported (`edgenas data convert`: <index>.png) come back in their original order, and the
+  // usual per-class numbering (cat/0001.jpg, dog/0001.jpg) interleaves the classes.
+  std::vector<std::pair<const std::filesystem::path*, std::int32_t>> order;
   for (std::size_t k = 0; k < it->second.size(); ++k)
-    for (const auto& f : it->second[k]) {
-      files.push_back(&f);
-      d.labels.push_back(static_cast<std::int32_t>(k));
-    }
+    for (const auto& f : it->second[k]) order.emplace_back(&f, static_cast<std::int32_t>(k));
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first->filename() < b.first->filename(); });
+  std::vector<const std::filesystem::path*> files;
+  Dataset d{scan.height, scan.width, scan.channels, static_cast<int>(scan.class_names.size()), {}, {}, scan.class_names};
+  for (const auto& [f, k] : order) {
+    files.push_back(f);
+    d.labels.push_back(k);
+  }
   d.pixels.resize(files.size() * d.image_bytes());
   detail::FirstError error;
   parallel_for(static_cast<std::int64_t>(files.size()), [&](int, std::int64_t lo, std::int64_t hi) {
