@@ -5,20 +5,10 @@
 //                                         OUT/{train,val,test}.csv (a header, the label last):
 //                                         the splits exactly as a search reads them, for peers
 #include <fstream>
+#include <edgenas/data/image_write.hpp>
 #include <edgenas/data/source.hpp>
 #include <filesystem>
 
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#endif
-#define STB_IMAGE_WRITE_STATIC
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb/stb_image_write.h>
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
 
 #include "commands.hpp"
 
@@ -95,9 +85,7 @@ int convert_command(const DataOptions& o) {
       char file[32];
       std::snprintf(file, sizeof file, "%0*zu.png", digits, i);
       const fs::path p = fs::path(o.out) / name / data::class_name(*set, set->labels[i]) / file;
-      EDGENAS_CHECK(stbi_write_png(p.c_str(), set->width, set->height, set->channels, set->image(i),
-                                   set->width * set->channels) != 0,
-                    Status::io_error, "%s: cannot write", p.c_str());
+      data::write_png(p.string(), set->image(i), set->height, set->width, set->channels);
       ++written;
     }
   }

@@ -6,22 +6,12 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <edgenas/data/image_write.hpp>
 #include <edgenas/data/source.hpp>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#endif
-#define STB_IMAGE_WRITE_STATIC
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb/stb_image_write.h>
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
 #if EDGENAS_TEST_JPEG
 #include <jpeglib.h>
 #endif
@@ -63,7 +53,7 @@ std::string npy(const std::string& descr, const std::string& shape, const void* 
 
 void write_png(const fs::path& p, int w, int h, int comp, const std::vector<std::uint8_t>& px) {
   fs::create_directories(p.parent_path());
-  REQUIRE(stbi_write_png(p.c_str(), w, h, comp, px.data(), w * comp) != 0);
+  data::write_png(p.string(), px.data(), h, w, comp);
 }
 
 // A 16-bit greyscale PNG (stb_image_write writes 8 bits only): chunks by hand, zlib for IDAT.
