@@ -108,9 +108,13 @@ inline constexpr const char* bad_jpeg =
     "corrupt JPEG: a Huffman table over 256 codes, or a scan using an undefined table";
 
 inline bool jpeg_huffman_tables_sound(const std::uint8_t* p, std::size_t n) {
-  if (n < 4 || p[0] != 0xFF || p[1] != 0xD8) return true;  // not a JPEG: stb decides
+  // A JPEG to stb: 0xFF, any number of 0xFF fill bytes, then SOI (0xD8).
+  std::size_t i = 0;
+  if (n < 2 || p[0] != 0xFF) return true;  // not a JPEG: stb decides
+  while (i < n && p[i] == 0xFF) ++i;
+  if (i >= n || p[i] != 0xD8) return true;
+  ++i;
   bool dc[4] = {}, ac[4] = {}, progressive = false;
-  std::size_t i = 2;
   while (i + 4 <= n) {
     if (p[i] != 0xFF) {  // entropy-coded data: up to the next marker that is not a stuffed byte or RSTn
       ++i;
