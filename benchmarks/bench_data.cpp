@@ -31,7 +31,8 @@ void BM_ReadPngTree(benchmark::State& state) {
     benchmark::DoNotOptimize(d.train.pixels.data());
   }
   state.counters["images"] = static_cast<double>(images);
-  state.counters["images_per_s"] = benchmark::Counter(static_cast<double>(images), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["images_per_s"] =
+      benchmark::Counter(static_cast<double>(images), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_ReadIdx(benchmark::State& state) {
@@ -43,7 +44,8 @@ void BM_ReadIdx(benchmark::State& state) {
     benchmark::DoNotOptimize(d.train.pixels.data());
   }
   state.counters["images"] = static_cast<double>(images);
-  state.counters["images_per_s"] = benchmark::Counter(static_cast<double>(images), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["images_per_s"] =
+      benchmark::Counter(static_cast<double>(images), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 }  // namespace

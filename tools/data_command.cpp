@@ -4,11 +4,10 @@
 //                                         (OUT/{train,val,test}/<class>/<index>.png), or as
 //                                         OUT/{train,val,test}.csv (a header, the label last):
 //                                         the splits exactly as a search reads them, for peers
-#include <fstream>
 #include <edgenas/data/image_write.hpp>
 #include <edgenas/data/source.hpp>
 #include <filesystem>
-
+#include <fstream>
 
 #include "commands.hpp"
 
@@ -46,8 +45,8 @@ int inspect_command(const DataOptions& o) {
   std::printf("classes   %d\n", d.classes());
   std::printf("  %-6s %-24s %8s %10s %8s\n", "class", "name", "train", "validation", "test");
   for (const json::Value& c : s.value.at("per_class", "").as_array(""))
-    std::printf("  %-6d %-24s %8lld %10lld %8lld\n", c.at("class", "").as_int(""), c.at("name", "").as_string("").c_str(),
-                static_cast<long long>(c.at("train", "").as_int64("")),
+    std::printf("  %-6d %-24s %8lld %10lld %8lld\n", c.at("class", "").as_int(""),
+                c.at("name", "").as_string("").c_str(), static_cast<long long>(c.at("train", "").as_int64("")),
                 static_cast<long long>(c.at("validation", "").as_int64("")),
                 static_cast<long long>(c.at("test", "").as_int64("")));
   for (const std::string& n : d.notes) std::printf("note      %s\n", n.c_str());
@@ -114,8 +113,9 @@ void add_data_command(CLI::App& app, Action& run) {
         ->check(number(0.01, 0.9));
   };
   auto inspect = std::make_shared<DataOptions>();
-  auto* i = cmd->add_subcommand("inspect", "Classes, counts per class and split, shape, value range, and warnings "
-                                           "(class imbalance, mixed image sizes, duplicates, test images seen in training)");
+  auto* i = cmd->add_subcommand("inspect",
+                                "Classes, counts per class and split, shape, value range, and warnings "
+                                "(class imbalance, mixed image sizes, duplicates, test images seen in training)");
   common(i, *inspect);
   i->add_flag("--json", inspect->json, "Print it as JSON");
   i->callback([inspect, &run] { run = [inspect] { return inspect_command(*inspect); }; });

@@ -39,7 +39,8 @@ struct SearchOptions {
     if (no_flip || no_crop) {
       std::string& a = c.augmentation;
       if (a.rfind("auto", 0) == 0) a = no_flip && no_crop ? "none" : no_flip ? "auto/no-flip" : "auto/no-crop";
-      const bool crop = !no_crop && (a == "crop" || a == "crop+flip"), flip = !no_flip && (a == "flip" || a == "crop+flip");
+      const bool crop = !no_crop && (a == "crop" || a == "crop+flip"),
+                 flip = !no_flip && (a == "flip" || a == "crop+flip");
       if (a.rfind("auto", 0) != 0) a = crop && flip ? "crop+flip" : crop ? "crop" : flip ? "flip" : "none";
     }
     return c;

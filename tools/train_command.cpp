@@ -1,7 +1,6 @@
 // `edgenas train`: one architecture trained from scratch on Fashion-MNIST-format data;
 // checkpoint every epoch (resumable), model file at the end.
 #include <cstdio>
-#include <optional>
 #include <edgenas/data.hpp>
 #include <edgenas/data/source.hpp>
 #include <edgenas/export/model_file.hpp>
@@ -10,6 +9,7 @@
 #include <edgenas/train.hpp>
 #include <edgenas/train/qat.hpp>
 #include <filesystem>
+#include <optional>
 
 #include "cli_common.hpp"
 #include "commands.hpp"
@@ -87,7 +87,8 @@ int train_command(const TrainOptions& o) {
                 "%s has %d classes, the network's head %d (fc:%d in the genotype)", dir.c_str(), source.classes(),
                 g.head.classes, source.classes());
   data::Dataset train_set = data::conform(source.train, h, w, c), validation_set;
-  if (!source.validation.labels.empty()) validation_set = data::conform(source.validation, h, w, c);
+  if (!source.validation.labels.empty())
+    validation_set = data::conform(source.validation, h, w, c);
   else if (validation > 0)
     std::tie(train_set, validation_set) = data::split(train_set, static_cast<std::size_t>(validation), seed);
   if (train_images > 0) data::keep_head(train_set, static_cast<std::size_t>(train_images));

@@ -65,7 +65,8 @@ void write_png16(const fs::path& p, int w, int h, const std::vector<std::uint16_
     be32(out, static_cast<std::uint32_t>(data.size()));
     std::string td = std::string(type, 4) + data;
     out += td;
-    be32(out, static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(td.data()), static_cast<uInt>(td.size()))));
+    be32(out,
+         static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(td.data()), static_cast<uInt>(td.size()))));
   };
   std::string raw;
   for (int y = 0; y < h; ++y) {
@@ -77,7 +78,8 @@ void write_png16(const fs::path& p, int w, int h, const std::vector<std::uint16_
   }
   uLongf len = compressBound(static_cast<uLong>(raw.size()));
   std::string z(len, '\0');
-  compress(reinterpret_cast<Bytef*>(z.data()), &len, reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()));
+  compress(reinterpret_cast<Bytef*>(z.data()), &len, reinterpret_cast<const Bytef*>(raw.data()),
+           static_cast<uLong>(raw.size()));
   z.resize(len);
   std::string ihdr;
   be32(ihdr, static_cast<std::uint32_t>(w));
@@ -118,8 +120,13 @@ std::vector<double> naive_resize(const std::vector<double>& src, int ih, int iw,
 TEST_CASE("bilinear resizing equals a naive weighted sum when enlarging and shrinking", "[data][resize]") {
   std::mt19937 gen(3);
   std::uniform_real_distribution<float> u(-2.0f, 2.0f);
-  for (auto [ih, iw, oh, ow] : {std::array{7, 5, 13, 9}, {28, 28, 20, 20}, {28, 28, 11, 17}, {8, 8, 8, 8}, {96, 64, 24, 30},
-                                {3, 3, 1, 1}, {1, 1, 4, 4}}) {
+  for (auto [ih, iw, oh, ow] : {std::array{7, 5, 13, 9},
+                                {28, 28, 20, 20},
+                                {28, 28, 11, 17},
+                                {8, 8, 8, 8},
+                                {96, 64, 24, 30},
+                                {3, 3, 1, 1},
+                                {1, 1, 4, 4}}) {
     const int c = 3, n = 2;
     Tensor in(Shape{n, ih, iw, c}), out;
     for (std::int64_t i = 0; i < in.size(); ++i) in.data()[i] = u(gen);
@@ -130,7 +137,8 @@ TEST_CASE("bilinear resizing equals a naive weighted sum when enlarging and shri
       const std::vector<double> ref = naive_resize(src, ih, iw, c, oh, ow);
       double worst = 0;
       for (std::size_t k = 0; k < ref.size(); ++k)
-        worst = std::max(worst, std::abs(ref[k] - out.data()[b * out.shape().per_image() + static_cast<std::int64_t>(k)]));
+        worst =
+            std::max(worst, std::abs(ref[k] - out.data()[b * out.shape().per_image() + static_cast<std::int64_t>(k)]));
       INFO(ih << "x" << iw << " -> " << oh << "x" << ow);
       CHECK(worst < 1e-5);
     }
@@ -193,7 +201,8 @@ TEST_CASE("NumPy arrays: uint8 N×H×W and float32 N×H×W×C with integer label
   SECTION("one file whose labels sit beside it, N×F rows split into a test part") {
     std::vector<std::uint8_t> rows(20 * 4);
     std::vector<std::uint8_t> labels(20);
-    for (std::size_t i = 0; i < 20; ++i) labels[i] = static_cast<std::uint8_t>(i % 2), rows[i * 4] = static_cast<std::uint8_t>(i);
+    for (std::size_t i = 0; i < 20; ++i)
+      labels[i] = static_cast<std::uint8_t>(i % 2), rows[i * 4] = static_cast<std::uint8_t>(i);
     write_file(dir.path() / "one" / "features.npy", npy("|u1", "20, 4", rows.data(), rows.size()));
     write_file(dir.path() / "one" / "features_labels.npy", npy("|u1", "20,", labels.data(), labels.size()));
     const data::DataSource one = data::load((dir.path() / "one" / "features.npy").string(), {.test_fraction = 0.2});
@@ -257,18 +266,22 @@ TEST_CASE("CSV: header naming the label, class names, gzip, and digits-style row
     CHECK_THROWS_WITH(data::load((dir.path() / "bad.csv").string()),
                       Catch::Contains("bad.csv row 2, column 3") && Catch::Contains("not a finite number"));
     write_file(dir.path() / "bad.csv", "1,2,3,4,0\n1,2,4,1\n");
-    CHECK_THROWS_WITH(data::load((dir.path() / "bad.csv").string()), Catch::Contains("row 2: 4 columns, the first row has 5"));
+    CHECK_THROWS_WITH(data::load((dir.path() / "bad.csv").string()),
+                      Catch::Contains("row 2: 4 columns, the first row has 5"));
     write_file(dir.path() / "bad.csv", "1,2,3,4,5,6,0\n1,2,4,4,5,6,1\n1,2,3,4,5,6,0\n1,2,4,4,5,6,1\n");
-    CHECK_THROWS_WITH(data::load((dir.path() / "bad.csv").string()), Catch::Contains("6 values per row are not a square"));
+    CHECK_THROWS_WITH(data::load((dir.path() / "bad.csv").string()),
+                      Catch::Contains("6 values per row are not a square"));
     CHECK(data::load((dir.path() / "bad.csv").string(), {.test_fraction = 0.5, .shape = "2x3x1"}).train.width == 3);
     write_file(dir.path() / "bad.csv", "1,2,3,4,0\n1,2,3,4,0\n");
     CHECK_THROWS_WITH(data::load((dir.path() / "bad.csv").string()), Catch::Contains("name 1 class"));
     write_file(dir.path() / "bad.csv", "1,2,3,4,0\n1,2,3,4,1\n");
-    CHECK_THROWS_WITH(data::load((dir.path() / "bad.csv").string()), Catch::Contains("2 images are too few to hold out a test split"));
+    CHECK_THROWS_WITH(data::load((dir.path() / "bad.csv").string()),
+                      Catch::Contains("2 images are too few to hold out a test split"));
   }
 }
 
-TEST_CASE("image folders: classes from folder names, grey into colour, 16-bit PNG, mixed sizes, splits", "[data][images]") {
+TEST_CASE("image folders: classes from folder names, grey into colour, 16-bit PNG, mixed sizes, splits",
+          "[data][images]") {
   const test::TempDir dir("images");
   const fs::path root = dir.path() / "set";
   std::vector<std::uint8_t> grey(6 * 4), colour(6 * 4 * 3);
@@ -294,7 +307,9 @@ TEST_CASE("image folders: classes from folder names, grey into colour, 16-bit PN
   for (std::size_t i = 0; i < d.train.size(); ++i)
     CHECK(std::equal(grey.begin(), grey.end(), d.train.image(i)));  // the 16-bit PNG too
   CHECK_THAT(d.notes.front(), Catch::Contains("2 files that are not .png"));
-  CHECK(std::count(d.train.labels.begin(), d.train.labels.end(), 0) + std::count(d.test.labels.begin(), d.test.labels.end(), 0) == 6);
+  CHECK(std::count(d.train.labels.begin(), d.train.labels.end(), 0) +
+            std::count(d.test.labels.begin(), d.test.labels.end(), 0) ==
+        6);
 
   SECTION("grey PNGs into a 3-channel set replicate the grey value") {
     const data::DataSource c = data::load(root.string(), {.folder = {.channels = 3}});
@@ -317,7 +332,8 @@ TEST_CASE("image folders: classes from folder names, grey into colour, 16-bit PN
     const data::DataSummary sum = data::summarize(c);
     CHECK_THAT(json::dump(sum.value, -1), Catch::Contains("\"native_sizes\""));
     bool mixed = false;
-    for (const std::string& w : sum.warnings) mixed = mixed || w.find("mixed image sizes: 2 different") != std::string::npos;
+    for (const std::string& w : sum.warnings)
+      mixed = mixed || w.find("mixed image sizes: 2 different") != std::string::npos;
     CHECK(mixed);
   }
   SECTION("train/ and test/ subfolders are the splits") {
@@ -415,7 +431,8 @@ TEST_CASE("the summary warns of class imbalance and duplicates, and names the fo
   CHECK_THAT(all, Catch::Contains("class imbalance"));
   CHECK_THAT(all, Catch::Contains("only 4 training images"));
   INFO(all);
-  CHECK((all.find("with a different label") != std::string::npos || all.find("also appear in the training") != std::string::npos));
+  CHECK((all.find("with a different label") != std::string::npos ||
+         all.find("also appear in the training") != std::string::npos));
 }
 
 TEST_CASE("format detection refuses what it cannot read, naming the path", "[data]") {

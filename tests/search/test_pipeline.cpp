@@ -260,7 +260,8 @@ TEST_CASE("search settings out of range or NaN are refused before any work namin
   refused([](SearchConfig& c) { c.qat_epochs = -1; }, "qat_epochs = -1");
 }
 
-TEST_CASE("a search on a folder of colour images with --space auto searches the resolution too", "[search][pipeline][data]") {
+TEST_CASE("a search on a folder of colour images with --space auto searches the resolution too",
+          "[search][pipeline][data]") {
   set_num_threads(2);
   const test::TempDir dir("pipeline_images");
   // Three classes of 16×16 colour pictures: a bright bar at the top, middle or bottom, noise around.

@@ -1,5 +1,5 @@
-#include <catch2/catch.hpp>
 #include <array>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <edgenas/blocks.hpp>
 #include <edgenas/core/rng.hpp>
@@ -148,7 +148,8 @@ TEST_CASE("search spaces round-trip through JSON and bad descriptions name the f
   CHECK(make_divisible(std::nan("")) == 1 << 24);
 }
 
-TEST_CASE("spaces that follow the data: for_data's downsampling and resolutions, \"resolutions\": \"data\"", "[space][data]") {
+TEST_CASE("spaces that follow the data: for_data's downsampling and resolutions, \"resolutions\": \"data\"",
+          "[space][data]") {
   const SearchSpace f = spaces::for_data(28, 28, 1, 10);
   CHECK(f.resolutions == std::vector<int>{20, 24, 28});
   CHECK(f.stem.stride == 1);
@@ -162,8 +163,8 @@ TEST_CASE("spaces that follow the data: for_data's downsampling and resolutions,
     c.resolution = static_cast<int>(s.resolutions.size()) - 1;
     return s.decode(c);
   };
-  for (auto [side, channels, classes, halvings] : {std::array{8, 1, 10, 1}, {28, 1, 10, 2}, {32, 3, 10, 3}, {96, 3, 2, 4},
-                                                   {224, 3, 1000, 5}}) {
+  for (auto [side, channels, classes, halvings] :
+       {std::array{8, 1, 10, 1}, {28, 1, 10, 2}, {32, 3, 10, 3}, {96, 3, 2, 4}, {224, 3, 1000, 5}}) {
     const SearchSpace s = spaces::for_data(side, side, channels, classes);
     INFO(side);
     CHECK(s.resolutions.back() == side);

@@ -35,7 +35,8 @@ inline std::vector<std::string_view> split_csv_row(std::string_view line) {
     const std::size_t comma = line.find(',', start);
     std::string_view f = line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     while (!f.empty() && (f.front() == ' ' || f.front() == '\t' || f.front() == '"')) f.remove_prefix(1);
-    while (!f.empty() && (f.back() == ' ' || f.back() == '\t' || f.back() == '"' || f.back() == '\r')) f.remove_suffix(1);
+    while (!f.empty() && (f.back() == ' ' || f.back() == '\t' || f.back() == '"' || f.back() == '\r'))
+      f.remove_suffix(1);
     fields.push_back(f);
     if (comma == std::string_view::npos) return fields;
     start = comma + 1;
@@ -93,21 +94,22 @@ inline Dataset load_csv(const std::string& path, const CsvOptions& options = {},
   for (std::size_t r = 0; r < rows; ++r) {
     const std::size_t line = r + (header ? 1 : 0);
     const std::vector<std::string_view> f = detail::split_csv_row(lines[line]);
-    EDGENAS_CHECK(f.size() == columns, Status::corrupt_data, "%s row %zu: %zu columns, the first row has %zu", path.c_str(),
-                  line + 1, f.size(), columns);
+    EDGENAS_CHECK(f.size() == columns, Status::corrupt_data, "%s row %zu: %zu columns, the first row has %zu",
+                  path.c_str(), line + 1, f.size(), columns);
     std::size_t k = 0;
     for (std::size_t c = 0; c < columns; ++c) {
       if (static_cast<int>(c) == label) {
         label_text[r] = std::string(f[c]);
-        EDGENAS_CHECK(!f[c].empty(), Status::corrupt_data, "%s row %zu: empty label (column %zu)", path.c_str(), line + 1,
-                      c + 1);
+        EDGENAS_CHECK(!f[c].empty(), Status::corrupt_data, "%s row %zu: empty label (column %zu)", path.c_str(),
+                      line + 1, c + 1);
         double lv = 0;
         numeric_labels = numeric_labels && detail::parse_number(f[c], lv) && lv == std::floor(lv) && lv >= 0;
         continue;
       }
       double x = 0;
-      EDGENAS_CHECK(detail::parse_number(f[c], x), Status::corrupt_data, "%s row %zu, column %zu: \"%.*s\" is not a number",
-                    path.c_str(), line + 1, c + 1, static_cast<int>(f[c].size()), f[c].data());
+      EDGENAS_CHECK(detail::parse_number(f[c], x), Status::corrupt_data,
+                    "%s row %zu, column %zu: \"%.*s\" is not a number", path.c_str(), line + 1, c + 1,
+                    static_cast<int>(f[c].size()), f[c].data());
       EDGENAS_CHECK(std::isfinite(x), Status::numerical_error, "%s row %zu, column %zu: %.*s is not a finite number",
                     path.c_str(), line + 1, c + 1, static_cast<int>(f[c].size()), f[c].data());
       values[r * features + k++] = x;
@@ -116,13 +118,14 @@ inline Dataset load_csv(const std::string& path, const CsvOptions& options = {},
       integers = integers && x == std::floor(x);
     }
   }
-  Dataset d{s.height, s.width, s.channels, 0, std::vector<std::uint8_t>(values.size()), std::vector<std::int32_t>(rows), {}};
+  Dataset d{s.height, s.width, s.channels, 0, std::vector<std::uint8_t>(values.size()), std::vector<std::int32_t>(rows),
+            {}};
   if (numeric_labels) {
     for (std::size_t r = 0; r < rows; ++r) {
       double lv = 0;
       detail::parse_number(label_text[r], lv);
-      EDGENAS_CHECK(lv < limits::max_classes, Status::corrupt_data, "%s row %zu: label %s is outside [0, %d)", path.c_str(),
-                    r + 1 + (header ? 1 : 0), label_text[r].c_str(), limits::max_classes);
+      EDGENAS_CHECK(lv < limits::max_classes, Status::corrupt_data, "%s row %zu: label %s is outside [0, %d)",
+                    path.c_str(), r + 1 + (header ? 1 : 0), label_text[r].c_str(), limits::max_classes);
       d.labels[r] = static_cast<std::int32_t>(lv);
     }
     d.classes = count_classes(d.labels, path);

@@ -77,8 +77,8 @@ inline std::pair<Dataset, Dataset> split(const Dataset& d, std::size_t validatio
 /// Deterministic split that keeps each class's share: of every class, round(fraction × its
 /// count) images (at least one of any class with two or more) go to the second part.
 inline std::pair<Dataset, Dataset> stratified_split(const Dataset& d, double fraction, std::uint64_t seed) {
-  EDGENAS_CHECK(fraction > 0.0 && fraction < 1.0, Status::invalid_argument, "stratified split: fraction %g, expected 0 to 1",
-                fraction);
+  EDGENAS_CHECK(fraction > 0.0 && fraction < 1.0, Status::invalid_argument,
+                "stratified split: fraction %g, expected 0 to 1", fraction);
   std::vector<std::vector<std::size_t>> by_class(static_cast<std::size_t>(d.classes));
   for (std::size_t i = 0; i < d.size(); ++i) by_class[static_cast<std::size_t>(d.labels[i])].push_back(i);
   Rng rng(seed);
@@ -86,8 +86,10 @@ inline std::pair<Dataset, Dataset> stratified_split(const Dataset& d, double fra
   for (std::vector<std::size_t>& idx : by_class) {
     for (std::size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[rng.below(static_cast<std::uint32_t>(i))]);
     std::size_t n = static_cast<std::size_t>(std::lround(fraction * static_cast<double>(idx.size())));
-    if (idx.size() >= 2) n = std::clamp<std::size_t>(n, 1, idx.size() - 1);
-    else n = 0;
+    if (idx.size() >= 2)
+      n = std::clamp<std::size_t>(n, 1, idx.size() - 1);
+    else
+      n = 0;
     held.insert(held.end(), idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(n));
     keep.insert(keep.end(), idx.begin() + static_cast<std::ptrdiff_t>(n), idx.end());
   }
@@ -98,7 +100,8 @@ inline std::pair<Dataset, Dataset> stratified_split(const Dataset& d, double fra
 
 /// The name of class `k`.
 inline std::string class_name(const Dataset& d, int k) {
-  return static_cast<std::size_t>(k) < d.class_names.size() ? d.class_names[static_cast<std::size_t>(k)] : std::to_string(k);
+  return static_cast<std::size_t>(k) < d.class_names.size() ? d.class_names[static_cast<std::size_t>(k)]
+                                                            : std::to_string(k);
 }
 
 }  // namespace edgenas::data

@@ -360,7 +360,8 @@ inline Dataset load_image_folder_split(const ImageFolderScan& scan, const std::s
   std::stable_sort(order.begin(), order.end(),
                    [](const auto& a, const auto& b) { return a.first->filename() < b.first->filename(); });
   std::vector<const std::filesystem::path*> files;
-  Dataset d{scan.height, scan.width, scan.channels, static_cast<int>(scan.class_names.size()), {}, {}, scan.class_names};
+  Dataset d{scan.height, scan.width, scan.channels,   static_cast<int>(scan.class_names.size()),
+            {},          {},         scan.class_names};
   for (const auto& [f, k] : order) {
     files.push_back(f);
     d.labels.push_back(k);

@@ -51,10 +51,11 @@ namespace detail {
 // The value of 'key' in the header dict, as written: 'descr': '<f4', 'shape': (3, 4), ...
 inline std::string npy_field(const std::string& header, const std::string& key, const std::string& path) {
   const std::size_t k = header.find("'" + key + "'");
-  EDGENAS_CHECK(k != std::string::npos, Status::corrupt_data, "%s: the .npy header has no '%s' (header: %s)", path.c_str(),
-                key.c_str(), header.c_str());
+  EDGENAS_CHECK(k != std::string::npos, Status::corrupt_data, "%s: the .npy header has no '%s' (header: %s)",
+                path.c_str(), key.c_str(), header.c_str());
   std::size_t v = header.find(':', k);
-  EDGENAS_CHECK(v != std::string::npos, Status::corrupt_data, "%s: malformed .npy header: %s", path.c_str(), header.c_str());
+  EDGENAS_CHECK(v != std::string::npos, Status::corrupt_data, "%s: malformed .npy header: %s", path.c_str(),
+                header.c_str());
   ++v;
   while (v < header.size() && header[v] == ' ') ++v;
   const char open = v < header.size() ? header[v] : 0;
@@ -73,15 +74,15 @@ inline NpyArray load_npy(const std::string& path) {
   EDGENAS_CHECK(file.size() >= 10 && std::memcmp(file.data(), "\x93NUMPY", 6) == 0, Status::corrupt_data,
                 "%s: not a NumPy .npy file (no \\x93NUMPY magic)", path.c_str());
   const int major = file[6];
-  EDGENAS_CHECK(major >= 1 && major <= 3, Status::corrupt_data, "%s: .npy format version %d, expected 1 to 3", path.c_str(),
-                major);
+  EDGENAS_CHECK(major >= 1 && major <= 3, Status::corrupt_data, "%s: .npy format version %d, expected 1 to 3",
+                path.c_str(), major);
   const std::size_t len_bytes = major == 1 ? 2 : 4;
   EDGENAS_CHECK(file.size() >= 8 + len_bytes, Status::corrupt_data, "%s: truncated .npy header", path.c_str());
   std::size_t header_len = 0;
   for (std::size_t k = len_bytes; k > 0; --k) header_len = (header_len << 8) | file[8 + k - 1];
   const std::size_t data_start = 8 + len_bytes + header_len;
-  EDGENAS_CHECK(data_start <= file.size(), Status::corrupt_data, "%s: the .npy header claims %zu bytes, the file has %zu",
-                path.c_str(), header_len, file.size());
+  EDGENAS_CHECK(data_start <= file.size(), Status::corrupt_data,
+                "%s: the .npy header claims %zu bytes, the file has %zu", path.c_str(), header_len, file.size());
   const std::string header(file.begin() + static_cast<std::ptrdiff_t>(8 + len_bytes),
                            file.begin() + static_cast<std::ptrdiff_t>(data_start));
   NpyArray a;
@@ -92,10 +93,11 @@ inline NpyArray load_npy(const std::string& path) {
                 path.c_str(), descr.c_str());
   a.kind = descr[1];
   a.item_bytes = std::atoi(descr.c_str() + 2);
-  EDGENAS_CHECK((a.kind == 'f' && (a.item_bytes == 4 || a.item_bytes == 8)) ||
-                    (a.kind != 'f' && (a.item_bytes == 1 || a.item_bytes == 2 || a.item_bytes == 4 || a.item_bytes == 8)),
-                Status::unsupported, "%s: dtype '%s' is not supported (little-endian integers, float32 or float64)",
-                path.c_str(), descr.c_str());
+  EDGENAS_CHECK(
+      (a.kind == 'f' && (a.item_bytes == 4 || a.item_bytes == 8)) ||
+          (a.kind != 'f' && (a.item_bytes == 1 || a.item_bytes == 2 || a.item_bytes == 4 || a.item_bytes == 8)),
+      Status::unsupported, "%s: dtype '%s' is not supported (little-endian integers, float32 or float64)", path.c_str(),
+      descr.c_str());
   EDGENAS_CHECK(detail::npy_field(header, "fortran_order", path) == "False", Status::unsupported,
                 "%s: the array is in Fortran order; save it in C order (numpy.ascontiguousarray)", path.c_str());
   const std::string shape = detail::npy_field(header, "shape", path);
@@ -112,8 +114,9 @@ inline NpyArray load_npy(const std::string& path) {
   const auto expected = static_cast<unsigned long long>(a.count()) * static_cast<unsigned long long>(a.item_bytes);
   const std::size_t have = file.size() - data_start;
   EDGENAS_CHECK(expected == have, Status::corrupt_data,
-                "%s: %s — the header promises shape (%s) of %d-byte values (%llu bytes), the file has %zu", path.c_str(),
-                have < expected ? "truncated" : "trailing data", shape.c_str(), a.item_bytes, expected, have);
+                "%s: %s — the header promises shape (%s) of %d-byte values (%llu bytes), the file has %zu",
+                path.c_str(), have < expected ? "truncated" : "trailing data", shape.c_str(), a.item_bytes, expected,
+                have);
   a.bytes.assign(file.begin() + static_cast<std::ptrdiff_t>(data_start), file.end());
   return a;
 }
@@ -134,7 +137,8 @@ inline Dataset load_npy_dataset(const std::string& images_path, const std::strin
   if (x.shape.size() == 2) {
     s = image_shape_of_row(static_cast<std::size_t>(x.shape[1]), shape, images_path);
   } else {
-    s = {static_cast<int>(std::min<std::int64_t>(x.shape[1], 1 << 30)), static_cast<int>(std::min<std::int64_t>(x.shape[2], 1 << 30)),
+    s = {static_cast<int>(std::min<std::int64_t>(x.shape[1], 1 << 30)),
+         static_cast<int>(std::min<std::int64_t>(x.shape[2], 1 << 30)),
          x.shape.size() == 4 ? static_cast<int>(std::min<std::int64_t>(x.shape[3], 1 << 30)) : 1};
     EDGENAS_CHECK(s.height >= 1 && s.width >= 1 && s.channels >= 1 && s.height <= limits::max_extent &&
                       s.width <= limits::max_extent && s.channels <= limits::max_input_channels,
@@ -144,8 +148,9 @@ inline Dataset load_npy_dataset(const std::string& images_path, const std::strin
   EDGENAS_CHECK(y.shape.size() == 1 || (y.shape.size() == 2 && y.shape[1] == 1), Status::invalid_shape,
                 "%s: labels of %zu dimensions; expected one label per image (shape (N,))", labels_path.c_str(),
                 y.shape.size());
-  EDGENAS_CHECK(static_cast<std::size_t>(y.shape[0]) == n, Status::invalid_shape, "%s: %lld labels for %zu images in %s",
-                labels_path.c_str(), static_cast<long long>(y.shape[0]), n, images_path.c_str());
+  EDGENAS_CHECK(static_cast<std::size_t>(y.shape[0]) == n, Status::invalid_shape,
+                "%s: %lld labels for %zu images in %s", labels_path.c_str(), static_cast<long long>(y.shape[0]), n,
+                images_path.c_str());
   Dataset d{s.height, s.width, s.channels, 0, {}, std::vector<std::int32_t>(n), {}};
   for (std::size_t i = 0; i < n; ++i) {
     const double v = y.at(i);
@@ -171,7 +176,8 @@ inline Dataset load_npy_dataset(const std::string& images_path, const std::strin
     m = pixel_mapping(lo, hi, integers);
   }
   d.pixels.resize(values);
-  if (x.kind == 'u' && x.item_bytes == 1) std::copy_n(x.bytes.data(), values, d.pixels.data());
+  if (x.kind == 'u' && x.item_bytes == 1)
+    std::copy_n(x.bytes.data(), values, d.pixels.data());
   else
     for (std::size_t i = 0; i < values; ++i) {
       const double v = x.at(i);

@@ -27,8 +27,10 @@ struct PixelMapping {
   std::string describe() const {
     if (offset == 0.0 && scale == 1.0) return "values used as 8-bit pixels as they are";
     char b[160];
-    if (offset == 0.0) std::snprintf(b, sizeof b, "pixel = value x %g", scale);
-    else std::snprintf(b, sizeof b, "pixel = (value - %g) x %g", offset, scale);
+    if (offset == 0.0)
+      std::snprintf(b, sizeof b, "pixel = value x %g", scale);
+    else
+      std::snprintf(b, sizeof b, "pixel = (value - %g) x %g", offset, scale);
     return b;
   }
 };

@@ -48,7 +48,8 @@ struct ResizeAxis {
       first[static_cast<std::size_t>(o)] = lo + static_cast<int>(a);
       count[static_cast<std::size_t>(o)] = static_cast<int>(b - a);
       for (std::size_t k = a; k < b; ++k)
-        weights[static_cast<std::size_t>(o) * static_cast<std::size_t>(taps) + (k - a)] = static_cast<float>(w[k] / sum);
+        weights[static_cast<std::size_t>(o) * static_cast<std::size_t>(taps) + (k - a)] =
+            static_cast<float>(w[k] / sum);
     }
   }
   const float* at(int o) const { return weights.data() + static_cast<std::size_t>(o) * static_cast<std::size_t>(taps); }

@@ -71,9 +71,12 @@ inline std::string existing(const std::filesystem::path& dir, std::initializer_l
 inline std::string npy_labels_for(const std::filesystem::path& images) {
   const std::string name = images.filename().string();
   std::string labels;
-  if (name.size() > 1 && (name[0] == 'x' || name[0] == 'X')) labels = (name[0] == 'x' ? "y" : "Y") + name.substr(1);
-  else if (name.rfind("images", 0) == 0) labels = "labels" + name.substr(6);
-  else labels = name.substr(0, name.find(".npy")) + "_labels.npy";
+  if (name.size() > 1 && (name[0] == 'x' || name[0] == 'X'))
+    labels = (name[0] == 'x' ? "y" : "Y") + name.substr(1);
+  else if (name.rfind("images", 0) == 0)
+    labels = "labels" + name.substr(6);
+  else
+    labels = name.substr(0, name.find(".npy")) + "_labels.npy";
   return (images.parent_path() / labels).string();
 }
 
@@ -153,7 +156,8 @@ inline DataSource load(const std::string& path, const LoadOptions& options = {})
       if (scan.files.count("test")) d.test = load_image_folder_split(scan, "test");
       if (scan.files.count("val")) d.validation = load_image_folder_split(scan, "val");
       d.test_given = !d.test.labels.empty();
-      if (scan.ignored) d.notes.push_back(std::to_string(scan.ignored) + " files that are not .png, .jpg, .jpeg or .bmp ignored");
+      if (scan.ignored)
+        d.notes.push_back(std::to_string(scan.ignored) + " files that are not .png, .jpg, .jpeg or .bmp ignored");
       if (scan.sizes.size() > 1 || scan.sizes.begin()->first != std::pair{scan.height, scan.width})
         d.notes.push_back("images resized to " + std::to_string(scan.height) + "x" + std::to_string(scan.width));
     } else {
@@ -185,8 +189,8 @@ inline DataSource load(const std::string& path, const LoadOptions& options = {})
   d.images = d.format != Format::csv && !rows;
   // Shapes must agree between splits.
   for (const auto& [s, name] : {std::pair{&d.test, "test"}, {&d.validation, "validation"}})
-    EDGENAS_CHECK(s->labels.empty() || (s->height == d.train.height && s->width == d.train.width &&
-                                        s->channels == d.train.channels),
+    EDGENAS_CHECK(s->labels.empty() ||
+                      (s->height == d.train.height && s->width == d.train.width && s->channels == d.train.channels),
                   Status::invalid_shape, "%s: %s images are %dx%dx%d, training images %dx%dx%d", path.c_str(), name,
                   s->height, s->width, s->channels, d.train.height, d.train.width, d.train.channels);
   detail::unify_classes(d);
@@ -198,12 +202,13 @@ inline DataSource load(const std::string& path, const LoadOptions& options = {})
       std::vector<std::size_t> order(s->size());
       std::iota(order.begin(), order.end(), std::size_t{0});
       Rng rng(options.seed ^ 0x5eed0f0de4ull);
-      for (std::size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<std::uint32_t>(i + 1))]);
+      for (std::size_t i = order.size() - 1; i > 0; --i)
+        std::swap(order[i], order[rng.below(static_cast<std::uint32_t>(i + 1))]);
       *s = select(*s, order);
       d.notes.push_back(std::string("the ") + name + " images came sorted by class: shuffled (seeded)");
     }
-  EDGENAS_CHECK(d.classes() >= 2, Status::invalid_argument, "%s: the labels name %d class; a classifier needs two or more",
-                path.c_str(), d.classes());
+  EDGENAS_CHECK(d.classes() >= 2, Status::invalid_argument,
+                "%s: the labels name %d class; a classifier needs two or more", path.c_str(), d.classes());
   if (!d.test_given) {
     std::tie(d.train, d.test) = stratified_split(d.train, options.test_fraction, options.seed);
     EDGENAS_CHECK(!d.test.labels.empty() && !d.train.labels.empty(), Status::invalid_argument,
@@ -251,7 +256,8 @@ inline DataSummary summarize(const DataSource& d) {
   json::Value::Array notes, sizes;
   for (const std::string& n : d.notes) notes.emplace_back(n);
   for (const auto& [hw, n] : d.native_sizes)
-    sizes.push_back(json::Value().set("height", hw.first).set("width", hw.second).set("images", static_cast<std::int64_t>(n)));
+    sizes.push_back(
+        json::Value().set("height", hw.first).set("width", hw.second).set("images", static_cast<std::int64_t>(n)));
   // Warnings.
   std::size_t most = 0, least = SIZE_MAX;
   int most_c = 0, least_c = 0;
@@ -261,10 +267,12 @@ inline DataSummary summarize(const DataSource& d) {
     if (n < least) least = n, least_c = c;
   }
   const auto add = [&](std::string w) { s.warnings.push_back(std::move(w)); };
-  if (least == 0) add("class \"" + class_name(d.train, least_c) + "\" has no training images");
+  if (least == 0)
+    add("class \"" + class_name(d.train, least_c) + "\" has no training images");
   else if (most >= 3 * least)
-    add("class imbalance: \"" + class_name(d.train, most_c) + "\" has " + std::to_string(most) + " training images, \"" +
-        class_name(d.train, least_c) + "\" " + std::to_string(least) + " (" + std::to_string(most / least) + "x)");
+    add("class imbalance: \"" + class_name(d.train, most_c) + "\" has " + std::to_string(most) +
+        " training images, \"" + class_name(d.train, least_c) + "\" " + std::to_string(least) + " (" +
+        std::to_string(most / least) + "x)");
   if (least > 0 && least < 10)
     add("class \"" + class_name(d.train, least_c) + "\" has only " + std::to_string(least) + " training images");
   if (d.native_sizes.size() > 1) {
@@ -289,8 +297,9 @@ inline DataSummary summarize(const DataSource& d) {
   }
   for (const Dataset* p : {&d.validation, &d.test})
     for (std::size_t i = 0; i < p->size(); ++i) leaked += seen.count(view(*p, i));
-  if (dup) add(std::to_string(dup) + " training images are exact duplicates of others" +
-               (conflicting ? " (" + std::to_string(conflicting) + " with a different label)" : std::string()));
+  if (dup)
+    add(std::to_string(dup) + " training images are exact duplicates of others" +
+        (conflicting ? " (" + std::to_string(conflicting) + " with a different label)" : std::string()));
   if (leaked) add(std::to_string(leaked) + " validation or test images also appear in the training images");
   json::Value::Array warnings;
   for (const std::string& w : s.warnings) warnings.emplace_back(w);

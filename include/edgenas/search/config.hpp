@@ -42,7 +42,7 @@ inline FinalTraining parse_final_training(std::string_view name) {
 struct SearchConfig {
   std::string preset = "custom";  // a label for reports
   SearchSpace space = spaces::fmnist();
-  std::string data{};             // any format data::load reads (docs/data.md); empty: Debian's Fashion-MNIST
+  std::string data{};              // any format data::load reads (docs/data.md); empty: Debian's Fashion-MNIST
   std::string out = "out/search";  // journal, checkpoints, latency table, report, model files
   bool resume = false;             // continue the search in `out` (else `out` must hold none)
 
@@ -67,9 +67,9 @@ struct SearchConfig {
   std::int64_t train_images = 0, supernet_images = 0, validation_images = 5000, test_images = 0,
                calibration_images = 2000;
 
-  std::string data_shape{};       // "HxWxC" of CSV rows or N×F arrays that are not square images
-  int label_column = -1;          // CSV without a header naming it: 0-based, −1 the last column
-  double test_fraction = 0.2;     // held out as the test split when the data has none
+  std::string data_shape{};    // "HxWxC" of CSV rows or N×F arrays that are not square images
+  int label_column = -1;       // CSV without a header naming it: 0-based, −1 the last column
+  double test_fraction = 0.2;  // held out as the test split when the data has none
   // auto: random crops (padding 1/14 of the side) and horizontal flips for pictures, none for
   // rows of values (CSV, N×F arrays); or none, crop, flip, crop+flip.
   std::string augmentation = "auto";

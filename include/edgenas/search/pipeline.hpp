@@ -43,8 +43,8 @@
 #include "edgenas/search/config.hpp"
 #include "edgenas/search/memory.hpp"
 #include "edgenas/search/report.hpp"
-#include "edgenas/train/qat.hpp"
 #include "edgenas/train.hpp"
+#include "edgenas/train/qat.hpp"
 
 namespace edgenas::search {
 
@@ -135,9 +135,10 @@ class Pipeline {
                     src.path.c_str(), train_.size());
       std::tie(train_, validation_) = data::split(train_, v, config_.seed);
     }
-    epoch_scale_ = config_.reference_images > 0
-                       ? std::clamp(static_cast<double>(config_.reference_images) / static_cast<double>(train_.size()), 1.0, 25.0)
-                       : 1.0;
+    epoch_scale_ =
+        config_.reference_images > 0
+            ? std::clamp(static_cast<double>(config_.reference_images) / static_cast<double>(train_.size()), 1.0, 25.0)
+            : 1.0;
     if (config_.train_images > 0) data::keep_head(train_, static_cast<std::size_t>(config_.train_images));
     test_ = data::conform(src.test, r, r, c);
     if (config_.test_images > 0) data::keep_head(test_, static_cast<std::size_t>(config_.test_images));
@@ -516,8 +517,8 @@ class Pipeline {
     in(c.label_column, -1, 1e6, "label_column (-1: the last)");
     in(static_cast<double>(c.reference_images), 0, 1e9, "reference_images");
     const std::string& a = c.augmentation;
-    EDGENAS_CHECK(a == "auto" || a == "auto/no-flip" || a == "auto/no-crop" || a == "none" || a == "crop" || a == "flip" ||
-                      a == "crop+flip",
+    EDGENAS_CHECK(a == "auto" || a == "auto/no-flip" || a == "auto/no-crop" || a == "none" || a == "crop" ||
+                      a == "flip" || a == "crop+flip",
                   Status::invalid_argument,
                   "search config: augmentation \"%s\", expected auto (or auto/no-flip, auto/no-crop), none, crop, flip "
                   "or crop+flip",
@@ -823,7 +824,7 @@ class Pipeline {
   std::optional<data::DataSource> source_;  // as read, until load_data conforms it to the space
   data::Dataset train_, validation_, test_;
   std::unordered_map<int, std::array<data::Dataset, 3>> resized_;  // train, validation, test at other resolutions
-  Sets sets_{&train_, &validation_, &test_};  // the sets at the resolution being worked on
+  Sets sets_{&train_, &validation_, &test_};                       // the sets at the resolution being worked on
   data::Normalization norm_;
   data::Augmentation augmentation_{};
   double epoch_scale_ = 1.0;

@@ -103,9 +103,9 @@ inline SearchSpace search_space_from_json(const json::Value& v) {
                   res.as_string("space.resolutions").c_str());
     s.resolutions.clear();
   } else {
-    s.resolutions = detail::read_choices<int>(v, "space", "resolutions", [](const json::Value& x, const std::string& f) {
-      return x.as_int(f.c_str(), 1, limits::max_extent);
-    });
+    s.resolutions = detail::read_choices<int>(
+        v, "space", "resolutions",
+        [](const json::Value& x, const std::string& f) { return x.as_int(f.c_str(), 1, limits::max_extent); });
   }
   s.in_channels = v.at("in_channels", "space").as_int("space.in_channels", 1, limits::max_input_channels);
   s.width_multipliers = detail::read_choices<double>(v, "space", "width_multipliers", [](const json::Value& x, const std::string& f) {

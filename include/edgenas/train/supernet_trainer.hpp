@@ -283,8 +283,10 @@ class SubnetEvaluator {
     if (r == validation_.height && r == validation_.width) return {calibration_, validation_};
     auto it = resized_.find(r);
     if (it == resized_.end())
-      it = resized_.emplace(r, std::pair{data::conform(calibration_, r, r, calibration_.channels),
-                                         data::conform(validation_, r, r, validation_.channels)}).first;
+      it = resized_
+               .emplace(r, std::pair{data::conform(calibration_, r, r, calibration_.channels),
+                                     data::conform(validation_, r, r, validation_.channels)})
+               .first;
     return {it->second.first, it->second.second};
   }
 
