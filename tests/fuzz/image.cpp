@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
     }
     const edgenas::data::ImageFolderScan scan =
-        edgenas::data::scan_image_folder(root.string(), {.max_side = 64, .max_pixels = 1 << 22});
+        edgenas::data::scan_image_folder(root.string(), {.max_side = 64, .max_pixels = 1 << 18});
     const edgenas::data::Dataset d = edgenas::data::load_image_folder_split(scan, "");
     fuzz::require(d.size() == 2 && d.pixels.size() == 2 * d.image_bytes(), "both images decoded");
   });
