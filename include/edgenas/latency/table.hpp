@@ -234,6 +234,7 @@ struct Table {
   Drift drift_at_end;                 // reference pieces re-timed as the build ended, against their entries
   int passes = 1;                     // 2: measured again because the device's speed moved during the first
   std::map<std::string, Measurement> entries;
+  std::map<std::string, std::string> implementations;  // what timed each entry ("xnnpack", "depthwise edgenas")
   double scale = 1.0;      // fitted a
   double offset_ms = 0.0;  // fitted b
   int fitted_networks = 0;
@@ -340,7 +341,8 @@ inline json::Value to_json(const Table& t) {
                          .set("ci_high_ms", m.ci_high_ms)
                          .set("runs", m.runs)
                          .set("rounds", m.rounds)
-                         .set("stable", m.stable));
+                         .set("stable", m.stable)
+                         .set("implementation", t.implementations.count(key) ? t.implementations.at(key) : "xnnpack"));
   return json::Value()
       .set("format", "edgenas-latency-table")
       .set("version", table_version)
@@ -463,6 +465,7 @@ inline Table load_table(const std::string& path, const Fingerprint& expected, De
     EDGENAS_CHECK(m.median_ms > 0 && m.median_ms < 1e9 && m.p10_ms <= m.median_ms && m.median_ms <= m.p90_ms,
                   Status::corrupt_data, "%s: entry \"%s\" has inconsistent timings", path.c_str(), key.c_str());
     t.entries[key] = m;
+    if (const json::Value* impl = e.find("implementation")) t.implementations[key] = impl->as_string("implementation");
   }
   t.index();
   return t;
@@ -508,6 +511,19 @@ class PieceRunner {
   std::unique_ptr<xnnpack::Runtime> fp32_;
   std::unique_ptr<xnnpack::Int8Runtime> int8_;
 };
+
+/// What runs a piece on this device (the kernel plan's choice for a block's depthwise layer),
+/// as a table records it. Call after the piece has been built once (the plan then holds it).
+inline std::string implementation_of(const xnnpack::Piece& piece, int threads, std::string_view dtype) {
+  if (dtype == "int8") return "xnnpack int8";
+  if (piece.kind == xnnpack::Piece::Kind::network) return "per-layer plan";
+  if (piece.kind != xnnpack::Piece::Kind::block) return "xnnpack";
+  const kernels::DepthwiseLayer dw{piece.input.h, piece.input.w, piece.block.expanded, piece.block.kernel,
+                                   piece.block.stride, piece.block.act};
+  const auto choice = xnnpack::kernel_plan().find(xnnpack::depthwise_key(dw, 1, threads));
+  return std::string("depthwise ") +
+         xnnpack::implementation_name(choice ? choice->implementation : xnnpack::Implementation::xnnpack);
+}
 
 /// Rough bytes a PieceRunner holds (weights and the feature maps it passes through): how many
 /// runtimes measure_pieces keeps alive at once.
@@ -784,6 +800,8 @@ inline std::size_t extend_table(Table& table, const std::vector<PieceJob>& jobs,
         const bool piece = i < todo.size();
         if (piece) {
           table.entries[todo[i]->piece.key] = x;
+          table.implementations[todo[i]->piece.key] =
+              implementation_of(todo[i]->piece.piece, table.device.threads, table.device.dtype);
           table.index();
           if (!path.empty()) save_table(table, path);
         }

@@ -1,24 +1,33 @@
-// edgenas/runtime/xnnpack/runtime.hpp — a genotype plus its BN-folded weights as an XNNPACK
-// subgraph (fp32), run on a caller-chosen number of threads.
+// edgenas/runtime/xnnpack/runtime.hpp — a genotype plus its BN-folded weights as a list of
+// layers (fp32), each run by XNNPACK or by edgenas's own kernel — whichever the plan chose for
+// this device — in one static arena, on a caller-chosen number of threads.
 //
-// Every XNNPACK call lives in this header, written against Debian 12's XNNPACK (ae108ef,
-// xnn_create_runtime_v2); every failure is an edgenas::Error naming the layer and the call.
-// Mapping:
-//   conv + act       convolution_2d / depthwise_convolution_2d with the activation as the
-//                    node's clamp (ReLU [0, ∞), ReLU6 [0, 6]) or a separate node (h-swish,
-//                    sigmoid; swish = x · sigmoid(x) via multiply2). h-sigmoid is folded into
-//                    the node itself: weights and bias scaled by 1/6, bias + 0.5, clamp [0, 1].
-//   SE               global_average_pooling_2d → fully_connected (ReLU clamp) →
-//                    fully_connected (h-sigmoid folded) → multiply2 broadcast over H×W
-//   residual         add2
+// Why operators, not one XNNPACK subgraph: a subgraph owns its intermediate buffers, so mixing
+// in another kernel would cost a copy at every boundary; XNNPACK operators take the buffers
+// they read and write, so every layer here works in place in one arena planned once (values
+// whose lifetimes do not overlap share bytes; every buffer 64-byte aligned). The layers are
+// those XNNPACK's subgraph would run (xnn_define_* ↔ xnn_create_*), so the all-XNNPACK plan is
+// the subgraph runtime's cost.
+//
+// Lowering (every XNNPACK failure is an edgenas::Error naming the layer and the call):
+//   conv + act       convolution (depthwise: XNN_FLAG_DEPTHWISE_CONVOLUTION) with the
+//                    activation as its clamp (ReLU [0, ∞), ReLU6 [0, 6]) or a separate operator
+//                    (h-swish, sigmoid; swish = x · sigmoid(x)). h-sigmoid is folded into the
+//                    layer: weights and bias scaled by 1/6, bias + 0.5, clamp [0, 1].
+//   depthwise        XNNPACK, or kernels::depthwise_rows with bias and activation fused
+//                    (plan.hpp decides per layer shape, by measurement on this device)
+//   SE               global average pool → FC (ReLU) → FC (h-sigmoid folded) → multiply
+//   residual         add
 //   head             1×1 convolution + act → global average pool → [FC + act] → FC
-// Buffers handed to XNNPACK are padded by XNN_EXTRA_BYTES.
 #pragma once
 
 #include <pthreadpool.h>
 #include <xnnpack.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <span>
@@ -26,6 +35,7 @@
 #include <vector>
 
 #include "edgenas/core/tensor.hpp"
+#include "edgenas/runtime/kernels/depthwise.hpp"
 #include "edgenas/space/cost.hpp"
 #include "edgenas/space/genotype.hpp"
 
@@ -55,14 +65,32 @@ constexpr float inf = std::numeric_limits<float>::infinity();
 
 }  // namespace detail
 
-/// The XNNPACK library's identity, for latency tables (Debian 12 ships commit ae108ef).
-inline std::string library_identity() { return "XNNPACK ae108ef (Debian 12, libxnnpack0 0.0~git20220216)"; }
+/// Version of edgenas's own runtime kernels: part of every latency table's and plan's identity.
+inline constexpr int own_kernels_version = 1;
+
+/// The XNNPACK library's identity (Debian 12 ships commit ae108ef).
+inline std::string xnnpack_identity() { return "XNNPACK ae108ef (Debian 12, libxnnpack0 0.0~git20220216)"; }
+
+/// What runs the networks: XNNPACK plus edgenas's kernels chosen per layer — what a latency
+/// table or a kernel plan was measured with.
+inline std::string library_identity() {
+  return xnnpack_identity() + " + edgenas kernels v" + std::to_string(own_kernels_version) + ", per-layer plan";
+}
+
+/// Who runs a layer.
+enum class Implementation { xnnpack, edgenas };
+inline const char* implementation_name(Implementation i) { return i == Implementation::xnnpack ? "xnnpack" : "edgenas"; }
+
+/// How a runtime picks implementations: by measurement on this device (cached, plan.hpp), or
+/// one of them wherever it can run the layer.
+enum class PlanMode { measured, xnnpack, edgenas };
 
 /// What a runtime executes: the whole network, or one piece of it on its own (latency tables
-/// time pieces): the stem, one MBConv block (input shape and gene), or the head.
+/// time pieces): the stem, one MBConv block (input shape and gene), the head, or one depthwise
+/// layer with its activation (input shape; kernel, stride, act from `block`).
 struct Piece {
-  enum class Kind { network, stem, block, head } kind = Kind::network;
-  Shape input{};   // block/head: the feature map entering the piece (n ignored)
+  enum class Kind { network, stem, block, head, depthwise } kind = Kind::network;
+  Shape input{};   // block/head/depthwise: the feature map entering the piece (n ignored)
   BlockGene block{};
 };
 
@@ -79,20 +107,43 @@ inline std::int64_t piece_weight_count(const Genotype& g, const Piece& p) {
              (g.head.hidden > 0 ? std::int64_t{g.head.channels} * g.head.hidden + g.head.hidden : 0) +
              std::int64_t{features} * g.head.classes + g.head.classes;
     }
+    case Piece::Kind::depthwise: return std::int64_t{p.block.kernel} * p.block.kernel * p.input.c + p.input.c;
   }
   return 0;
 }
 
+/// A depthwise layer's identity in a plan: shape, kernel, stride, activation, batch, threads.
+inline std::string depthwise_key(const kernels::DepthwiseLayer& l, int batch, int threads) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "dw %dx%dx%d k%d s%d %s n%d t%d", l.h, l.w, l.c, l.kernel, l.stride,
+                activation_name(l.act).data(), batch, threads);
+  return buf;
+}
+
+/// The implementation the device's kernel plan holds for a depthwise layer (measured the first
+/// time a shape is asked for; plan.hpp).
+inline Implementation planned_implementation(const kernels::DepthwiseLayer& layer, int batch, int threads);
+
+/// One operator of a built runtime, as `edgenas bench --plan` reports it.
+struct StepInfo {
+  std::string layer;      // "block 3 depthwise"
+  std::string operation;  // "depthwise 5x5 s2 28x28x96 +hswish"
+  Implementation implementation = Implementation::xnnpack;
+  std::string plan_key;  // depthwise layers: their key in the plan
+};
+
 class Runtime {
  public:
-  /// Builds the subgraph for `g` with weights in the layout of train::Network::inference_weights().
+  /// Builds the network `g` with weights in the layout of train::Network::inference_weights().
   /// threads = 1 runs on the caller's thread; more uses a pthreadpool of that size.
-  Runtime(const Genotype& g, std::span<const float> weights, int threads = 1, int batch = 1)
-      : Runtime(g, Piece{}, weights, threads, batch) {}
+  Runtime(const Genotype& g, std::span<const float> weights, int threads = 1, int batch = 1,
+          PlanMode plan = PlanMode::measured)
+      : Runtime(g, Piece{}, weights, threads, batch, plan) {}
 
   /// Builds one piece of `g` (weights: that piece's slice, see piece_weight_count).
-  Runtime(const Genotype& g, const Piece& piece, std::span<const float> weights, int threads = 1, int batch = 1)
-      : genotype_(g), piece_(piece), batch_(batch) {
+  Runtime(const Genotype& g, const Piece& piece, std::span<const float> weights, int threads = 1, int batch = 1,
+          PlanMode plan = PlanMode::measured)
+      : genotype_(g), piece_(piece), batch_(batch), threads_(threads), mode_(plan) {
     validate(g);
     EDGENAS_CHECK(static_cast<std::int64_t>(weights.size()) == piece_weight_count(g, piece), Status::invalid_argument,
                   "xnnpack::Runtime: weight blob has %zu floats, the %s needs %lld", weights.size(), piece_name(piece),
@@ -100,14 +151,11 @@ class Runtime {
     EDGENAS_CHECK(threads >= 1 && batch >= 1, Status::invalid_argument, "xnnpack::Runtime: threads %d, batch %d",
                   threads, batch);
     detail::initialize();
-    pool_ = detail::make_pool(threads);
+    pool_.reset(detail::make_pool(threads));
     weights_.assign(weights.begin(), weights.end());
-    input_shape_ = piece.kind == Piece::Kind::network || piece.kind == Piece::Kind::stem ? g.input.with_batch(batch)
-                                                                                         : piece.input.with_batch(batch);
-    output_shape_ = piece_output_shape();
-    input_.resize(static_cast<std::size_t>(input_shape_.size()) + XNN_EXTRA_BYTES / sizeof(float));
-    output_.resize(static_cast<std::size_t>(output_shape_.size()) + XNN_EXTRA_BYTES / sizeof(float));
-    build();
+    lower();
+    plan_arena();
+    instantiate();
   }
 
   static const char* piece_name(const Piece& p) {
@@ -116,56 +164,137 @@ class Runtime {
       case Piece::Kind::stem: return "stem";
       case Piece::Kind::block: return "block";
       case Piece::Kind::head: return "head";
+      case Piece::Kind::depthwise: return "depthwise layer";
     }
     return "piece";
-  }
-  ~Runtime() {
-    if (runtime_) xnn_delete_runtime(runtime_);
-    if (pool_) pthreadpool_destroy(pool_);
   }
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
   const Genotype& genotype() const noexcept { return genotype_; }
   int batch() const noexcept { return batch_; }
+  int threads() const noexcept { return threads_; }
 
-  /// The padded input buffer [batch, H, W, C]: write images here, then invoke().
-  TensorView input() noexcept { return {input_.data(), input_shape_}; }
+  /// The input buffer [batch, H, W, C]: write images here, then invoke().
+  TensorView input() noexcept { return {data(input_), values_[static_cast<std::size_t>(input_)].shape}; }
   /// Logits [batch, 1, 1, classes] (or the piece's output) of the last invoke().
-  ConstTensorView output() const noexcept { return {output_.data(), output_shape_}; }
+  ConstTensorView output() const noexcept {
+    return {data(output_), values_[static_cast<std::size_t>(output_)].shape};
+  }
 
-  void invoke() { detail::check(xnn_invoke_runtime(runtime_), "xnn_invoke_runtime", "the network"); }
+  void invoke() {
+    for (auto& s : steps_) s.run(pool_.get());
+  }
 
   /// Copies `images` in, runs, copies the logits out.
   void run(ConstTensorView images, TensorView logits) {
-    EDGENAS_CHECK(images.shape() == input_shape_, Status::invalid_shape,
+    const Shape in = input().shape();
+    EDGENAS_CHECK(images.shape() == in, Status::invalid_shape,
                   "xnnpack::Runtime: images %dx%dx%dx%d, runtime built for %dx%dx%dx%d", images.shape().n,
-                  images.shape().h, images.shape().w, images.shape().c, input_shape_.n, input_shape_.h,
-                  input_shape_.w, input_shape_.c);
+                  images.shape().h, images.shape().w, images.shape().c, in.n, in.h, in.w, in.c);
     EDGENAS_CHECK(logits.size() == output().size(), Status::invalid_shape,
                   "xnnpack::Runtime: logits buffer has %lld values, need %lld", static_cast<long long>(logits.size()),
                   static_cast<long long>(output().size()));
-    std::memcpy(input_.data(), images.data(), sizeof(float) * static_cast<std::size_t>(images.size()));
+    std::memcpy(input().data(), images.data(), sizeof(float) * static_cast<std::size_t>(images.size()));
     invoke();
-    std::memcpy(logits.data(), output_.data(), sizeof(float) * static_cast<std::size_t>(logits.size()));
+    std::memcpy(logits.data(), output().data(), sizeof(float) * static_cast<std::size_t>(logits.size()));
+  }
+
+  /// The operators in execution order, with who runs each.
+  std::vector<StepInfo> steps() const {
+    std::vector<StepInfo> out;
+    for (const auto& s : steps_) out.push_back(s.info);
+    return out;
+  }
+  /// Bytes of the arena holding every activation (input and output included).
+  std::int64_t arena_bytes() const noexcept { return arena_floats_ * static_cast<std::int64_t>(sizeof(float)); }
+
+  /// Runs the network `runs` times and returns each operator's median time in ms, in place
+  /// (same arena, same neighbours): where the time goes.
+  std::vector<double> profile(int runs) {
+    using clock = std::chrono::steady_clock;
+    std::vector<std::vector<double>> t(steps_.size());
+    for (int r = 0; r < runs; ++r)
+      for (std::size_t i = 0; i < steps_.size(); ++i) {
+        const auto start = clock::now();
+        steps_[i].run(pool_.get());
+        t[i].push_back(std::chrono::duration<double, std::milli>(clock::now() - start).count());
+      }
+    std::vector<double> median;
+    for (auto& v : t) {
+      std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+      median.push_back(v.empty() ? 0.0 : v[v.size() / 2]);
+    }
+    return median;
   }
 
  private:
-  Shape piece_output_shape() const {
-    const Genotype& g = genotype_;
-    switch (piece_.kind) {
-      case Piece::Kind::stem: return same_window_output(g.input.with_batch(batch_), g.stem.stride, g.stem.channels);
-      case Piece::Kind::block:
-        return same_window_output(piece_.input.with_batch(batch_), piece_.block.stride, piece_.block.out);
-      default: return {batch_, 1, 1, g.head.classes};
-    }
-  }
+  // ---- the lowered network: operators over values --------------------------------------
 
-  struct SubgraphDeleter {
-    void operator()(xnn_subgraph* s) const noexcept { xnn_delete_subgraph(s); }
+  struct Value {
+    Shape shape{};
+    std::int64_t floats = 0;
+    int first = 0, last = 0;  // steps that produce it and read it last
+    std::int64_t offset = -1;
+  };
+  enum class OpKind { conv, depthwise_own, dense, pool, hardswish, sigmoid, multiply, add };
+  struct Op {
+    OpKind kind{};
+    StepInfo info;
+    int in = -1, in2 = -1, out = -1, scratch = -1;
+    int kernel = 1, stride = 1, groups = 1;
+    float lo = -detail::inf, hi = detail::inf;
+    const float* w = nullptr;
+    const float* b = nullptr;
+    kernels::DepthwiseLayer dw{};
   };
 
-  // A weight slice with its own storage when it must be transformed (h-sigmoid folding).
+  struct OperatorDeleter {
+    void operator()(xnn_operator* op) const noexcept { xnn_delete_operator(op); }
+  };
+  struct PoolDeleter {
+    void operator()(pthreadpool* p) const noexcept { pthreadpool_destroy(p); }
+  };
+  struct Step {
+    StepInfo info;
+    std::unique_ptr<xnn_operator, OperatorDeleter> op;
+    std::function<void(pthreadpool_t)> own;
+    void run(pthreadpool_t pool) {
+      if (op)
+        detail::check(xnn_run_operator(op.get(), pool), "xnn_run_operator", info.layer);
+      else
+        own(pool);
+    }
+  };
+
+  static Op make_op(OpKind kind, const std::string& layer, std::string operation, int in, int in2 = -1) {
+    Op op;
+    op.kind = kind;
+    op.info.layer = layer;
+    op.info.operation = std::move(operation);
+    op.in = in;
+    op.in2 = in2;
+    return op;
+  }
+
+  int value(Shape s) {
+    values_.push_back({s, s.size(), static_cast<int>(ops_.size()), static_cast<int>(ops_.size()), -1});
+    return static_cast<int>(values_.size()) - 1;
+  }
+  void use(int v) {
+    if (v >= 0) values_[static_cast<std::size_t>(v)].last = static_cast<int>(ops_.size());
+  }
+  // Records `op` (reading op.in/op.in2), creating its output value of shape `out`.
+  int emit(Op op, Shape out) {
+    use(op.in);
+    use(op.in2);
+    use(op.scratch);
+    op.out = value(out);
+    ops_.push_back(std::move(op));
+    return ops_.back().out;
+  }
+  const Shape& shape(int v) const { return values_[static_cast<std::size_t>(v)].shape; }
+
   std::span<const float> take(std::int64_t n) {
     const auto s = std::span<const float>(weights_).subspan(static_cast<std::size_t>(cursor_), static_cast<std::size_t>(n));
     cursor_ += n;
@@ -177,21 +306,7 @@ class Runtime {
     return v.data();
   }
 
-  uint32_t tensor(const std::vector<std::size_t>& dims, const float* data, uint32_t external_id, uint32_t flags,
-                  const std::string& layer) {
-    uint32_t id = 0;
-    detail::check(xnn_define_tensor_value(subgraph_.get(), xnn_datatype_fp32, dims.size(), dims.data(), data,
-                                          external_id, flags, &id),
-                  "xnn_define_tensor_value", layer);
-    return id;
-  }
-  uint32_t activation_tensor(Shape s, const std::string& layer) {
-    return tensor({static_cast<std::size_t>(s.n), static_cast<std::size_t>(s.h), static_cast<std::size_t>(s.w),
-                   static_cast<std::size_t>(s.c)},
-                  nullptr, XNN_INVALID_VALUE_ID, 0, layer);
-  }
-
-  // Output range a node can clamp to for this activation (everything else needs a node).
+  // Output range an operator can clamp to for this activation (everything else needs one).
   static std::pair<float, float> clamp_of(Activation a) {
     switch (a) {
       case Activation::relu: return {0.0f, detail::inf};
@@ -201,183 +316,329 @@ class Runtime {
     }
   }
 
-  static bool needs_node(Activation a) {
-    return a == Activation::hswish || a == Activation::sigmoid || a == Activation::swish;
+  // The activation operators that could not be a clamp.
+  int activate(int x, Activation a, const std::string& layer) {
+    if (a == Activation::hswish) return emit(make_op(OpKind::hardswish, layer, "h-swish", x), shape(x));
+    if (a != Activation::sigmoid && a != Activation::swish) return x;
+    const int sig = emit(make_op(OpKind::sigmoid, layer, "sigmoid", x), shape(x));
+    if (a == Activation::sigmoid) return sig;
+    return emit(make_op(OpKind::multiply, layer, "multiply (swish)", x, sig), shape(x));
   }
 
-  // Applies the activation nodes that could not be a clamp; returns the activated value id
-  // (`external_out` when given).
-  uint32_t activate(uint32_t x, Shape s, Activation a, const std::string& layer,
-                    uint32_t external_out = XNN_INVALID_VALUE_ID) {
-    const auto result = [&] { return external_out != XNN_INVALID_VALUE_ID ? external_out : activation_tensor(s, layer); };
-    if (a == Activation::hswish) {
-      const uint32_t y = result();
-      detail::check(xnn_define_hardswish(subgraph_.get(), x, y, 0), "xnn_define_hardswish", layer);
-      return y;
-    }
-    if (a == Activation::sigmoid || a == Activation::swish) {
-      const uint32_t sig = a == Activation::sigmoid ? result() : activation_tensor(s, layer);
-      detail::check(xnn_define_sigmoid(subgraph_.get(), x, sig, 0), "xnn_define_sigmoid", layer);
-      if (a == Activation::sigmoid) return sig;
-      const uint32_t y = result();
-      detail::check(xnn_define_multiply2(subgraph_.get(), -detail::inf, detail::inf, x, sig, y, 0),
-                    "xnn_define_multiply2", layer + " (swish)");
-      return y;
-    }
-    return x;
+  static std::string describe(const char* what, Shape in, int k, int s, int out_c) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%s %dx%d s%d %dx%dx%d -> %d", what, k, k, s, in.h, in.w, in.c, out_c);
+    return buf;
   }
 
-  // k×k convolution (full when groups == 1, depthwise when depthwise) + bias + activation.
-  uint32_t conv(uint32_t x, Shape in, int out_c, int kernel, int stride, bool depthwise, Activation act,
-                const std::string& layer, uint32_t external_out = XNN_INVALID_VALUE_ID) {
+  // k×k convolution (full, or depthwise) + bias + activation.
+  int conv(int x, int out_c, int kernel, int stride, bool depthwise, Activation act, const std::string& layer) {
+    const Shape in = shape(x);
     const Shape out = same_window_output(in, stride, out_c);
     const std::int64_t wn = depthwise ? std::int64_t{kernel} * kernel * in.c : std::int64_t{out_c} * kernel * kernel * in.c;
     const auto w = take(wn);
     const auto b = take(out_c);
+    Op op = make_op(OpKind::conv, layer, describe(depthwise ? "depthwise" : "conv", in, kernel, stride, out_c), x);
+    op.kernel = kernel;
+    op.stride = stride;
+    op.groups = depthwise ? in.c : 1;
+    if (depthwise) {
+      op.dw = {in.h, in.w, in.c, kernel, stride, act};
+      op.info.plan_key = depthwise_key(op.dw, batch_, threads_);
+      op.info.implementation = choose(op.dw);
+      if (op.info.implementation == Implementation::edgenas) {  // bias and activation fused
+        op.kind = OpKind::depthwise_own;
+        op.info.operation += std::string(" +") + activation_name(act).data();
+        op.w = w.data();
+        op.b = b.data();
+        const std::int64_t scratch = kernels::depthwise_scratch_floats(op.dw);
+        if (scratch > 0) op.scratch = value({1, 1, 1, static_cast<int>(scratch)});
+        return emit(op, out);
+      }
+    }
     const bool fold = act == Activation::hsigmoid;
-    const float* wp = fold ? fold_hsigmoid(w, false) : w.data();
-    const float* bp = fold ? fold_hsigmoid(b, true) : b.data();
-    const auto k = static_cast<std::size_t>(kernel);
-    const uint32_t wid = depthwise ? tensor({1, k, k, static_cast<std::size_t>(in.c)}, wp, XNN_INVALID_VALUE_ID, 0, layer)
-                                   : tensor({static_cast<std::size_t>(out_c), k, k, static_cast<std::size_t>(in.c)}, wp,
-                                            XNN_INVALID_VALUE_ID, 0, layer);
-    const uint32_t bid = tensor({static_cast<std::size_t>(out_c)}, bp, XNN_INVALID_VALUE_ID, 0, layer);
-    const bool direct = external_out != XNN_INVALID_VALUE_ID && !needs_node(act);
-    const uint32_t y = direct ? external_out : activation_tensor(out, layer);
-    const auto [lo, hi] = clamp_of(act);
-    const auto ph = static_cast<uint32_t>(same_padding_total(in.h, kernel, stride));
-    const auto pw = static_cast<uint32_t>(same_padding_total(in.w, kernel, stride));
-    const auto s = static_cast<uint32_t>(stride), kk = static_cast<uint32_t>(kernel);
-    if (depthwise)
-      detail::check(xnn_define_depthwise_convolution_2d(subgraph_.get(), ph / 2, pw - pw / 2, ph - ph / 2, pw / 2, kk, kk,
-                                                        s, s, 1, 1, 1, static_cast<std::size_t>(in.c), lo, hi, x, wid,
-                                                        bid, y, 0),
-                    "xnn_define_depthwise_convolution_2d", layer);
-    else
-      detail::check(xnn_define_convolution_2d(subgraph_.get(), ph / 2, pw - pw / 2, ph - ph / 2, pw / 2, kk, kk, s, s, 1,
-                                              1, 1, static_cast<std::size_t>(in.c), static_cast<std::size_t>(out_c), lo,
-                                              hi, x, wid, bid, y, 0),
-                    "xnn_define_convolution_2d", layer);
-    return direct ? y : activate(y, out, act, layer, external_out);
+    op.w = fold ? fold_hsigmoid(w, false) : w.data();
+    op.b = fold ? fold_hsigmoid(b, true) : b.data();
+    std::tie(op.lo, op.hi) = clamp_of(act);
+    return activate(emit(op, out), act, layer);
+  }
+
+  Implementation choose(const kernels::DepthwiseLayer& l) const {
+    switch (mode_) {
+      case PlanMode::xnnpack: return Implementation::xnnpack;
+      case PlanMode::edgenas: return Implementation::edgenas;
+      case PlanMode::measured: break;
+    }
+    return planned_implementation(l, batch_, threads_);
   }
 
   // Fully-connected on [N, 1, 1, in] → [N, 1, 1, out] + activation.
-  uint32_t dense(uint32_t x, int n, int in, int out, Activation act, const std::string& layer,
-                 uint32_t external_out = XNN_INVALID_VALUE_ID) {
+  int dense(int x, int out, Activation act, const std::string& layer) {
+    const int in = shape(x).c;
     const auto w = take(std::int64_t{out} * in);
     const auto b = take(out);
     const bool fold = act == Activation::hsigmoid;
-    const uint32_t wid = tensor({static_cast<std::size_t>(out), static_cast<std::size_t>(in)},
-                                fold ? fold_hsigmoid(w, false) : w.data(), XNN_INVALID_VALUE_ID, 0, layer);
-    const uint32_t bid = tensor({static_cast<std::size_t>(out)}, fold ? fold_hsigmoid(b, true) : b.data(),
-                                XNN_INVALID_VALUE_ID, 0, layer);
-    const Shape ys{n, 1, 1, out};
-    const bool direct = external_out != XNN_INVALID_VALUE_ID && !needs_node(act);
-    const uint32_t y = direct ? external_out : activation_tensor(ys, layer);
-    const auto [lo, hi] = clamp_of(act);
-    detail::check(xnn_define_fully_connected(subgraph_.get(), lo, hi, x, wid, bid, y, 0), "xnn_define_fully_connected",
-                  layer);
-    return direct ? y : activate(y, ys, act, layer, external_out);
+    Op op = make_op(OpKind::dense, layer, "fully connected " + std::to_string(in) + " -> " + std::to_string(out), x);
+    op.w = fold ? fold_hsigmoid(w, false) : w.data();
+    op.b = fold ? fold_hsigmoid(b, true) : b.data();
+    std::tie(op.lo, op.hi) = clamp_of(act);
+    return activate(emit(op, {batch_, 1, 1, out}), act, layer);
   }
 
-  uint32_t pool(uint32_t x, Shape in, const std::string& layer) {
-    const uint32_t y = activation_tensor({in.n, 1, 1, in.c}, layer);
-    detail::check(xnn_define_global_average_pooling_2d(subgraph_.get(), -detail::inf, detail::inf, x, y, 0),
-                  "xnn_define_global_average_pooling_2d", layer);
-    return y;
+  int pool(int x, const std::string& layer) {
+    const Shape s = shape(x);
+    return emit(make_op(OpKind::pool, layer, "global average pool", x), {s.n, 1, 1, s.c});
   }
 
-  uint32_t external(Shape s, uint32_t id, uint32_t flags, const char* name) {
-    return tensor({static_cast<std::size_t>(s.n), static_cast<std::size_t>(s.h), static_cast<std::size_t>(s.w),
-                   static_cast<std::size_t>(s.c)},
-                  nullptr, id, flags, name);
-  }
-
-  // One MBConv block on value x of shape s; returns the output value (external if given).
-  uint32_t build_block(uint32_t x, Shape s, const BlockGene& b, const std::string& name,
-                       uint32_t external_out = XNN_INVALID_VALUE_ID) {
-    uint32_t h = x;
-    Shape hs = s;
-    if (b.expanded != s.c) {
-      h = conv(h, hs, b.expanded, 1, 1, false, b.act, name + " expand");
-      hs = hs.with_channels(b.expanded);
-    }
-    h = conv(h, hs, b.expanded, b.kernel, b.stride, true, b.act, name + " depthwise");
-    hs = same_window_output(hs, b.stride, b.expanded);
+  // One MBConv block on value x.
+  int block(int x, const BlockGene& b, const std::string& name) {
+    const int in_c = shape(x).c;
+    int h = x;
+    if (b.expanded != in_c) h = conv(h, b.expanded, 1, 1, false, b.act, name + " expand");
+    h = conv(h, b.expanded, b.kernel, b.stride, true, b.act, name + " depthwise");
     if (b.se) {
       const int r = se_reduced_channels(b.expanded);
-      const uint32_t pooled = pool(h, hs, name + " SE pool");
-      const uint32_t hidden = dense(pooled, hs.n, b.expanded, r, Activation::relu, name + " SE reduce");
-      const uint32_t gate = dense(hidden, hs.n, r, b.expanded, Activation::hsigmoid, name + " SE expand");
-      const uint32_t scaled = activation_tensor(hs, name + " SE scale");
-      detail::check(xnn_define_multiply2(subgraph_.get(), -detail::inf, detail::inf, h, gate, scaled, 0),
-                    "xnn_define_multiply2", name + " SE scale");
-      h = scaled;
+      const int pooled = pool(h, name + " SE pool");
+      const int hidden = dense(pooled, r, Activation::relu, name + " SE reduce");
+      const int gate = dense(hidden, b.expanded, Activation::hsigmoid, name + " SE expand");
+      h = emit(make_op(OpKind::multiply, name + " SE scale", "multiply (broadcast)", h, gate), shape(h));
     }
-    const bool residual = has_residual(s.c, b);
-    const uint32_t projected = conv(h, hs, b.out, 1, 1, false, Activation::identity, name + " project",
-                                    residual ? XNN_INVALID_VALUE_ID : external_out);
-    if (!residual) return projected;
-    const uint32_t sum = external_out != XNN_INVALID_VALUE_ID ? external_out : activation_tensor(hs.with_channels(b.out), name + " residual");
-    detail::check(xnn_define_add2(subgraph_.get(), -detail::inf, detail::inf, projected, x, sum, 0), "xnn_define_add2",
-                  name + " residual");
-    return sum;
+    const int projected = conv(h, b.out, 1, 1, false, Activation::identity, name + " project");
+    if (!has_residual(in_c, b)) return projected;
+    return emit(make_op(OpKind::add, name + " residual", "add", projected, x), shape(projected));
   }
 
-  void build_head(uint32_t x, Shape s, uint32_t external_out) {
+  int head(int x) {
     const Genotype& g = genotype_;
-    x = conv(x, s, g.head.channels, 1, 1, false, g.head.act, "head conv");
-    uint32_t f = pool(x, s.with_channels(g.head.channels), "head pool");
-    int features = g.head.channels;
-    if (g.head.hidden > 0) {
-      f = dense(f, batch_, features, g.head.hidden, g.head.act, "head hidden");
-      features = g.head.hidden;
-    }
-    dense(f, batch_, features, g.head.classes, Activation::identity, "classifier", external_out);
+    x = conv(x, g.head.channels, 1, 1, false, g.head.act, "head conv");
+    int f = pool(x, "head pool");
+    if (g.head.hidden > 0) f = dense(f, g.head.hidden, g.head.act, "head hidden");
+    return dense(f, g.head.classes, Activation::identity, "classifier");
   }
 
-  void build() {
+  void lower() {
     const Genotype& g = genotype_;
-    xnn_subgraph_t raw = nullptr;
-    detail::check(xnn_create_subgraph(2, 0, &raw), "xnn_create_subgraph", piece_name(piece_));
-    subgraph_.reset(raw);
-    const uint32_t in = external(input_shape_, 0, XNN_VALUE_FLAG_EXTERNAL_INPUT, "input");
-    const uint32_t out = external(output_shape_, 1, XNN_VALUE_FLAG_EXTERNAL_OUTPUT, "output");
+    const bool from_image = piece_.kind == Piece::Kind::network || piece_.kind == Piece::Kind::stem;
+    input_ = value(from_image ? g.input.with_batch(batch_) : piece_.input.with_batch(batch_));
+    int x = input_;
+    const auto stem = [&] { return conv(x, g.stem.channels, g.stem.kernel, g.stem.stride, false, g.stem.act, "stem"); };
     switch (piece_.kind) {
-      case Piece::Kind::stem:
-        conv(in, input_shape_, g.stem.channels, g.stem.kernel, g.stem.stride, false, g.stem.act, "stem", out);
+      case Piece::Kind::stem: x = stem(); break;
+      case Piece::Kind::block: x = block(x, piece_.block, "block"); break;
+      case Piece::Kind::head: x = head(x); break;
+      case Piece::Kind::depthwise:
+        x = conv(x, shape(x).c, piece_.block.kernel, piece_.block.stride, true, piece_.block.act, "depthwise");
         break;
-      case Piece::Kind::block: build_block(in, input_shape_, piece_.block, "block", out); break;
-      case Piece::Kind::head: build_head(in, input_shape_, out); break;
-      case Piece::Kind::network: {
-        uint32_t x = conv(in, input_shape_, g.stem.channels, g.stem.kernel, g.stem.stride, false, g.stem.act, "stem");
-        Shape s = same_window_output(input_shape_, g.stem.stride, g.stem.channels);
-        for (std::size_t i = 0; i < g.blocks.size(); ++i) {
-          x = build_block(x, s, g.blocks[i], "block " + std::to_string(i));
-          s = same_window_output(s, g.blocks[i].stride, g.blocks[i].out);
-        }
-        build_head(x, s, out);
+      case Piece::Kind::network:
+        x = stem();
+        for (std::size_t i = 0; i < g.blocks.size(); ++i) x = block(x, g.blocks[i], "block " + std::to_string(i));
+        x = head(x);
         break;
-      }
     }
+    output_ = x;
     EDGENAS_CHECK(cursor_ == static_cast<std::int64_t>(weights_.size()), Status::invalid_argument,
                   "xnnpack::Runtime: %lld of %zu weights used", static_cast<long long>(cursor_), weights_.size());
-    detail::check(xnn_create_runtime_v2(subgraph_.get(), pool_, 0, &runtime_), "xnn_create_runtime_v2", piece_name(piece_));
-    const xnn_external_value externals[] = {{0, input_.data()}, {1, output_.data()}};
-    detail::check(xnn_setup_runtime(runtime_, 2, externals), "xnn_setup_runtime", piece_name(piece_));
+    // The input and the output stay valid between invocations.
+    values_[static_cast<std::size_t>(input_)].first = -1;
+    values_[static_cast<std::size_t>(input_)].last = values_[static_cast<std::size_t>(output_)].last =
+        static_cast<int>(ops_.size());
+  }
+
+  // ---- the arena: greedy by size, values whose lifetimes overlap never share bytes ----
+
+  static constexpr std::int64_t align_floats = 16;  // 64 bytes: whole cache lines, aligned SIMD loads
+
+  void plan_arena() {
+    std::vector<std::size_t> order(values_.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    const auto padded = [](const Value& v) {  // XNNPACK may read XNN_EXTRA_BYTES past a buffer
+      const std::int64_t n = v.floats + static_cast<std::int64_t>(XNN_EXTRA_BYTES / sizeof(float));
+      return (n + align_floats - 1) / align_floats * align_floats;
+    };
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return padded(values_[a]) > padded(values_[b]); });
+    std::vector<std::size_t> placed;
+    for (std::size_t i : order) {
+      Value& v = values_[i];
+      std::vector<std::pair<std::int64_t, std::int64_t>> busy;  // [begin, end) of live neighbours
+      for (std::size_t j : placed) {
+        const Value& u = values_[j];
+        if (u.first <= v.last && v.first <= u.last) busy.emplace_back(u.offset, u.offset + padded(u));
+      }
+      std::sort(busy.begin(), busy.end());
+      std::int64_t offset = 0;
+      for (const auto& [begin, end] : busy) {
+        if (offset + padded(v) <= begin) break;
+        offset = std::max(offset, end);
+      }
+      v.offset = offset;
+      arena_floats_ = std::max(arena_floats_, offset + padded(v));
+      placed.push_back(i);
+    }
+    arena_.assign(static_cast<std::size_t>(arena_floats_ + align_floats), 0.0f);
+  }
+
+  float* data(int v) {
+    auto base = reinterpret_cast<std::uintptr_t>(arena_.data());
+    base = (base + align_floats * sizeof(float) - 1) / (align_floats * sizeof(float)) * (align_floats * sizeof(float));
+    return reinterpret_cast<float*>(base) + values_[static_cast<std::size_t>(v)].offset;
+  }
+  const float* data(int v) const { return const_cast<Runtime*>(this)->data(v); }
+
+  // ---- instantiation: XNNPACK operators set up on their arena buffers, or own kernels ----
+
+  static std::vector<std::size_t> dims(Shape s) {
+    return {static_cast<std::size_t>(s.n), static_cast<std::size_t>(s.h), static_cast<std::size_t>(s.w),
+            static_cast<std::size_t>(s.c)};
+  }
+
+  void instantiate() {
+    for (const Op& op : ops_) {
+      Step step;
+      step.info = op.info;
+      const std::string& layer = op.info.layer;
+      const Shape in = shape(op.in), out = shape(op.out);
+      const auto n = static_cast<std::size_t>(in.n);
+      xnn_operator_t raw = nullptr;
+      pthreadpool_t pool = pool_.get();
+      switch (op.kind) {
+        case OpKind::conv: {
+          const auto ph = static_cast<uint32_t>(same_padding_total(in.h, op.kernel, op.stride));
+          const auto pw = static_cast<uint32_t>(same_padding_total(in.w, op.kernel, op.stride));
+          const auto k = static_cast<uint32_t>(op.kernel), s = static_cast<uint32_t>(op.stride);
+          const bool depthwise = op.groups > 1;
+          detail::check(xnn_create_convolution2d_nhwc_f32(
+                            ph / 2, pw - pw / 2, ph - ph / 2, pw / 2, k, k, s, s, 1, 1, static_cast<uint32_t>(op.groups),
+                            depthwise ? 1 : static_cast<std::size_t>(in.c), depthwise ? 1 : static_cast<std::size_t>(out.c),
+                            static_cast<std::size_t>(in.c), static_cast<std::size_t>(out.c), op.w, op.b, op.lo, op.hi,
+                            depthwise ? XNN_FLAG_DEPTHWISE_CONVOLUTION : 0, &raw),
+                        "xnn_create_convolution2d_nhwc_f32", layer);
+          step.op.reset(raw);
+          detail::check(xnn_setup_convolution2d_nhwc_f32(raw, n, static_cast<std::size_t>(in.h),
+                                                         static_cast<std::size_t>(in.w), data(op.in), data(op.out), pool),
+                        "xnn_setup_convolution2d_nhwc_f32", layer);
+          break;
+        }
+        case OpKind::depthwise_own: step.own = own_depthwise(op); break;
+        case OpKind::dense:
+          detail::check(xnn_create_fully_connected_nc_f32(static_cast<std::size_t>(in.c), static_cast<std::size_t>(out.c),
+                                                          static_cast<std::size_t>(in.c), static_cast<std::size_t>(out.c),
+                                                          op.w, op.b, op.lo, op.hi, 0, &raw),
+                        "xnn_create_fully_connected_nc_f32", layer);
+          step.op.reset(raw);
+          detail::check(xnn_setup_fully_connected_nc_f32(raw, n, data(op.in), data(op.out), pool),
+                        "xnn_setup_fully_connected_nc_f32", layer);
+          break;
+        case OpKind::pool: {
+          const auto c = static_cast<std::size_t>(in.c);
+          detail::check(xnn_create_global_average_pooling_nwc_f32(c, c, c, -detail::inf, detail::inf, 0, &raw),
+                        "xnn_create_global_average_pooling_nwc_f32", layer);
+          step.op.reset(raw);
+          detail::check(xnn_setup_global_average_pooling_nwc_f32(raw, n, static_cast<std::size_t>(in.h) * in.w,
+                                                                 data(op.in), data(op.out), pool),
+                        "xnn_setup_global_average_pooling_nwc_f32", layer);
+          break;
+        }
+        case OpKind::hardswish:
+        case OpKind::sigmoid: {
+          const auto c = static_cast<std::size_t>(in.c);
+          const auto pixels = static_cast<std::size_t>(in.size() / in.c);
+          if (op.kind == OpKind::hardswish) {
+            detail::check(xnn_create_hardswish_nc_f32(c, c, c, 0, &raw), "xnn_create_hardswish_nc_f32", layer);
+            step.op.reset(raw);
+            detail::check(xnn_setup_hardswish_nc_f32(raw, pixels, data(op.in), data(op.out), pool),
+                          "xnn_setup_hardswish_nc_f32", layer);
+          } else {
+            detail::check(xnn_create_sigmoid_nc_f32(c, c, c, 0, &raw), "xnn_create_sigmoid_nc_f32", layer);
+            step.op.reset(raw);
+            detail::check(xnn_setup_sigmoid_nc_f32(raw, pixels, data(op.in), data(op.out), pool),
+                          "xnn_setup_sigmoid_nc_f32", layer);
+          }
+          break;
+        }
+        case OpKind::multiply:
+        case OpKind::add: {
+          const auto a = dims(in), b = dims(shape(op.in2));
+          if (op.kind == OpKind::multiply) {
+            detail::check(xnn_create_multiply_nd_f32(-detail::inf, detail::inf, 0, &raw), "xnn_create_multiply_nd_f32",
+                          layer);
+            step.op.reset(raw);
+            detail::check(xnn_setup_multiply_nd_f32(raw, a.size(), a.data(), b.size(), b.data(), data(op.in),
+                                                    data(op.in2), data(op.out), pool),
+                          "xnn_setup_multiply_nd_f32", layer);
+          } else {
+            detail::check(xnn_create_add_nd_f32(-detail::inf, detail::inf, 0, &raw), "xnn_create_add_nd_f32", layer);
+            step.op.reset(raw);
+            detail::check(xnn_setup_add_nd_f32(raw, a.size(), a.data(), b.size(), b.data(), data(op.in), data(op.in2),
+                                               data(op.out), pool),
+                          "xnn_setup_add_nd_f32", layer);
+          }
+          break;
+        }
+      }
+      steps_.push_back(std::move(step));
+    }
+  }
+
+  // edgenas's depthwise kernel over the pool: padded copy (narrow maps) then output rows.
+  std::function<void(pthreadpool_t)> own_depthwise(const Op& op) {
+    struct Task {
+      kernels::DepthwiseLayer layer;
+      const float *x, *w, *b;
+      float *y, *scratch;
+      std::int64_t in_image, out_image, scratch_image;
+      int batch;
+    };
+    const Shape in = shape(op.in), out = shape(op.out);
+    const auto t = std::make_shared<Task>(Task{op.dw, data(op.in), op.w, op.b, data(op.out),
+                                               op.scratch >= 0 ? data(op.scratch) : nullptr, in.per_image(),
+                                               out.per_image(), 0, in.n});
+    if (t->scratch) t->scratch_image = kernels::depthwise_scratch_floats(op.dw);
+    // The scratch holds one image at a time: padding and rows run image by image.
+    return [t](pthreadpool_t pool) {
+      for (int n = 0; n < t->batch; ++n) {
+        struct Image {
+          const Task* t;
+          int n;
+        } image{t.get(), n};
+        if (t->scratch)
+          pthreadpool_parallelize_1d(
+              pool,
+              [](void* context, std::size_t row) {
+                const auto* i = static_cast<const Image*>(context);
+                kernels::pad_columns(i->t->layer, i->t->x + i->n * i->t->in_image, i->t->scratch,
+                                     static_cast<int>(row), static_cast<int>(row) + 1);
+              },
+              &image, static_cast<std::size_t>(t->layer.h), 0);
+        pthreadpool_parallelize_1d(
+            pool,
+            [](void* context, std::size_t row) {
+              const auto* i = static_cast<const Image*>(context);
+              const Task& k = *i->t;
+              kernels::depthwise_rows(k.layer, k.x + i->n * k.in_image, k.w, k.b, k.y + i->n * k.out_image,
+                                      static_cast<int>(row), static_cast<int>(row) + 1, k.scratch);
+            },
+            &image, static_cast<std::size_t>(t->layer.out_h()), 0);
+      }
+    };
   }
 
   Genotype genotype_;
   Piece piece_;
-  int batch_;
-  Shape input_shape_{}, output_shape_{};
+  int batch_, threads_;
+  PlanMode mode_;
   std::vector<float> weights_;
-  std::vector<std::vector<float>> owned_;  // transformed weights; XNNPACK keeps pointers into them
+  std::vector<std::vector<float>> owned_;  // transformed weights the operators were built from
   std::int64_t cursor_ = 0;
-  std::vector<float> input_, output_;
-  std::unique_ptr<xnn_subgraph, SubgraphDeleter> subgraph_;
-  pthreadpool_t pool_ = nullptr;
-  xnn_runtime_t runtime_ = nullptr;
+  std::vector<Value> values_;
+  std::vector<Op> ops_;
+  int input_ = -1, output_ = -1;
+  std::int64_t arena_floats_ = 0;
+  std::vector<float> arena_;
+  std::unique_ptr<pthreadpool, PoolDeleter> pool_;
+  std::vector<Step> steps_;  // destroyed first: operators before the pool
 };
 
 }  // namespace edgenas::xnnpack
+
+#include "edgenas/runtime/xnnpack/plan.hpp"  // planned_implementation()
