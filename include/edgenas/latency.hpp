@@ -3,5 +3,6 @@
 #pragma once
 
 #include "edgenas/latency/fingerprint.hpp"
+#include "edgenas/latency/kernel_plan.hpp"
 #include "edgenas/latency/table.hpp"
 #include "edgenas/latency/timing.hpp"

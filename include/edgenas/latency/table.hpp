@@ -30,6 +30,7 @@
 #include "edgenas/core/rng.hpp"
 #include "edgenas/latency/conditions.hpp"
 #include "edgenas/latency/fingerprint.hpp"
+#include "edgenas/latency/kernel_plan.hpp"
 #include "edgenas/latency/timing.hpp"
 #include "edgenas/runtime/xnnpack/int8_runtime.hpp"
 #include "edgenas/runtime/xnnpack/runtime.hpp"
@@ -363,7 +364,8 @@ inline json::Value to_json(const Table& t) {
                       .set("offset_ms", t.offset_ms)
                       .set("networks", t.fitted_networks)
                       .set("samples", std::move(samples)))
-      .set("entries", std::move(entries));
+      .set("entries", std::move(entries))
+      .set("kernel_plan", choices_json(xnnpack::kernel_plan().choices()));
 }
 
 /// Writes the table atomically (temporary file + rename).
@@ -467,6 +469,9 @@ inline Table load_table(const std::string& path, const Fingerprint& expected, De
     t.entries[key] = m;
     if (const json::Value* impl = e.find("implementation")) t.implementations[key] = impl->as_string("implementation");
   }
+  // The pieces were timed with these kernel choices: runs on the same device use them too.
+  if (const json::Value* plan = v.find("kernel_plan"); plan && t.device.key() == expected.key())
+    import_choices(*plan, path);
   t.index();
   return t;
 }

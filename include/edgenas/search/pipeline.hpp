@@ -182,6 +182,11 @@ class Pipeline {
     // what `edgenas latency build --space OUT/space.json` takes to measure a table on a board.
     write_file_atomically(path("space.json"), json::dump(to_json(config_.space)) + "\n");
     tables_.clear();
+    // The kernel plan (which implementation runs each depthwise layer shape) lives with the
+    // search: a resumed search, its tables and its final measurement use the same choices.
+    std::string plan_message;
+    latency::use_kernel_plan_file(path("kernel-plan.json"), &plan_message);
+    if (!plan_message.empty()) log("latency: " + plan_message);
     std::vector<std::string> keys;
     latency::TimingOptions timing;
     if (config_.fast_timing) timing = {.warmup_runs = 1, .round_seconds = 0.0005, .min_rounds = 3, .max_rounds = 3};
