@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <algorithm>
 #include <utility>
-#include <vector>
 
 #include "edgenas/core/activation.hpp"
 #include "edgenas/core/error.hpp"
@@ -39,12 +38,6 @@ namespace detail {
 using ops::detail::Lane;
 using ops::detail::lanes;
 
-template <int N, typename F>
-inline void unrolled(F&& f) {
-  [&]<int... I>(std::integer_sequence<int, I...>) { (f(std::integral_constant<int, I>{}), ...); }
-  (std::make_integer_sequence<int, N>{});
-}
-
 // A vector of L floats as a GCC/Clang vector type: unlike Eigen arrays held in a C array,
 // these stay in registers (AVX-512: one zmm for L = 16; AVX2, NEON: split into native vectors).
 template <int L>
@@ -58,30 +51,75 @@ inline Vec<L> load(const float* p) noexcept {
 template <int L>
 inline void store(float* p, Vec<L> v) noexcept { __builtin_memcpy(p, &v, sizeof v); }
 
-// P adjacent output pixels from column ox of row oy (all of their taps inside the image's
-// columns), channels [c, c + L).
-template <int L, int K, int S, int P>
-inline void pixel_group(const float* __restrict x, const float* __restrict w, const float* __restrict bias, int c,
-                        int C, int W, const ops::Window& win, int oy, int ox, float* __restrict out) {
-  Vec<L> acc[P];
-  const Vec<L> b = load<L>(bias + c);
-  for (auto& a : acc) a = b;
-  const int ky0 = win.ky_begin(oy), ky1 = win.ky_end(oy);
-  const float* column = x + std::int64_t{win.in_x(ox)} * C + c;
-  for (int ky = ky0; ky < ky1; ++ky) {
-    const float* in = column + std::int64_t{win.in_y(oy) + ky} * W * C;
-    const float* wr = w + ky * K * C + c;
-    Vec<L> wk[K];
-    unrolled<K>([&](auto kx) { wk[kx] = load<L>(wr + kx * C); });
-    unrolled<(P - 1) * S + K>([&](auto j) {
-      const Vec<L> v = load<L>(in + std::int64_t{j} * C);
-      unrolled<P>([&](auto p) {
-        constexpr int kx = decltype(j)::value - S * decltype(p)::value;
-        if constexpr (kx >= 0 && kx < K) acc[p] += v * wk[kx];
-      });
-    });
+alignas(64) inline constexpr float zeros[16] = {};
+
+// Lane-wise max and min by mask (portable across GCC and Clang vector extensions).
+template <int L>
+using Mask [[gnu::vector_size(L * sizeof(std::int32_t))]] = std::int32_t;
+template <int L>
+[[gnu::always_inline]] inline Vec<L> vmax(Vec<L> a, Vec<L> b) {
+  const Mask<L> m = a > b;
+  return (Vec<L>)(((Mask<L>)a & m) | ((Mask<L>)b & ~m));
+}
+template <int L>
+[[gnu::always_inline]] inline Vec<L> vmin(Vec<L> a, Vec<L> b) {
+  const Mask<L> m = a < b;
+  return (Vec<L>)(((Mask<L>)a & m) | ((Mask<L>)b & ~m));
+}
+
+// The activations that need no exp, applied to a finished accumulator in registers (sigmoid
+// and swish run over the finished row instead: activate_row).
+template <int L>
+[[gnu::always_inline]] inline Vec<L> epilogue(Vec<L> v, Activation a) {
+  const Vec<L> zero = Vec<L>{} + 0.0f, one = zero + 1.0f;
+  switch (a) {
+    case Activation::relu: return vmax<L>(v, zero);
+    case Activation::relu6: return vmin<L>(vmax<L>(v, zero), zero + 6.0f);
+    case Activation::hsigmoid: return vmin<L>(vmax<L>(v * (1.0f / 6.0f) + 0.5f, zero), one);
+    case Activation::hswish: return v * vmin<L>(vmax<L>(v * (1.0f / 6.0f) + 0.5f, zero), one);
+    default: return v;
   }
-  unrolled<P>([&](auto p) { store<L>(out + std::int64_t{p} * C + c, acc[p]); });
+}
+
+// P adjacent output pixels from column ox of row oy, channel tiles [c, c + L) for c in
+// [c_begin, c_end). Clipped: some taps may fall left or right of the image and read zeros
+// instead. The loops inside a tile have compile-time bounds and unroll completely (the tap test
+// folds away), leaving straight-line loads and FMAs on register accumulators; the tile loop is
+// innermost-but-one so the address arithmetic is paid once per group.
+template <int L, int K, int S, int P, bool Clipped>
+[[gnu::always_inline]] inline void pixel_group(const float* __restrict x, const float* __restrict w,
+                                               const float* __restrict bias, int c_begin, int c_end, int C, int W,
+                                               const ops::Window& win, int oy, int ox, Activation act,
+                                               float* __restrict out) {
+  const int ky0 = win.ky_begin(oy), ky1 = win.ky_end(oy), ix0 = win.in_x(ox);
+  const float* rows = x + std::int64_t{win.in_y(oy)} * W * C;
+  for (int c = c_begin; c + L <= c_end; c += L) {
+    Vec<L> acc[P];
+    const Vec<L> b = load<L>(bias + c);
+#pragma GCC unroll 16
+    for (int p = 0; p < P; ++p) acc[p] = b;
+    for (int ky = ky0; ky < ky1; ++ky) {
+      const float* row = rows + std::int64_t{ky} * W * C + c;
+      const float* wr = w + ky * K * C + c;
+      Vec<L> wk[K];
+#pragma GCC unroll 16
+      for (int kx = 0; kx < K; ++kx) wk[kx] = load<L>(wr + kx * C);
+#pragma GCC unroll 32
+      for (int j = 0; j < (P - 1) * S + K; ++j) {
+        const int ix = ix0 + j;
+        const float* src = row + std::int64_t{ix} * C;
+        if constexpr (Clipped) src = ix >= 0 && ix < W ? src : zeros;
+        const Vec<L> v = load<L>(src);
+#pragma GCC unroll 16
+        for (int p = 0; p < P; ++p) {
+          const int kx = j - S * p;
+          if (kx >= 0 && kx < K) acc[p] += v * wk[kx];
+        }
+      }
+    }
+#pragma GCC unroll 16
+    for (int p = 0; p < P; ++p) store<L>(out + std::int64_t{p} * C + c, epilogue<L>(acc[p], act));
+  }
 }
 
 // The SIMD width tiles start from: one native register (wider tiles would spill).
@@ -93,51 +131,56 @@ inline constexpr int native_lanes = 8;
 inline constexpr int native_lanes = 4;
 #endif
 
-// Runs tile.template operator()<L>(c) over channel tiles [c, c + L) of C channels.
-template <typename Tile>
-inline void for_tiles(int C, Tile&& tile) {
+// Calls tiles.template operator()<L>(begin, end) for the channel ranges [begin, end) covered by
+// tiles of L lanes: the widest native tiles first, then 8, 4 and 1.
+template <typename Tiles>
+inline void for_tiles(int C, Tiles&& tiles) {
   int c = 0;
-  if constexpr (native_lanes >= 16)
-    for (; c + 16 <= C; c += 16) tile.template operator()<16>(c);
-  if constexpr (native_lanes >= 8)
-    for (; c + 8 <= C; c += 8) tile.template operator()<8>(c);
-  for (; c + 4 <= C; c += 4) tile.template operator()<4>(c);
-  for (; c < C; ++c) tile.template operator()<1>(c);
+  const auto range = [&]<int L>() {
+    const int end = c + (C - c) / L * L;
+    if (end > c) tiles.template operator()<L>(c, end);
+    c = end;
+  };
+  if constexpr (native_lanes >= 16) range.template operator()<16>();
+  if constexpr (native_lanes >= 8) range.template operator()<8>();
+  range.template operator()<4>();
+  range.template operator()<1>();
 }
 
-// Output pixels [first, last) of row oy, all inside the image's columns: groups of 8, then 4, 2, 1.
-template <int K, int S>
-inline void interior(const float* x, const float* w, const float* bias, int C, int W, const ops::Window& win, int oy,
-                     int first, int last, float* out_row) {
+// Output pixels [first, last) of row oy in groups of 8, 4, 2, 1 (Clipped: taps outside the
+// image's columns read zeros).
+template <int K, int S, bool Clipped>
+inline void groups(const float* x, const float* w, const float* bias, int C, int W, const ops::Window& win, int oy,
+                   int first, int last, Activation act, float* out_row) {
   int ox = first;
-  const auto groups = [&]<int P>() {
+  const auto run = [&]<int P>() {
     for (; ox + P <= last; ox += P)
-      for_tiles(C, [&]<int L>(int c) {
-        pixel_group<L, K, S, P>(x, w, bias, c, C, W, win, oy, ox, out_row + std::int64_t{ox} * C);
+      for_tiles(C, [&]<int L>(int begin, int end) {
+        pixel_group<L, K, S, P, Clipped>(x, w, bias, begin, end, C, W, win, oy, ox, act,
+                                         out_row + std::int64_t{ox} * C);
       });
   };
-  groups.template operator()<8>();
-  groups.template operator()<4>();
-  groups.template operator()<2>();
-  groups.template operator()<1>();
+  if constexpr (!Clipped) run.template operator()<8>();
+  run.template operator()<4>();
+  run.template operator()<2>();
+  run.template operator()<1>();
 }
 
-// Row oy of the output: the interior in groups, clipped pixels at the edges.
+// Row oy of the output: the interior without bounds checks, the edges with.
 template <int K, int S>
 inline void output_row(const float* x, const float* w, const float* bias, int C, int W, const ops::Window& win,
-                       int oy, float* out_row) {
+                       int oy, Activation act, float* out_row) {
   int first = 0;
   while (first < win.out_w && win.kx_begin(first) > 0) ++first;
   int last = win.out_w;
   while (last > first && win.kx_end(last - 1) < K) --last;
-  const auto clipped = [&](int ox) {
-    ops::detail::for_channel_tiles(C, [&]<int L>(int c) {
-      ops::detail::depthwise_pixel<L>(x, w, bias, c, C, W, K, win, oy, ox, out_row + std::int64_t{ox} * C);
-    });
-  };
-  for (int ox = 0; ox < first; ++ox) clipped(ox);
-  interior<K, S>(x, w, bias, C, W, win, oy, first, last, out_row);
-  for (int ox = std::max(last, first); ox < win.out_w; ++ox) clipped(ox);
+  // Edge pixels go in clipped groups of 4 that reach into the interior (a group of one pixel
+  // loads three times per FMA); the rest in unchecked groups.
+  const int left = std::min(win.out_w, (first + 3) / 4 * 4);
+  const int right = std::max(left, win.out_w - (win.out_w - std::max(first, last) + 3) / 4 * 4);
+  groups<K, S, true>(x, w, bias, C, W, win, oy, 0, left, act, out_row);
+  groups<K, S, false>(x, w, bias, C, W, win, oy, left, right, act, out_row);
+  groups<K, S, true>(x, w, bias, C, W, win, oy, right, win.out_w, act, out_row);
 }
 
 // Any other kernel size: the clipped per-pixel path everywhere.
@@ -180,49 +223,17 @@ inline void activate_row(Activation a, float* p, std::int64_t n) {
 
 }  // namespace detail
 
-/// Floats of scratch depthwise_rows needs: narrow maps (≤ 16 output columns) with 5×5 or
-/// larger kernels, where clipped edge pixels would dominate, are computed from a copy whose rows carry their zero padding
-/// (every pixel then takes the grouped path); wider maps need none.
-inline std::int64_t depthwise_scratch_floats(const DepthwiseLayer& layer) {
-  const ops::Window win({1, layer.h, layer.w, layer.c}, layer.kernel, layer.stride);
-  const bool clipped = win.pad_left > 0 || win.kx_end(win.out_w - 1) < layer.kernel;
-  if (win.out_w > 16 || layer.kernel < 5 || !clipped) return 0;
-  return std::int64_t{layer.h} * ((win.out_w - 1) * layer.stride + layer.kernel) * layer.c;
-}
-
-/// Fills input rows [row_begin, row_end) of the scratch copy (when depthwise_scratch_floats > 0).
-inline void pad_columns(const DepthwiseLayer& layer, const float* x, float* scratch, int row_begin, int row_end) {
-  const ops::Window win({1, layer.h, layer.w, layer.c}, layer.kernel, layer.stride);
-  const int C = layer.c, padded_w = (win.out_w - 1) * layer.stride + layer.kernel;
-  const std::int64_t left = std::int64_t{win.pad_left} * C, row = std::int64_t{layer.w} * C;
-  const std::int64_t right = std::int64_t{padded_w} * C - left - row;
-  for (int iy = row_begin; iy < row_end; ++iy) {
-    float* out = scratch + std::int64_t{iy} * padded_w * C;
-    std::fill(out, out + left, 0.0f);
-    std::copy(x + iy * row, x + (iy + 1) * row, out + left);
-    std::fill(out + left + row, out + left + row + right, 0.0f);
-  }
-}
-
 /// Output rows [row_begin, row_end) of one image: x [h, w, c], weights [k, k, c] (channel
-/// innermost), bias [c], y [out_h, out_w, c]; `scratch` as filled by pad_columns when
-/// depthwise_scratch_floats(layer) > 0, else unused. Rows are independent: threads split them.
+/// innermost), bias [c], y [out_h, out_w, c]. Rows are independent: threads split them.
 inline void depthwise_rows(const DepthwiseLayer& layer, const float* x, const float* weights, const float* bias,
-                           float* y, int row_begin, int row_end, const float* scratch = nullptr) {
-  ops::Window win({1, layer.h, layer.w, layer.c}, layer.kernel, layer.stride);
-  int width = layer.w;
-  if (depthwise_scratch_floats(layer) > 0) {  // read the padded copy: no column is clipped
-    EDGENAS_CHECK(scratch != nullptr, Status::invalid_argument, "kernels::depthwise_rows: %dx%d map needs scratch",
-                  layer.h, layer.w);
-    x = scratch;
-    width = win.in_w = (win.out_w - 1) * layer.stride + layer.kernel;
-    win.pad_left = 0;
-  }
+                           float* y, int row_begin, int row_end) {
+  const ops::Window win({1, layer.h, layer.w, layer.c}, layer.kernel, layer.stride);
   const int C = layer.c;
   const std::int64_t row_floats = std::int64_t{win.out_w} * C;
   for (int oy = row_begin; oy < row_end; ++oy) {
     float* out = y + oy * row_floats;
-    const auto run = [&]<int K, int S>() { detail::output_row<K, S>(x, weights, bias, C, width, win, oy, out); };
+    const Activation act = layer.act;
+    const auto run = [&]<int K, int S>() { detail::output_row<K, S>(x, weights, bias, C, layer.w, win, oy, act, out); };
     const int k = layer.kernel, s = layer.stride;
     if (k == 3 && s == 1) run.template operator()<3, 1>();
     else if (k == 3 && s == 2) run.template operator()<3, 2>();
@@ -230,20 +241,22 @@ inline void depthwise_rows(const DepthwiseLayer& layer, const float* x, const fl
     else if (k == 5 && s == 2) run.template operator()<5, 2>();
     else if (k == 7 && s == 1) run.template operator()<7, 1>();
     else if (k == 7 && s == 2) run.template operator()<7, 2>();
-    else detail::generic_output_row(x, weights, bias, C, width, k, win, oy, out);
-    detail::activate_row(layer.act, out, row_floats);
+    else {
+      detail::generic_output_row(x, weights, bias, C, layer.w, k, win, oy, out);
+      detail::activate_row(act, out, row_floats);
+      continue;
+    }
+    if (act == Activation::sigmoid || act == Activation::swish) detail::activate_row(act, out, row_floats);
   }
 }
 
-/// The whole image on the calling thread (scratch allocated here when the layer needs it).
+/// The whole image on the calling thread.
 inline void depthwise(const DepthwiseLayer& layer, const float* x, const float* weights, const float* bias, float* y) {
   EDGENAS_CHECK(layer.kernel >= 1 && layer.kernel % 2 == 1 && (layer.stride == 1 || layer.stride == 2) &&
                     layer.h > 0 && layer.w > 0 && layer.c > 0,
                 Status::invalid_argument, "kernels::depthwise: %dx%dx%d, kernel %d, stride %d", layer.h, layer.w,
                 layer.c, layer.kernel, layer.stride);
-  std::vector<float> scratch(static_cast<std::size_t>(depthwise_scratch_floats(layer)));
-  if (!scratch.empty()) pad_columns(layer, x, scratch.data(), 0, layer.h);
-  depthwise_rows(layer, x, weights, bias, y, 0, layer.out_h(), scratch.data());
+  depthwise_rows(layer, x, weights, bias, y, 0, layer.out_h());
 }
 
 }  // namespace edgenas::kernels

@@ -241,7 +241,7 @@ class Runtime {
   struct Op {
     OpKind kind{};
     StepInfo info;
-    int in = -1, in2 = -1, out = -1, scratch = -1;
+    int in = -1, in2 = -1, out = -1;
     int kernel = 1, stride = 1, groups = 1;
     float lo = -detail::inf, hi = detail::inf;
     const float* w = nullptr;
@@ -288,7 +288,6 @@ class Runtime {
   int emit(Op op, Shape out) {
     use(op.in);
     use(op.in2);
-    use(op.scratch);
     op.out = value(out);
     ops_.push_back(std::move(op));
     return ops_.back().out;
@@ -351,8 +350,6 @@ class Runtime {
         op.info.operation += std::string(" +") + activation_name(act).data();
         op.w = w.data();
         op.b = b.data();
-        const std::int64_t scratch = kernels::depthwise_scratch_floats(op.dw);
-        if (scratch > 0) op.scratch = value({1, 1, 1, static_cast<int>(scratch)});
         return emit(op, out);
       }
     }
@@ -580,46 +577,29 @@ class Runtime {
     }
   }
 
-  // edgenas's depthwise kernel over the pool: padded copy (narrow maps) then output rows.
+  // edgenas's depthwise kernel over the pool: output rows are the tasks.
   std::function<void(pthreadpool_t)> own_depthwise(const Op& op) {
     struct Task {
       kernels::DepthwiseLayer layer;
       const float *x, *w, *b;
-      float *y, *scratch;
-      std::int64_t in_image, out_image, scratch_image;
-      int batch;
+      float* y;
+      std::int64_t in_image, out_image;
+      int out_h;
     };
     const Shape in = shape(op.in), out = shape(op.out);
-    const auto t = std::make_shared<Task>(Task{op.dw, data(op.in), op.w, op.b, data(op.out),
-                                               op.scratch >= 0 ? data(op.scratch) : nullptr, in.per_image(),
-                                               out.per_image(), 0, in.n});
-    if (t->scratch) t->scratch_image = kernels::depthwise_scratch_floats(op.dw);
-    // The scratch holds one image at a time: padding and rows run image by image.
-    return [t](pthreadpool_t pool) {
-      for (int n = 0; n < t->batch; ++n) {
-        struct Image {
-          const Task* t;
-          int n;
-        } image{t.get(), n};
-        if (t->scratch)
-          pthreadpool_parallelize_1d(
-              pool,
-              [](void* context, std::size_t row) {
-                const auto* i = static_cast<const Image*>(context);
-                kernels::pad_columns(i->t->layer, i->t->x + i->n * i->t->in_image, i->t->scratch,
-                                     static_cast<int>(row), static_cast<int>(row) + 1);
-              },
-              &image, static_cast<std::size_t>(t->layer.h), 0);
-        pthreadpool_parallelize_1d(
-            pool,
-            [](void* context, std::size_t row) {
-              const auto* i = static_cast<const Image*>(context);
-              const Task& k = *i->t;
-              kernels::depthwise_rows(k.layer, k.x + i->n * k.in_image, k.w, k.b, k.y + i->n * k.out_image,
-                                      static_cast<int>(row), static_cast<int>(row) + 1, k.scratch);
-            },
-            &image, static_cast<std::size_t>(t->layer.out_h()), 0);
-      }
+    const auto task = std::make_shared<Task>(
+        Task{op.dw, data(op.in), op.w, op.b, data(op.out), in.per_image(), out.per_image(), op.dw.out_h()});
+    const auto rows = static_cast<std::size_t>(in.n) * static_cast<std::size_t>(task->out_h);
+    return [task, rows](pthreadpool_t pool) {
+      pthreadpool_parallelize_1d(
+          pool,
+          [](void* context, std::size_t i) {
+            const Task& t = *static_cast<const Task*>(context);
+            const auto n = static_cast<std::int64_t>(i) / t.out_h;
+            const int row = static_cast<int>(static_cast<std::int64_t>(i) % t.out_h);
+            kernels::depthwise_rows(t.layer, t.x + n * t.in_image, t.w, t.b, t.y + n * t.out_image, row, row + 1);
+          },
+          task.get(), rows, 0);
     };
   }
 
