@@ -1,8 +1,11 @@
 // bench_runtime — the XNNPACK runtime and the latency predictor.
 //
 //  * zoo/…: MobileNetV2-1.0, MobileNetV3-Small and -Large (224×224, batch 1) through edgenas's
-//    runtime on 1 and 2 threads, next to a plain hand-written XNNPACK subgraph of the same
-//    network (baseline/xnnpack_mobilenet.hpp, no edgenas code) on 1 thread, in one run;
+//    runtime on 1 and 2 threads (edgenas: the per-layer plan measured here, XNNPACK or
+//    edgenas's depthwise kernel per layer; edgenas_xnnpack_only: XNNPACK everywhere), next to a
+//    plain hand-written XNNPACK subgraph of the same network (baseline/xnnpack_mobilenet.hpp,
+//    no edgenas code) on 1 thread, in one run;
+//  * twin/…: the all-7×7 Fashion-MNIST network of issue #10 and its 5×5 twin;
 //  * zoo/…/edgenas_int8: the same networks int8 (TFLite scheme, XNNPACK qint8/qcint8 with the
 //    h-swish lookups between segments), next to their fp32 runs;
 //  * block/…: single MBConv blocks at MobileNet shapes (Args: H, C_in, expanded, C_out,
@@ -30,15 +33,36 @@
 
 namespace {
 
-template <typename Net>
-void edgenas_runtime(benchmark::State& state) {
-  const edgenas::Genotype g = edgenas::genotype_of<Net>();
+// A network through edgenas's runtime: the per-layer plan measured on this device (before
+// timing starts), or XNNPACK for every layer.
+void run_network(benchmark::State& state, const edgenas::Genotype& g, edgenas::xnnpack::PlanMode mode) {
   std::vector<float> weights(static_cast<std::size_t>(edgenas::inference_weight_count(g.view())));
   edgenas::Rng rng(1);
   for (float& w : weights) w = rng.uniform(-0.1f, 0.1f);
-  edgenas::xnnpack::Runtime runtime(g, weights, static_cast<int>(state.range(0)));
+  edgenas::xnnpack::Runtime runtime(g, weights, static_cast<int>(state.range(0)), 1, mode);
   for (std::int64_t i = 0; i < runtime.input().size(); ++i) runtime.input().data()[i] = rng.uniform(-1.0f, 1.0f);
   for (auto _ : state) runtime.invoke();
+  int own = 0;
+  for (const auto& s : runtime.steps()) own += s.implementation == edgenas::xnnpack::Implementation::edgenas;
+  state.counters["own_layers"] = own;
+}
+
+template <typename Net>
+void edgenas_runtime(benchmark::State& state) {
+  run_network(state, edgenas::genotype_of<Net>(), edgenas::xnnpack::PlanMode::measured);
+}
+template <typename Net>
+void edgenas_xnnpack_only(benchmark::State& state) {
+  run_network(state, edgenas::genotype_of<Net>(), edgenas::xnnpack::PlanMode::xnnpack);
+}
+
+// The issue's all-7×7 Fashion-MNIST network and its 5×5 twin (a fifth fewer MACs).
+void twin(benchmark::State& state, int kernel, edgenas::xnnpack::PlanMode mode) {
+  const std::string k = std::to_string(kernel);
+  const std::string text = "in:28x28x1 stem:16:k3:s1:hswish mb:16:e6:k" + k + ":s1:hswish mb:24:e6:k" + k +
+                           ":s2:hswish mb:40:e6:k" + k + ":s2:hswish mb:80:e6:k" + k +
+                           ":s1:hswish head:128:hswish fc:10";
+  run_network(state, edgenas::parse_genotype(text), mode);
 }
 
 template <typename Net>
@@ -95,6 +119,13 @@ BENCHMARK_TEMPLATE(edgenas_runtime, edgenas::zoo::MobileNetV3Large)->Name("zoo/m
 BENCHMARK_TEMPLATE(edgenas_runtime_int8, edgenas::zoo::MobileNetV2)->Name("zoo/mobilenet_v2/edgenas_int8")->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(edgenas_runtime_int8, edgenas::zoo::MobileNetV3Small)->Name("zoo/mobilenet_v3_small/edgenas_int8")->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(edgenas_runtime_int8, edgenas::zoo::MobileNetV3Large)->Name("zoo/mobilenet_v3_large/edgenas_int8")->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(edgenas_xnnpack_only, edgenas::zoo::MobileNetV2)->Name("zoo/mobilenet_v2/edgenas_xnnpack_only")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(edgenas_xnnpack_only, edgenas::zoo::MobileNetV3Small)->Name("zoo/mobilenet_v3_small/edgenas_xnnpack_only")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(edgenas_xnnpack_only, edgenas::zoo::MobileNetV3Large)->Name("zoo/mobilenet_v3_large/edgenas_xnnpack_only")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(twin, k7, 7, edgenas::xnnpack::PlanMode::measured)->Name("twin/k7/edgenas")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(twin, k5, 5, edgenas::xnnpack::PlanMode::measured)->Name("twin/k5/edgenas")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(twin, k7x, 7, edgenas::xnnpack::PlanMode::xnnpack)->Name("twin/k7/edgenas_xnnpack_only")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(twin, k5x, 5, edgenas::xnnpack::PlanMode::xnnpack)->Name("twin/k5/edgenas_xnnpack_only")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(baseline_runtime, v2, baseline::mobilenet_v2)->Name("zoo/mobilenet_v2/baseline")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(baseline_runtime, v3s, baseline::mobilenet_v3_small)->Name("zoo/mobilenet_v3_small/baseline")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(baseline_runtime, v3l, baseline::mobilenet_v3_large)->Name("zoo/mobilenet_v3_large/baseline")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -156,7 +187,12 @@ int main(int argc, char** argv) {
   register_breakdown();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  RatioReporter reporter({{{"/edgenas/"}, {"/baseline/"}, "time ratio edgenas runtime / hand-written XNNPACK (batch 1, same run):"},
+  RatioReporter reporter({{{"/edgenas/"}, {"/baseline/"}, "time ratio edgenas runtime (per-layer plan) / hand-written XNNPACK (batch 1, same run):"},
+                         {{"/edgenas_xnnpack_only/"}, {"/baseline/"},
+                          "time ratio edgenas runtime with XNNPACK for every layer / hand-written XNNPACK (same run):"},
+                         {{"zoo/mobilenet_v3_small/edgenas/threads:2"}, {"zoo/mobilenet_v3_small/edgenas/threads:1"},
+                          "time ratio 2 threads / 1 thread, MobileNetV3-Small, per-layer plan (same run):"},
+                         {{"twin/k7/"}, {"twin/k5/"}, "time ratio all-7x7 network / its 5x5 twin (1 thread, same run):"},
                          {{"/edgenas_int8/", "breakdown/int8/"}, {"/edgenas/", "breakdown/fp32/"},
                           "time ratio int8 / fp32, both through XNNPACK (batch 1, same run):"}});
   benchmark::RunSpecifiedBenchmarks(&reporter);

@@ -87,7 +87,9 @@ enum class PlanMode { measured, xnnpack, edgenas };
 
 /// What a runtime executes: the whole network, or one piece of it on its own (latency tables
 /// time pieces): the stem, one MBConv block (input shape and gene), the head, or one depthwise
-/// layer with its activation (input shape; kernel, stride, act from `block`).
+/// layer with its activation as a block has it: fed by the block's 1×1 expansion (input shape;
+/// expanded, kernel, stride, act from `block`; no expansion when input and expanded channels
+/// agree).
 struct Piece {
   enum class Kind { network, stem, block, head, depthwise } kind = Kind::network;
   Shape input{};   // block/head/depthwise: the feature map entering the piece (n ignored)
@@ -107,7 +109,9 @@ inline std::int64_t piece_weight_count(const Genotype& g, const Piece& p) {
              (g.head.hidden > 0 ? std::int64_t{g.head.channels} * g.head.hidden + g.head.hidden : 0) +
              std::int64_t{features} * g.head.classes + g.head.classes;
     }
-    case Piece::Kind::depthwise: return std::int64_t{p.block.kernel} * p.block.kernel * p.input.c + p.input.c;
+    case Piece::Kind::depthwise:
+      return (p.input.c == p.block.expanded ? 0 : std::int64_t{p.input.c} * p.block.expanded + p.block.expanded) +
+             std::int64_t{p.block.kernel} * p.block.kernel * p.block.expanded + p.block.expanded;
   }
   return 0;
 }
@@ -423,9 +427,12 @@ class Runtime {
       case Piece::Kind::stem: x = stem(); break;
       case Piece::Kind::block: x = block(x, piece_.block, "block"); break;
       case Piece::Kind::head: x = head(x); break;
-      case Piece::Kind::depthwise:
-        x = conv(x, shape(x).c, piece_.block.kernel, piece_.block.stride, true, piece_.block.act, "depthwise");
+      case Piece::Kind::depthwise: {
+        const BlockGene& b = piece_.block;
+        if (b.expanded != shape(x).c) x = conv(x, b.expanded, 1, 1, false, b.act, "expand");
+        x = conv(x, b.expanded, b.kernel, b.stride, true, b.act, "depthwise");
         break;
+      }
       case Piece::Kind::network:
         x = stem();
         for (std::size_t i = 0; i < g.blocks.size(); ++i) x = block(x, g.blocks[i], "block " + std::to_string(i));
