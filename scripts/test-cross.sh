@@ -55,6 +55,10 @@ one_benchmark on_aarch64 build/aarch64/benchmarks/bench_ops
 on_aarch64 build/aarch64/benchmarks/bench_runtime --benchmark_filter='zoo/mobilenet_v2/edgenas(_int8)?/threads:1' \
   --benchmark_min_time=0.01 | tee build/bench-cross-int8.txt
 [[ $(grep -cE 'zoo/mobilenet_v2/edgenas(_int8)?/threads:1/real_time .* ms ' build/bench-cross-int8.txt) == 2 ]]
+# edgenas's NEON depthwise kernel next to XNNPACK's (the plan's two choices): functional only.
+on_aarch64 build/aarch64/benchmarks/bench_kernels --benchmark_filter='dw/fmnist/14x14x144_k7s1' \
+  --benchmark_min_time=0.01 | tee build/bench-cross-kernels.txt
+[[ $(grep -cE 'dw/fmnist/14x14x144_k7s1/(edgenas|xnnpack) .* us ' build/bench-cross-kernels.txt) == 2 ]]
 
 phase "armhf: sysroot, benchmarks and the tool; one benchmark under qemu-arm -cpu $armhf_cpu"
 scripts/make-sysroot.sh armhf
