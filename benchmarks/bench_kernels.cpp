@@ -7,9 +7,9 @@
 //   build/release/benchmarks/bench_kernels --benchmark_min_time=0.1 --benchmark_enable_random_interleaving=true
 #include <benchmark/benchmark.h>
 
-#include <string>
 #include <edgenas/core/rng.hpp>
 #include <edgenas/runtime/xnnpack.hpp>
+#include <string>
 
 #include "ratio_reporter.hpp"
 
@@ -24,9 +24,9 @@ struct Map {
   int side, channels;
 };
 constexpr Map maps[] = {
-    {"zoo", 112, 16},   {"zoo", 112, 32},  {"zoo", 112, 96},  {"zoo", 56, 72},   {"zoo", 56, 144},
-    {"zoo", 28, 88},    {"zoo", 28, 192},  {"zoo", 28, 240},  {"zoo", 14, 200},  {"zoo", 14, 384},
-    {"zoo", 14, 576},   {"zoo", 14, 672},  {"zoo", 7, 576},   {"zoo", 7, 960},   {"fmnist", 28, 16},
+    {"zoo", 112, 16},   {"zoo", 112, 32},   {"zoo", 112, 96},    {"zoo", 56, 72},   {"zoo", 56, 144},
+    {"zoo", 28, 88},    {"zoo", 28, 192},   {"zoo", 28, 240},    {"zoo", 14, 200},  {"zoo", 14, 384},
+    {"zoo", 14, 576},   {"zoo", 14, 672},   {"zoo", 7, 576},     {"zoo", 7, 960},   {"fmnist", 28, 16},
     {"fmnist", 28, 96}, {"fmnist", 14, 24}, {"fmnist", 14, 144}, {"fmnist", 7, 40}, {"fmnist", 7, 480},
 };
 
@@ -52,7 +52,8 @@ void register_all() {
         const std::string name = std::string("dw/") + m.origin + "/" + std::to_string(m.side) + "x" +
                                  std::to_string(m.side) + "x" + std::to_string(m.channels) + "_k" +
                                  std::to_string(kernel) + "s" + std::to_string(stride);
-        for (const auto& [mode, label] : {std::pair{PlanMode::edgenas, "/edgenas"}, std::pair{PlanMode::xnnpack, "/xnnpack"}})
+        for (const auto& [mode, label] :
+             {std::pair{PlanMode::edgenas, "/edgenas"}, std::pair{PlanMode::xnnpack, "/xnnpack"}})
           benchmark::RegisterBenchmark((name + label).c_str(), depthwise, m, kernel, stride, mode)
               ->Unit(benchmark::kMicrosecond);
       }
@@ -64,8 +65,9 @@ int main(int argc, char** argv) {
   register_all();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  RatioReporter reporter({"/edgenas"}, {"/xnnpack"},
-                         "time ratio edgenas's depthwise kernel / XNNPACK's depthwise operator (1 thread, batch 1, same run):");
+  RatioReporter reporter(
+      {"/edgenas"}, {"/xnnpack"},
+      "time ratio edgenas's depthwise kernel / XNNPACK's depthwise operator (1 thread, batch 1, same run):");
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return 0;

@@ -119,13 +119,48 @@ BENCHMARK_TEMPLATE(edgenas_runtime, edgenas::zoo::MobileNetV3Large)->Name("zoo/m
 BENCHMARK_TEMPLATE(edgenas_runtime_int8, edgenas::zoo::MobileNetV2)->Name("zoo/mobilenet_v2/edgenas_int8")->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(edgenas_runtime_int8, edgenas::zoo::MobileNetV3Small)->Name("zoo/mobilenet_v3_small/edgenas_int8")->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(edgenas_runtime_int8, edgenas::zoo::MobileNetV3Large)->Name("zoo/mobilenet_v3_large/edgenas_int8")->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(edgenas_xnnpack_only, edgenas::zoo::MobileNetV2)->Name("zoo/mobilenet_v2/edgenas_xnnpack_only")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(edgenas_xnnpack_only, edgenas::zoo::MobileNetV3Small)->Name("zoo/mobilenet_v3_small/edgenas_xnnpack_only")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(edgenas_xnnpack_only, edgenas::zoo::MobileNetV3Large)->Name("zoo/mobilenet_v3_large/edgenas_xnnpack_only")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(twin, k7, 7, edgenas::xnnpack::PlanMode::measured)->Name("twin/k7/edgenas")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(twin, k5, 5, edgenas::xnnpack::PlanMode::measured)->Name("twin/k5/edgenas")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(twin, k7x, 7, edgenas::xnnpack::PlanMode::xnnpack)->Name("twin/k7/edgenas_xnnpack_only")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(twin, k5x, 5, edgenas::xnnpack::PlanMode::xnnpack)->Name("twin/k5/edgenas_xnnpack_only")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(edgenas_xnnpack_only, edgenas::zoo::MobileNetV2)
+    ->Name("zoo/mobilenet_v2/edgenas_xnnpack_only")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(edgenas_xnnpack_only, edgenas::zoo::MobileNetV3Small)
+    ->Name("zoo/mobilenet_v3_small/edgenas_xnnpack_only")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(edgenas_xnnpack_only, edgenas::zoo::MobileNetV3Large)
+    ->Name("zoo/mobilenet_v3_large/edgenas_xnnpack_only")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(twin, k7, 7, edgenas::xnnpack::PlanMode::measured)
+    ->Name("twin/k7/edgenas")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(twin, k5, 5, edgenas::xnnpack::PlanMode::measured)
+    ->Name("twin/k5/edgenas")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(twin, k7x, 7, edgenas::xnnpack::PlanMode::xnnpack)
+    ->Name("twin/k7/edgenas_xnnpack_only")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(twin, k5x, 5, edgenas::xnnpack::PlanMode::xnnpack)
+    ->Name("twin/k5/edgenas_xnnpack_only")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(baseline_runtime, v2, baseline::mobilenet_v2)->Name("zoo/mobilenet_v2/baseline")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(baseline_runtime, v3s, baseline::mobilenet_v3_small)->Name("zoo/mobilenet_v3_small/baseline")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(baseline_runtime, v3l, baseline::mobilenet_v3_large)->Name("zoo/mobilenet_v3_large/baseline")->ArgName("threads")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -187,14 +222,20 @@ int main(int argc, char** argv) {
   register_breakdown();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  RatioReporter reporter({{{"/edgenas/"}, {"/baseline/"}, "time ratio edgenas runtime (per-layer plan) / hand-written XNNPACK (batch 1, same run):"},
-                         {{"/edgenas_xnnpack_only/"}, {"/baseline/"},
-                          "time ratio edgenas runtime with XNNPACK for every layer / hand-written XNNPACK (same run):"},
-                         {{"zoo/mobilenet_v3_small/edgenas/threads:2"}, {"zoo/mobilenet_v3_small/edgenas/threads:1"},
-                          "time ratio 2 threads / 1 thread, MobileNetV3-Small, per-layer plan (same run):"},
-                         {{"twin/k7/"}, {"twin/k5/"}, "time ratio all-7x7 network / its 5x5 twin (1 thread, same run):"},
-                         {{"/edgenas_int8/", "breakdown/int8/"}, {"/edgenas/", "breakdown/fp32/"},
-                          "time ratio int8 / fp32, both through XNNPACK (batch 1, same run):"}});
+  RatioReporter reporter(
+      {{{"/edgenas/"},
+        {"/baseline/"},
+        "time ratio edgenas runtime (per-layer plan) / hand-written XNNPACK (batch 1, same run):"},
+       {{"/edgenas_xnnpack_only/"},
+        {"/baseline/"},
+        "time ratio edgenas runtime with XNNPACK for every layer / hand-written XNNPACK (same run):"},
+       {{"zoo/mobilenet_v3_small/edgenas/threads:2"},
+        {"zoo/mobilenet_v3_small/edgenas/threads:1"},
+        "time ratio 2 threads / 1 thread, MobileNetV3-Small, per-layer plan (same run):"},
+       {{"twin/k7/"}, {"twin/k5/"}, "time ratio all-7x7 network / its 5x5 twin (1 thread, same run):"},
+       {{"/edgenas_int8/", "breakdown/int8/"},
+        {"/edgenas/", "breakdown/fp32/"},
+        "time ratio int8 / fp32, both through XNNPACK (batch 1, same run):"}});
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return 0;

@@ -25,10 +25,11 @@ json::Value::Array plan_report(const Genotype& g, int threads, bool print) {
   const auto times = runtime.profile(200);
   json::Value::Array rows;
   if (print)
-    std::printf("plan      %zu operators, arena %lld bytes; times: median in place, and each alternative alone\n"
-                "  %-22s %-44s %-8s %10s %11s %11s\n",
-                steps.size(), static_cast<long long>(runtime.arena_bytes()), "layer", "operation", "runs on",
-                "in place ms", "xnnpack ms", "edgenas ms");
+    std::printf(
+        "plan      %zu operators, arena %lld bytes; times: median in place, and each alternative alone\n"
+        "  %-22s %-44s %-8s %10s %11s %11s\n",
+        steps.size(), static_cast<long long>(runtime.arena_bytes()), "layer", "operation", "runs on", "in place ms",
+        "xnnpack ms", "edgenas ms");
   double total = 0;
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const auto& s = steps[i];

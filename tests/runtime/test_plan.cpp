@@ -1,12 +1,11 @@
 // edgenas's own depthwise kernel against naive loops, and the per-layer plan: every mix of
 // implementations gives the all-XNNPACK output; plans are kept per device.
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <edgenas/latency.hpp>
 #include <edgenas/ops/activation_function.hpp>
 #include <edgenas/runtime/xnnpack.hpp>
 #include <edgenas/zoo.hpp>
-
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -33,7 +32,8 @@ std::vector<float> naive_depthwise(const kernels::DepthwiseLayer& l, const std::
             acc += double{x[(static_cast<std::size_t>(iy) * l.w + ix) * l.c + c]} *
                    w[(static_cast<std::size_t>(ky) * k + kx) * l.c + c];
           }
-        const float v = ops::with_activation(l.act, [&]<Activation A>() { return ops::activate<A>(static_cast<float>(acc)); });
+        const float v =
+            ops::with_activation(l.act, [&]<Activation A>() { return ops::activate<A>(static_cast<float>(acc)); });
         y[(static_cast<std::size_t>(oy) * ow + ox) * l.c + c] = v;
       }
   return y;
@@ -66,8 +66,11 @@ TEST_CASE("edgenas's depthwise kernel equals naive loops for kernels 1 to 9 and 
       for (int trial = 0; trial < 14; ++trial) {
         // Widths from 1 to 40 columns (narrow maps take the padded copy), channels off the
         // SIMD tiles (1, 3, 17, …), non-square maps.
-        const kernels::DepthwiseLayer l{rng.between(1, 20), std::array{1, 2, 4, 7, 9, 14, 16, 23, 40}[rng.below(9)],
-                                        std::array{1, 3, 4, 8, 16, 17, 24, 35, 48}[rng.below(9)], k, s,
+        const kernels::DepthwiseLayer l{rng.between(1, 20),
+                                        std::array{1, 2, 4, 7, 9, 14, 16, 23, 40}[rng.below(9)],
+                                        std::array{1, 3, 4, 8, 16, 17, 24, 35, 48}[rng.below(9)],
+                                        k,
+                                        s,
                                         all_activations[rng.below(7)]};
         INFO(l.h << "x" << l.w << "x" << l.c << " k" << k << " s" << s << " " << activation_name(l.act));
         const auto x = random_values(std::int64_t{l.h} * l.w * l.c, rng, 2.0f);
@@ -206,7 +209,8 @@ TEST_CASE("a latency table says what timed each piece and brings its kernel choi
   latency::Table t;
   t.device = latency::this_device(1);
   latency::Measurement m;
-  m.median_ms = m.p10_ms = m.p90_ms = m.ci_low_ms = m.ci_high_ms = m.trimmed_ms = m.run_p90_ms = m.uncorrected_ms = 0.05;
+  m.median_ms = m.p10_ms = m.p90_ms = m.ci_low_ms = m.ci_high_ms = m.trimmed_ms = m.run_p90_ms = m.uncorrected_ms =
+      0.05;
   m.runs = 10;
   m.rounds = 3;
   m.stable = true;

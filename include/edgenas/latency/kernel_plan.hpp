@@ -46,10 +46,10 @@ inline int import_choices(const json::Value& v, const std::string& source) {
     EDGENAS_CHECK(impl == "xnnpack" || impl == "edgenas", Status::corrupt_data,
                   "%s: kernel plan choice \"%s\": implementation \"%s\", expected xnnpack or edgenas", source.c_str(),
                   key.c_str(), impl.c_str());
-    xnnpack::kernel_plan().set(
-        key, {impl == "edgenas" ? xnnpack::Implementation::edgenas : xnnpack::Implementation::xnnpack,
-              c.at("xnnpack_ms", key.c_str()).as_number("xnnpack_ms"),
-              c.at("edgenas_ms", key.c_str()).as_number("edgenas_ms")});
+    xnnpack::kernel_plan().set(key,
+                               {impl == "edgenas" ? xnnpack::Implementation::edgenas : xnnpack::Implementation::xnnpack,
+                                c.at("xnnpack_ms", key.c_str()).as_number("xnnpack_ms"),
+                                c.at("edgenas_ms", key.c_str()).as_number("edgenas_ms")});
     ++taken;
   }
   return taken;
@@ -73,9 +73,9 @@ inline int load_kernel_plan(const std::string& path, std::string* message = null
   text << in.rdbuf();
   const json::Value v = json::parse(text.str(), path.c_str());
   const json::Value* format = v.is_object() ? v.find("format") : nullptr;
-  EDGENAS_CHECK(format && format->kind() == json::Value::Kind::string &&
-                    format->as_string("format") == "edgenas-kernel-plan",
-                Status::corrupt_data, "%s: not an edgenas kernel plan", path.c_str());
+  EDGENAS_CHECK(
+      format && format->kind() == json::Value::Kind::string && format->as_string("format") == "edgenas-kernel-plan",
+      Status::corrupt_data, "%s: not an edgenas kernel plan", path.c_str());
   const int version = v.at("version", path.c_str()).as_int("version");
   const Fingerprint measured = fingerprint_from_json(v.at("fingerprint", path.c_str()));
   const Fingerprint here = plan_fingerprint();

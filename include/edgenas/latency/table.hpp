@@ -523,8 +523,8 @@ inline std::string implementation_of(const xnnpack::Piece& piece, int threads, s
   if (dtype == "int8") return "xnnpack int8";
   if (piece.kind == xnnpack::Piece::Kind::network) return "per-layer plan";
   if (piece.kind != xnnpack::Piece::Kind::block) return "xnnpack";
-  const kernels::DepthwiseLayer dw{piece.input.h, piece.input.w, piece.block.expanded, piece.block.kernel,
-                                   piece.block.stride, piece.block.act};
+  const kernels::DepthwiseLayer dw{piece.input.h,      piece.input.w,      piece.block.expanded,
+                                   piece.block.kernel, piece.block.stride, piece.block.act};
   const auto choice = xnnpack::kernel_plan().find(xnnpack::depthwise_key(dw, 1, threads));
   return std::string("depthwise ") +
          xnnpack::implementation_name(choice ? choice->implementation : xnnpack::Implementation::xnnpack);

@@ -12,8 +12,8 @@
 // has unipass microkernels up to 25 taps; a 7×7 layer there runs as a grouped GEMM, ~10× slower.
 #pragma once
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "edgenas/core/activation.hpp"
@@ -49,7 +49,9 @@ inline Vec<L> load(const float* p) noexcept {
   return v;
 }
 template <int L>
-inline void store(float* p, Vec<L> v) noexcept { __builtin_memcpy(p, &v, sizeof v); }
+inline void store(float* p, Vec<L> v) noexcept {
+  __builtin_memcpy(p, &v, sizeof v);
+}
 
 alignas(64) inline constexpr float zeros[16] = {};
 
@@ -73,11 +75,16 @@ template <int L>
 [[gnu::always_inline]] inline Vec<L> epilogue(Vec<L> v, Activation a) {
   const Vec<L> zero = Vec<L>{} + 0.0f, one = zero + 1.0f;
   switch (a) {
-    case Activation::relu: return vmax<L>(v, zero);
-    case Activation::relu6: return vmin<L>(vmax<L>(v, zero), zero + 6.0f);
-    case Activation::hsigmoid: return vmin<L>(vmax<L>(v * (1.0f / 6.0f) + 0.5f, zero), one);
-    case Activation::hswish: return v * vmin<L>(vmax<L>(v * (1.0f / 6.0f) + 0.5f, zero), one);
-    default: return v;
+    case Activation::relu:
+      return vmax<L>(v, zero);
+    case Activation::relu6:
+      return vmin<L>(vmax<L>(v, zero), zero + 6.0f);
+    case Activation::hsigmoid:
+      return vmin<L>(vmax<L>(v * (1.0f / 6.0f) + 0.5f, zero), one);
+    case Activation::hswish:
+      return v * vmin<L>(vmax<L>(v * (1.0f / 6.0f) + 0.5f, zero), one);
+    default:
+      return v;
   }
 }
 
@@ -168,8 +175,8 @@ inline void groups(const float* x, const float* w, const float* bias, int C, int
 
 // Row oy of the output: the interior without bounds checks, the edges with.
 template <int K, int S>
-inline void output_row(const float* x, const float* w, const float* bias, int C, int W, const ops::Window& win,
-                       int oy, Activation act, float* out_row) {
+inline void output_row(const float* x, const float* w, const float* bias, int C, int W, const ops::Window& win, int oy,
+                       Activation act, float* out_row) {
   int first = 0;
   while (first < win.out_w && win.kx_begin(first) > 0) ++first;
   int last = win.out_w;
@@ -211,13 +218,20 @@ inline void activate_row(float* p, std::int64_t n) {
 
 inline void activate_row(Activation a, float* p, std::int64_t n) {
   switch (a) {
-    case Activation::identity: return;
-    case Activation::relu: return activate_row<Activation::relu>(p, n);
-    case Activation::relu6: return activate_row<Activation::relu6>(p, n);
-    case Activation::hsigmoid: return activate_row<Activation::hsigmoid>(p, n);
-    case Activation::hswish: return activate_row<Activation::hswish>(p, n);
-    case Activation::sigmoid: return activate_row<Activation::sigmoid>(p, n);
-    case Activation::swish: return activate_row<Activation::swish>(p, n);
+    case Activation::identity:
+      return;
+    case Activation::relu:
+      return activate_row<Activation::relu>(p, n);
+    case Activation::relu6:
+      return activate_row<Activation::relu6>(p, n);
+    case Activation::hsigmoid:
+      return activate_row<Activation::hsigmoid>(p, n);
+    case Activation::hswish:
+      return activate_row<Activation::hswish>(p, n);
+    case Activation::sigmoid:
+      return activate_row<Activation::sigmoid>(p, n);
+    case Activation::swish:
+      return activate_row<Activation::swish>(p, n);
   }
 }
 
@@ -235,12 +249,18 @@ inline void depthwise_rows(const DepthwiseLayer& layer, const float* x, const fl
     const Activation act = layer.act;
     const auto run = [&]<int K, int S>() { detail::output_row<K, S>(x, weights, bias, C, layer.w, win, oy, act, out); };
     const int k = layer.kernel, s = layer.stride;
-    if (k == 3 && s == 1) run.template operator()<3, 1>();
-    else if (k == 3 && s == 2) run.template operator()<3, 2>();
-    else if (k == 5 && s == 1) run.template operator()<5, 1>();
-    else if (k == 5 && s == 2) run.template operator()<5, 2>();
-    else if (k == 7 && s == 1) run.template operator()<7, 1>();
-    else if (k == 7 && s == 2) run.template operator()<7, 2>();
+    if (k == 3 && s == 1)
+      run.template operator()<3, 1>();
+    else if (k == 3 && s == 2)
+      run.template operator()<3, 2>();
+    else if (k == 5 && s == 1)
+      run.template operator()<5, 1>();
+    else if (k == 5 && s == 2)
+      run.template operator()<5, 2>();
+    else if (k == 7 && s == 1)
+      run.template operator()<7, 1>();
+    else if (k == 7 && s == 2)
+      run.template operator()<7, 2>();
     else {
       detail::generic_output_row(x, weights, bias, C, layer.w, k, win, oy, out);
       detail::activate_row(act, out, row_floats);
@@ -252,8 +272,8 @@ inline void depthwise_rows(const DepthwiseLayer& layer, const float* x, const fl
 
 /// The whole image on the calling thread.
 inline void depthwise(const DepthwiseLayer& layer, const float* x, const float* weights, const float* bias, float* y) {
-  EDGENAS_CHECK(layer.kernel >= 1 && layer.kernel % 2 == 1 && (layer.stride == 1 || layer.stride == 2) &&
-                    layer.h > 0 && layer.w > 0 && layer.c > 0,
+  EDGENAS_CHECK(layer.kernel >= 1 && layer.kernel % 2 == 1 && (layer.stride == 1 || layer.stride == 2) && layer.h > 0 &&
+                    layer.w > 0 && layer.c > 0,
                 Status::invalid_argument, "kernels::depthwise: %dx%dx%d, kernel %d, stride %d", layer.h, layer.w,
                 layer.c, layer.kernel, layer.stride);
   depthwise_rows(layer, x, weights, bias, y, 0, layer.out_h());

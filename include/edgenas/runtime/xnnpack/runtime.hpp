@@ -79,7 +79,9 @@ inline std::string library_identity() {
 
 /// Who runs a layer.
 enum class Implementation { xnnpack, edgenas };
-inline const char* implementation_name(Implementation i) { return i == Implementation::xnnpack ? "xnnpack" : "edgenas"; }
+inline const char* implementation_name(Implementation i) {
+  return i == Implementation::xnnpack ? "xnnpack" : "edgenas";
+}
 
 /// How a runtime picks implementations: by measurement on this device (cached, plan.hpp), or
 /// one of them wherever it can run the layer.
@@ -92,7 +94,7 @@ enum class PlanMode { measured, xnnpack, edgenas };
 /// agree).
 struct Piece {
   enum class Kind { network, stem, block, head, depthwise } kind = Kind::network;
-  Shape input{};   // block/head/depthwise: the feature map entering the piece (n ignored)
+  Shape input{};  // block/head/depthwise: the feature map entering the piece (n ignored)
   BlockGene block{};
 };
 
@@ -168,7 +170,8 @@ class Runtime {
       case Piece::Kind::stem: return "stem";
       case Piece::Kind::block: return "block";
       case Piece::Kind::head: return "head";
-      case Piece::Kind::depthwise: return "depthwise layer";
+      case Piece::Kind::depthwise:
+        return "depthwise layer";
     }
     return "piece";
   }
@@ -182,9 +185,7 @@ class Runtime {
   /// The input buffer [batch, H, W, C]: write images here, then invoke().
   TensorView input() noexcept { return {data(input_), values_[static_cast<std::size_t>(input_)].shape}; }
   /// Logits [batch, 1, 1, classes] (or the piece's output) of the last invoke().
-  ConstTensorView output() const noexcept {
-    return {data(output_), values_[static_cast<std::size_t>(output_)].shape};
-  }
+  ConstTensorView output() const noexcept { return {data(output_), values_[static_cast<std::size_t>(output_)].shape}; }
 
   void invoke() {
     for (auto& s : steps_) s.run(pool_.get());
@@ -366,9 +367,12 @@ class Runtime {
 
   Implementation choose(const kernels::DepthwiseLayer& l) const {
     switch (mode_) {
-      case PlanMode::xnnpack: return Implementation::xnnpack;
-      case PlanMode::edgenas: return Implementation::edgenas;
-      case PlanMode::measured: break;
+      case PlanMode::xnnpack:
+        return Implementation::xnnpack;
+      case PlanMode::edgenas:
+        return Implementation::edgenas;
+      case PlanMode::measured:
+        break;
     }
     return planned_implementation(l, batch_, threads_);
   }
@@ -424,9 +428,15 @@ class Runtime {
     int x = input_;
     const auto stem = [&] { return conv(x, g.stem.channels, g.stem.kernel, g.stem.stride, false, g.stem.act, "stem"); };
     switch (piece_.kind) {
-      case Piece::Kind::stem: x = stem(); break;
-      case Piece::Kind::block: x = block(x, piece_.block, "block"); break;
-      case Piece::Kind::head: x = head(x); break;
+      case Piece::Kind::stem:
+        x = stem();
+        break;
+      case Piece::Kind::block:
+        x = block(x, piece_.block, "block");
+        break;
+      case Piece::Kind::head:
+        x = head(x);
+        break;
       case Piece::Kind::depthwise: {
         const BlockGene& b = piece_.block;
         if (b.expanded != shape(x).c) x = conv(x, b.expanded, 1, 1, false, b.act, "expand");
@@ -511,24 +521,29 @@ class Runtime {
           const auto pw = static_cast<uint32_t>(same_padding_total(in.w, op.kernel, op.stride));
           const auto k = static_cast<uint32_t>(op.kernel), s = static_cast<uint32_t>(op.stride);
           const bool depthwise = op.groups > 1;
-          detail::check(xnn_create_convolution2d_nhwc_f32(
-                            ph / 2, pw - pw / 2, ph - ph / 2, pw / 2, k, k, s, s, 1, 1, static_cast<uint32_t>(op.groups),
-                            depthwise ? 1 : static_cast<std::size_t>(in.c), depthwise ? 1 : static_cast<std::size_t>(out.c),
-                            static_cast<std::size_t>(in.c), static_cast<std::size_t>(out.c), op.w, op.b, op.lo, op.hi,
-                            depthwise ? XNN_FLAG_DEPTHWISE_CONVOLUTION : 0, &raw),
-                        "xnn_create_convolution2d_nhwc_f32", layer);
+          detail::check(
+              xnn_create_convolution2d_nhwc_f32(
+                  ph / 2, pw - pw / 2, ph - ph / 2, pw / 2, k, k, s, s, 1, 1, static_cast<uint32_t>(op.groups),
+                  depthwise ? 1 : static_cast<std::size_t>(in.c), depthwise ? 1 : static_cast<std::size_t>(out.c),
+                  static_cast<std::size_t>(in.c), static_cast<std::size_t>(out.c), op.w, op.b, op.lo, op.hi,
+                  depthwise ? XNN_FLAG_DEPTHWISE_CONVOLUTION : 0, &raw),
+              "xnn_create_convolution2d_nhwc_f32", layer);
           step.op.reset(raw);
-          detail::check(xnn_setup_convolution2d_nhwc_f32(raw, n, static_cast<std::size_t>(in.h),
-                                                         static_cast<std::size_t>(in.w), data(op.in), data(op.out), pool),
-                        "xnn_setup_convolution2d_nhwc_f32", layer);
+          detail::check(
+              xnn_setup_convolution2d_nhwc_f32(raw, n, static_cast<std::size_t>(in.h), static_cast<std::size_t>(in.w),
+                                               data(op.in), data(op.out), pool),
+              "xnn_setup_convolution2d_nhwc_f32", layer);
           break;
         }
-        case OpKind::depthwise_own: step.own = own_depthwise(op); break;
+        case OpKind::depthwise_own:
+          step.own = own_depthwise(op);
+          break;
         case OpKind::dense:
-          detail::check(xnn_create_fully_connected_nc_f32(static_cast<std::size_t>(in.c), static_cast<std::size_t>(out.c),
-                                                          static_cast<std::size_t>(in.c), static_cast<std::size_t>(out.c),
-                                                          op.w, op.b, op.lo, op.hi, 0, &raw),
-                        "xnn_create_fully_connected_nc_f32", layer);
+          detail::check(
+              xnn_create_fully_connected_nc_f32(static_cast<std::size_t>(in.c), static_cast<std::size_t>(out.c),
+                                                static_cast<std::size_t>(in.c), static_cast<std::size_t>(out.c), op.w,
+                                                op.b, op.lo, op.hi, 0, &raw),
+              "xnn_create_fully_connected_nc_f32", layer);
           step.op.reset(raw);
           detail::check(xnn_setup_fully_connected_nc_f32(raw, n, data(op.in), data(op.out), pool),
                         "xnn_setup_fully_connected_nc_f32", layer);
