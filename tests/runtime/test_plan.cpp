@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/compare.hpp"
 #include "../support/random.hpp"
 
 using namespace edgenas;
@@ -37,16 +38,6 @@ std::vector<float> naive_depthwise(const kernels::DepthwiseLayer& l, const std::
         y[(static_cast<std::size_t>(oy) * ow + ox) * l.c + c] = v;
       }
   return y;
-}
-
-void require_same(ConstTensorView got, ConstTensorView want, double rel) {
-  REQUIRE(got.size() == want.size());
-  double scale = 0.0;
-  for (std::int64_t i = 0; i < want.size(); ++i) scale = std::max(scale, double{std::abs(want.data()[i])});
-  for (std::int64_t i = 0; i < want.size(); ++i) {
-    INFO("value " << i << ": got " << got.data()[i] << ", all-XNNPACK " << want.data()[i]);
-    REQUIRE(std::abs(got.data()[i] - want.data()[i]) <= rel * std::max(1.0, scale));
-  }
 }
 
 std::vector<float> random_values(std::int64_t n, Rng& rng, float scale) {
@@ -103,9 +94,9 @@ TEST_CASE("every plan gives the all-XNNPACK output on random genotypes", "[runti
       xnnpack::Runtime planned(g, weights, threads, batch, mode);
       Tensor got(want.shape());
       planned.run(x, got);
-      require_same(got, want, 1e-4);
+      test::require_close_to_largest(got, want, 1e-4);
       planned.run(x, got);  // a second run on the same arena gives the same
-      require_same(got, want, 1e-4);
+      test::require_close_to_largest(got, want, 1e-4);
       int own = 0;
       for (const auto& s : planned.steps()) own += s.implementation == xnnpack::Implementation::edgenas;
       if (mode == xnnpack::PlanMode::edgenas) CHECK(own == static_cast<int>(g.blocks.size()));
@@ -122,7 +113,7 @@ TEST_CASE("MobileNetV3-Small with edgenas's depthwise kernels gives the all-XNNP
   Tensor want({1, 1, 1, 1000}), got({1, 1, 1, 1000});
   xnnpack::Runtime(g, weights, 2, 1, xnnpack::PlanMode::xnnpack).run(x, want);
   xnnpack::Runtime(g, weights, 2, 1, xnnpack::PlanMode::edgenas).run(x, got);
-  require_same(got, want, 1e-4);
+  test::require_close_to_largest(got, want, 1e-4);
 }
 
 TEST_CASE("a 7x7 depthwise layer is measured once and the faster implementation is kept", "[runtime][plan]") {
