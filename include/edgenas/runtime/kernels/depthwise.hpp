@@ -114,8 +114,11 @@ template <int L, int K, int S, int P, bool Clipped>
 #pragma GCC unroll 32
       for (int j = 0; j < (P - 1) * S + K; ++j) {
         const int ix = ix0 + j;
-        const float* src = row + std::int64_t{ix} * C;
-        if constexpr (Clipped) src = ix >= 0 && ix < W ? src : zeros;
+        const float* src;
+        if constexpr (Clipped)
+          src = ix >= 0 && ix < W ? row + std::int64_t{ix} * C : zeros;  // no pointer outside the image
+        else
+          src = row + std::int64_t{ix} * C;
         const Vec<L> v = load<L>(src);
 #pragma GCC unroll 16
         for (int p = 0; p < P; ++p) {
