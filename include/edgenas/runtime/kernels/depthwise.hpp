@@ -7,8 +7,9 @@
 // that reads it (P + (P − 1)·(s − 1) + k − 1 loads for P·k FMAs instead of 2 per FMA), with
 // that kernel row's k weight vectors held in registers; kernel size, stride and group are
 // compile-time for k = 3, 5, 7 and s = 1, 2, so the whole group unrolls into straight FMAs.
-// Columns whose window leaves the image take the clipped per-pixel path; rows clip by bounds.
-// The activation runs over each finished output row while it is still in L1. XNNPACK ae108ef
+// Groups at the left and right edges read a zero vector for taps outside the image; rows clip
+// by bounds. ReLU, ReLU6, h-sigmoid and h-swish are applied in registers before the store;
+// sigmoid and swish over the finished row while it is in L1. XNNPACK ae108ef
 // has unipass microkernels up to 25 taps; a 7×7 layer there runs as a grouped GEMM, ~10× slower.
 #pragma once
 
@@ -18,6 +19,7 @@
 
 #include "edgenas/core/activation.hpp"
 #include "edgenas/core/error.hpp"
+#include "edgenas/ops/activation_function.hpp"
 #include "edgenas/ops/depthwise.hpp"
 #include "edgenas/ops/lanes.hpp"
 #include "edgenas/ops/window.hpp"
@@ -202,40 +204,22 @@ inline void generic_output_row(const float* x, const float* w, const float* bias
     });
 }
 
+// The activation over a finished row (sigmoid and swish need exp, which the in-register epilogue
+// leaves out; other kernel sizes apply all of them here). Eigen's vectorised exp rather than
+// ops::activate<A>'s scalar std::exp: a swish row took 6× longer with the scalar one.
 template <Activation A>
 inline void activate_row(float* p, std::int64_t n) {
   Eigen::Map<Eigen::ArrayXf> v(p, n);
-  if constexpr (A == Activation::relu)
-    v = v.max(0.0f);
-  else if constexpr (A == Activation::relu6)
-    v = v.max(0.0f).min(6.0f);
-  else if constexpr (A == Activation::hsigmoid)
-    v = (v * (1.0f / 6.0f) + 0.5f).max(0.0f).min(1.0f);
-  else if constexpr (A == Activation::hswish)
-    v = v * (v * (1.0f / 6.0f) + 0.5f).max(0.0f).min(1.0f);
-  else if constexpr (A == Activation::sigmoid)
+  if constexpr (A == Activation::sigmoid)
     v = ((-v).exp() + 1.0f).inverse();
   else if constexpr (A == Activation::swish)
     v = v * ((-v).exp() + 1.0f).inverse();
+  else
+    for (std::int64_t i = 0; i < n; ++i) p[i] = ops::activate<A>(p[i]);
 }
 
 inline void activate_row(Activation a, float* p, std::int64_t n) {
-  switch (a) {
-    case Activation::identity:
-      return;
-    case Activation::relu:
-      return activate_row<Activation::relu>(p, n);
-    case Activation::relu6:
-      return activate_row<Activation::relu6>(p, n);
-    case Activation::hsigmoid:
-      return activate_row<Activation::hsigmoid>(p, n);
-    case Activation::hswish:
-      return activate_row<Activation::hswish>(p, n);
-    case Activation::sigmoid:
-      return activate_row<Activation::sigmoid>(p, n);
-    case Activation::swish:
-      return activate_row<Activation::swish>(p, n);
-  }
+  if (a != Activation::identity) ops::with_activation(a, [&]<Activation A>() { activate_row<A>(p, n); });
 }
 
 }  // namespace detail
