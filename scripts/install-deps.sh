@@ -5,6 +5,7 @@
 #   scripts/install-deps.sh --cross    # also the ARM cross toolchains and qemu
 #   scripts/install-deps.sh --fuzz     # also clang-14 and libFuzzer (scripts/fuzz.sh)
 #   scripts/install-deps.sh --digits   # also scikit-learn: its digits data set and the SVC baseline
+#   scripts/install-deps.sh --mpi      # also Open MPI: the distributed search (EDGENAS_WITH_MPI)
 set -euo pipefail
 
 packages=(
@@ -25,13 +26,16 @@ fuzz_packages=(clang-14 libclang-rt-14-dev)
 # scikit-learn's digits (a real data set shipped as digits.csv.gz) and the peer scripts'
 # baseline (benchmarks/peers/digits_svc.py).
 digits_packages=(python3-sklearn)
+# The optional distributed build (docs/distributed.md): mpicxx, mpirun, libmpi.
+mpi_packages=(libopenmpi-dev openmpi-bin)
 
 for arg in "$@"; do
   case "$arg" in
     --cross) packages+=("${cross_packages[@]}") ;;
     --fuzz) packages+=("${fuzz_packages[@]}") ;;
     --digits) packages+=("${digits_packages[@]}") ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --mpi) packages+=("${mpi_packages[@]}") ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done

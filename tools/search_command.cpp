@@ -1,12 +1,18 @@
 // `edgenas search`: the product, end to end — a thin shell over edgenas::search::Pipeline
 // (include/edgenas/search/pipeline.hpp): a preset, the options the user gave on top of it,
-// progress bars, and the summary.
+// progress bars, and the summary. Under mpirun (a build with EDGENAS_WITH_MPI) every rank runs
+// it: the workers search together, rank 0 prints (docs/distributed.md).
 #include <cstdio>
+#include <cstdlib>
 #include <edgenas/search/pipeline.hpp>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
+#ifdef EDGENAS_WITH_MPI
+#include <edgenas/distributed/mpi.hpp>
+#endif
 
 #include "cli_common.hpp"
 #include "commands.hpp"
@@ -20,6 +26,7 @@ struct SearchOptions {
   search::SearchConfig given;  // the values of the options given (others are the preset's)
   std::vector<std::pair<CLI::Option*, std::function<void(search::SearchConfig&, const search::SearchConfig&)>>> fields;
   std::string space, strategy, final_training, memory_budget;
+  int latency_rank = -1;
   bool json = false, quiet = false, no_flip = false, no_crop = false;
 
   search::SearchConfig config() const {
@@ -69,25 +76,73 @@ void print_summary(const search::SearchReport& r, const std::string& out) {
   std::printf("report   %s/report.md (front.svg, result.json, model files)\n", out.c_str());
 }
 
-int search_command(const SearchOptions& o) {
-  const search::SearchConfig config = o.config();
+/// The search in this process (`cluster`: one rank of a distributed job; its rank 0 prints).
+int run_search(const SearchOptions& o, const search::SearchConfig& config, search::Cluster* cluster = nullptr) {
   set_num_threads(config.threads);
+  const bool leader = !cluster || cluster->rank() == 0;
   // One progress bar per task (a supernet epoch, the search, ...), replaced when the task changes.
   std::unique_ptr<Progress> bar;
   std::string task;
   search::Callbacks callbacks;
-  if (!o.quiet) {
+  if (!o.quiet && leader) {
     callbacks.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     callbacks.progress = [&](const search::ProgressEvent& e) {
       if (!bar || e.task != task) bar = std::make_unique<Progress>(task = e.task);
       bar->update(e.done, e.total, e.detail);
     };
   }
-  search::Pipeline pipeline(config, callbacks);
-  pipeline.run();
+  search::Pipeline pipeline(config, callbacks, cluster);
+  if (!pipeline.run()) return 2;
+  if (!leader) return 0;
   if (o.json) std::printf("%s\n", json::dump(search::report_json(pipeline.report())).c_str());
   else print_summary(pipeline.report(), config.out);
   return 0;
+}
+
+#ifdef EDGENAS_WITH_MPI
+// Every rank of an mpirun job: the device rank answers latency requests, the others search. An
+// error on any rank ends the whole job (nothing acknowledged is lost: --resume continues it).
+int distributed_search(const SearchOptions& o) {
+  distributed::MpiCluster cluster(o.latency_rank);
+  try {
+    cluster.check(o.latency_rank);
+    const search::SearchConfig config = o.config();
+    const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    const int local_ranks = local ? std::atoi(local) : 1;
+    if (cluster.rank() == 0 && !o.quiet && local_ranks * config.threads > static_cast<int>(std::thread::hardware_concurrency()))
+      std::fprintf(stderr, "search: %d ranks on this host x %d threads each > %u cores: give --threads %d\n", local_ranks,
+                   config.threads, std::thread::hardware_concurrency(),
+                   std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / local_ranks));
+    if (cluster.rank() == cluster.latency_rank()) {
+      set_num_threads(config.threads);
+      search::serve_latency(cluster, config.out + "/rank-" + std::to_string(cluster.rank()));
+      return 0;
+    }
+    if (cluster.rank() == 0 && !o.quiet)
+      std::fprintf(stderr, "search: %d worker processes%s\n", cluster.workers(),
+                   cluster.latency_rank() > 0 ? (", rank " + std::to_string(cluster.latency_rank()) + " measures latency").c_str() : "");
+    const int code = run_search(o, config, &cluster);
+    if (code != 0) {
+      std::fprintf(stderr, "edgenas: cancelled (rank %d): run again with --resume to continue\n", cluster.rank());
+      cluster.abort(code);
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "edgenas: %s (rank %d of %d)\n", e.what(), cluster.rank(), cluster.size());
+    std::fflush(stderr);
+    cluster.abort(1);
+  }
+}
+#endif
+
+int search_command(const SearchOptions& o) {
+#ifdef EDGENAS_WITH_MPI
+  if (distributed::launched_by_mpi()) return distributed_search(o);
+#endif
+  EDGENAS_CHECK(o.latency_rank < 0, Status::unsupported,
+                "--latency-rank: this is not a distributed run (start it with mpirun, from a build with "
+                "-DEDGENAS_WITH_MPI=ON; docs/distributed.md)");
+  return run_search(o, o.config());
 }
 
 }  // namespace
@@ -200,6 +255,16 @@ void add_search_command(CLI::App& app, Action& run) {
   field("--latency-threads", &C::latency_threads, "Threads the deployed model will use (latency; default 1)")
       ->check(thread_count());
   field("--seed", &C::seed, "Seed: the same seed gives the same search (default 1)");
+  field("--shards", &C::shards,
+        "Supernet steps split the batch into this many shards (batch norm per shard), spread over the MPI "
+        "workers (default: one per worker; the same --shards gives the same search on any number of workers)")
+      ->check(number(0, 4096));
+  field("--proposals", &C::proposals,
+        "Evolution: children proposed per round, evaluated in parallel by the MPI workers (default: one per worker)")
+      ->check(number(0, 100000));
+  cmd->add_option("--latency-rank", o->latency_rank,
+                  "Under mpirun: this rank (1..N-1; e.g. the board) measures the latency table and the chosen networks "
+                  "on its device and does nothing else");
   cmd->add_flag("--json", o->json, "Print result.json to stdout");
   cmd->add_flag("--quiet", o->quiet, "No progress output");
   cmd->callback([o, &run] { run = [o] { return search_command(*o); }; });

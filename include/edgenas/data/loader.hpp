@@ -73,13 +73,18 @@ class BatchLoader {
     return idx;
   }
 
-  /// Fills `images` ([n, H, W, C]) and `labels` with batch `b` of `order`; augmentation is
-  /// drawn from (seed, epoch, sample position), so it does not depend on thread count.
+  /// Fills `images` ([n, H, W, C]) and `labels` with batch `b` of `order`, or with its part
+  /// `part` of `parts` equal parts (data-parallel shards); augmentation is drawn from (seed,
+  /// epoch, sample position), so it depends neither on thread count nor on the parts.
   void fill(const std::vector<std::size_t>& order, std::size_t b, const Augmentation& aug, std::uint64_t seed, int epoch,
-            Tensor& images, std::vector<std::int32_t>& labels) const {
-    const std::size_t first = b * static_cast<std::size_t>(batch_);
-    EDGENAS_CHECK(first < order.size(), Status::invalid_argument, "BatchLoader: batch %zu past the end", b);
-    const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(batch_), order.size() - first));
+            Tensor& images, std::vector<std::int32_t>& labels, int part = 0, int parts = 1) const {
+    const std::size_t start = b * static_cast<std::size_t>(batch_);
+    EDGENAS_CHECK(start < order.size(), Status::invalid_argument, "BatchLoader: batch %zu past the end", b);
+    EDGENAS_CHECK(parts >= 1 && part >= 0 && part < parts, Status::invalid_argument, "BatchLoader: part %d of %d", part,
+                  parts);
+    const auto whole = static_cast<std::int64_t>(std::min<std::size_t>(static_cast<std::size_t>(batch_), order.size() - start));
+    const std::size_t first = start + static_cast<std::size_t>(whole * part / parts);
+    const int n = static_cast<int>(whole * (part + 1) / parts - whole * part / parts);
     const Dataset& d = *data_;
     const Shape shape{n, d.height, d.width, d.channels};
     if (images.shape() != shape) images.reshape(shape);  // every value is written below

@@ -377,13 +377,22 @@ enum class DeviceCheck { must_match, warn_if_different };
 
 /// Reads a table. With must_match, a table measured on another device, thread count, dtype or
 /// XNNPACK build is an error naming both; with warn_if_different, `warning` receives the text.
+inline Table parse_table(const std::string& text, const std::string& path, const Fingerprint& expected,
+                         DeviceCheck check = DeviceCheck::must_match, std::string* warning = nullptr);
+
 inline Table load_table(const std::string& path, const Fingerprint& expected, DeviceCheck check = DeviceCheck::must_match,
                         std::string* warning = nullptr) {
   std::ifstream in(path, std::ios::binary);
   EDGENAS_CHECK(in.good(), Status::io_error, "%s: cannot open latency table", path.c_str());
   std::stringstream text;
   text << in.rdbuf();
-  const json::Value v = json::parse(text.str(), path.c_str());
+  return parse_table(text.str(), path, expected, check, warning);
+}
+
+/// A table from its JSON text (as a file holds it); `path` names it in messages.
+inline Table parse_table(const std::string& text, const std::string& path, const Fingerprint& expected,
+                         DeviceCheck check, std::string* warning) {
+  const json::Value v = json::parse(text, path.c_str());
   EDGENAS_CHECK(v.is_object() && v.find("format") && v.at("format", path.c_str()).kind() == json::Value::Kind::string &&
                     v.at("format", path.c_str()).as_string("format") == "edgenas-latency-table",
                 Status::corrupt_data, "%s: not an edgenas latency table", path.c_str());

@@ -61,6 +61,9 @@ struct SearchConfig {
   // ---- the search ----------------------------------------------------------------------------
   Strategy strategy = Strategy::evolution;
   int evaluations = 40, population = 10;
+  // Evolution: children proposed per round, evaluated together (on several processes when
+  // distributed). 0: one per worker process, so 1 on one machine (Real et al.'s algorithm).
+  int proposals = 0;
   double reward_target_ms = 0.0, reward_exponent = -0.07;  // MnasNet soft reward when target > 0
 
   // ---- data: images of the training split used by each stage (0: all) ---------------------
@@ -79,6 +82,9 @@ struct SearchConfig {
   // ---- training --------------------------------------------------------------------------------
   int supernet_epochs = 2;
   int batch = 128;                    // the memory budget may lower it (recorded: it decides results)
+  // Supernet steps split the batch into this many shards (batch norm per shard), gradients summed
+  // in shard order; the shards are spread over the worker processes. 0: one per worker.
+  int shards = 0;
   int eval_batch = 250;               // batch-norm recalibration and validation
   bool progressive_shrinking = false;
   std::string supernet_init{};        // start from this supernet checkpoint instead of training one
@@ -177,6 +183,7 @@ inline json::Value to_json(const SearchConfig& c) {
       .set("strategy", std::string(strategy_name(c.strategy)))
       .set("evaluations", c.evaluations)
       .set("population", c.population)
+      .set("proposals", c.proposals)
       .set("reward_target_ms", c.reward_target_ms)
       .set("reward_exponent", c.reward_exponent)
       .set("train_images", c.train_images)
@@ -186,6 +193,7 @@ inline json::Value to_json(const SearchConfig& c) {
       .set("calibration_images", c.calibration_images)
       .set("supernet_epochs", c.supernet_epochs)
       .set("batch", c.batch)
+      .set("shards", c.shards)
       .set("eval_batch", c.eval_batch)
       .set("progressive_shrinking", c.progressive_shrinking)
       .set("supernet_init", c.supernet_init)
@@ -245,6 +253,7 @@ inline SearchConfig search_config_from_json(const json::Value& v) {
   c.strategy = parse_strategy(text("strategy"));
   c.evaluations = integer("evaluations");
   c.population = integer("population");
+  c.proposals = v.find("proposals") ? integer("proposals") : 1;  // (older configs: one at a time)
   c.reward_target_ms = number("reward_target_ms");
   c.reward_exponent = number("reward_exponent");
   c.train_images = i64("train_images");
@@ -254,6 +263,7 @@ inline SearchConfig search_config_from_json(const json::Value& v) {
   c.calibration_images = i64("calibration_images");
   c.supernet_epochs = integer("supernet_epochs");
   c.batch = integer("batch");
+  c.shards = v.find("shards") ? integer("shards") : 1;  // (older configs: the whole batch at once)
   c.eval_batch = integer("eval_batch");
   c.progressive_shrinking = flag("progressive_shrinking");
   c.supernet_init = text("supernet_init");
@@ -299,6 +309,8 @@ inline std::string first_difference(const json::Value& recorded, const json::Val
   for (const auto& [key, value] : now.as_object("settings")) {
     if (!is_setting(key)) continue;
     const json::Value* old = recorded.find(key);
+    // Settings added with the distributed search: a journal from before them ran with 1.
+    if (!old && (key == "proposals" || key == "shards") && json::dump(value, -1) == "1") continue;
     const std::string a = old ? json::dump(*old, -1) : "(not recorded: an older edgenas started it)",
                       b = json::dump(value, -1);
     if (a != b) return key + " = " + a + ", now " + b;

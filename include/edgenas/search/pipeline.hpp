@@ -20,6 +20,12 @@
 //   6. write_report    result.json, front.tsv, front.svg, report.md.
 // Every step is journaled (OUT/journal.jsonl) or checkpointed, so a search that was killed or
 // cancelled continues where it stopped and ends with the same front and chosen networks.
+//
+// Given a Cluster (search/cluster.hpp; MPI in distributed/mpi.hpp), every worker process runs
+// the same stages: the supernet trains data-parallel (its shards spread over the workers), each
+// round of candidates is evaluated spread over them, and the leader (rank 0) alone reads and
+// writes OUT, trains the chosen networks and writes the report. A device rank, if the cluster
+// has one, measures the latency table and the chosen networks (search/latency_service.hpp).
 #pragma once
 
 #include <chrono>
@@ -31,6 +37,7 @@
 #include <unordered_map>
 
 #include "edgenas/core/atomic_file.hpp"
+#include "edgenas/core/binary_file.hpp"
 #include "edgenas/data.hpp"
 #include "edgenas/data/source.hpp"
 #include "edgenas/export/model_file.hpp"
@@ -40,7 +47,9 @@
 #include "edgenas/runtime/xnnpack.hpp"
 #include "edgenas/runtime/xnnpack/int8_evaluate.hpp"
 #include "edgenas/search.hpp"
+#include "edgenas/search/cluster.hpp"
 #include "edgenas/search/config.hpp"
+#include "edgenas/search/latency_service.hpp"
 #include "edgenas/search/memory.hpp"
 #include "edgenas/search/report.hpp"
 #include "edgenas/train.hpp"
@@ -75,8 +84,13 @@ class Pipeline {
  public:
   /// Checks the settings and budgets (an impossible budget fails here, before any work) and
   /// creates the output folder; the journal is opened once the data has loaded.
-  explicit Pipeline(SearchConfig config, Callbacks callbacks = {})
-      : config_(std::move(config)), callbacks_(std::move(callbacks)), started_(std::chrono::steady_clock::now()) {
+  explicit Pipeline(SearchConfig config, Callbacks callbacks = {}, Cluster* cluster = nullptr)
+      : config_(std::move(config)), callbacks_(std::move(callbacks)), cluster_(cluster),
+        started_(std::chrono::steady_clock::now()) {
+    EDGENAS_CHECK(!cluster_ || (cluster_->latency_rank() != cluster_->rank() && cluster_->latency_rank() != 0),
+                  Status::invalid_argument,
+                  "Pipeline: rank %d is the latency rank: it runs serve_latency(), and rank 0 leads the search",
+                  cluster_ ? cluster_->rank() : 0);
     check_config(config_);
     read_data();  // all of it, validated, before anything is written to config_.out
     fit_space_to_data();
@@ -88,6 +102,7 @@ class Pipeline {
     const FeasibleSampler early(config_.space, budgets_, {}, precision());  // budgets other than latency, now
     if (!config_.latency_budgets_ms.empty()) budgets_.latency_ms = config_.latency_budgets_ms.back();
     namespace fs = std::filesystem;
+    if (!leader()) return;  // only the leader touches OUT
     fs::create_directories(config_.out);
     const std::string journal_path = path("journal.jsonl");
     EDGENAS_CHECK(config_.resume || !fs::exists(journal_path) || fs::file_size(journal_path) == 0,
@@ -109,6 +124,7 @@ class Pipeline {
       search();
       train_final();
       write_report();
+      if (cluster_ && leader()) release_latency_rank(*cluster_);
       return true;
     } catch (const Error& e) {
       if (e.status() != Status::cancelled) throw;
@@ -177,7 +193,24 @@ class Pipeline {
 
   // ---- 2. latency ---------------------------------------------------------------------------
   void measure_latency() {
+    if (leader()) measure_latency_here();
+    share_latency_with_workers();
+    for (latency::Table& t : tables_)
+      t.select(config_.latency_statistic == "p90" ? latency::Statistic::run_p90 : latency::typical_statistic(t));
+    latency_of_ = [this](const Genotype& g) {
+      double worst = 0.0;
+      for (const latency::Table& t : tables_) worst = std::max(worst, t.predict_ms(g));
+      return worst;
+    };
+    sampler_.emplace(config_.space, budgets_, latency_of_, precision());
+  }
+
+ private:
+  // The leader's part of measure_latency: the journal, the tables (measured here, on the device
+  // rank, or given), and the settings recorded or checked.
+  void measure_latency_here() {
     open_journal();  // only now: a search that failed on its data leaves no journal behind
+    resolve_parallel_settings();
     // The space as searched (after --space auto or "resolutions": "data" followed the data):
     // what `edgenas latency build --space OUT/space.json` takes to measure a table on a board.
     write_file_atomically(path("space.json"), json::dump(to_json(config_.space)) + "\n");
@@ -203,7 +236,23 @@ class Pipeline {
                     100.0 * (d.ratio - 1), when.c_str(), d.pieces);
       log(line);
     };
-    if (config_.tables.empty()) {
+    if (config_.tables.empty() && device_rank() >= 0) {
+      const std::string file = path("latency-" + std::to_string(config_.latency_threads) + "t" +
+                                    (config_.precision == "fp32" ? "" : "-" + config_.precision) + ".json");
+      log("latency: rank " + std::to_string(device_rank()) + " measures the pieces of space " + config_.space.name +
+          " on its device (" + std::to_string(config_.latency_threads) +
+          (config_.latency_threads == 1 ? " thread" : " threads") + "); " + file + " keeps its table");
+      TableRequest request{config_.space,           config_.latency_threads, config_.fit_networks, config_.seed,
+                           config_.precision,       timing,                  {}};
+      if (std::filesystem::exists(file)) request.table = read_text_file(file);
+      const std::string text = request_table(*cluster_, request);
+      tables_.push_back(latency::parse_table(text, file, latency::this_device(config_.latency_threads, config_.precision),
+                                             latency::DeviceCheck::warn_if_different));
+      write_file_atomically(file, text);
+      log("latency: the device: " + latency::describe(tables_.back().device));
+      keys.push_back(tables_.back().device.key());
+      warn_drift(tables_.back().drift_at_end, "at the end of the latency table's build, against the build as a whole");
+    } else if (config_.tables.empty()) {
       const std::string file = path("latency-" + std::to_string(config_.latency_threads) + "t" +
                                     (config_.precision == "fp32" ? "" : "-" + config_.precision) + ".json");
       log("latency: measuring the pieces of space " + config_.space.name + " on this device (" +
@@ -247,15 +296,63 @@ class Pipeline {
                     "%s: this search was started with %s; resume with the same settings or use another --out",
                     journal_->path().c_str(), diff.c_str());
     }
-    for (latency::Table& t : tables_)
-      t.select(config_.latency_statistic == "p90" ? latency::Statistic::run_p90 : latency::typical_statistic(t));
-    latency_of_ = [this](const Genotype& g) {
-      double worst = 0.0;
-      for (const latency::Table& t : tables_) worst = std::max(worst, t.predict_ms(g));
-      return worst;
-    };
-    sampler_.emplace(config_.space, budgets_, latency_of_, precision());
   }
+
+  // Shards and proposals per round decide results: a resumed search keeps the recorded ones
+  // (1 in journals from before them), a new one takes one per worker.
+  void resolve_parallel_settings() {
+    const json::Value* recorded = journal_->records().empty() ? nullptr : &journal_->records().front();
+    const auto resolve = [&](int& value, const char* key) {
+      if (recorded) {
+        const json::Value* v = recorded->find(key);
+        value = v ? v->as_int(key, 1) : 1;
+      } else if (value == 0) {
+        value = workers();
+      }
+    };
+    resolve(config_.shards, "shards");
+    resolve(config_.proposals, "proposals");
+    EDGENAS_CHECK(config_.shards % workers() == 0, Status::invalid_argument,
+                  "%s: the supernet trains with %d shards per step, which %d worker processes cannot share evenly; "
+                  "run it on a number of workers that divides %d",
+                  config_.out.c_str(), config_.shards, workers(), config_.shards);
+    EDGENAS_CHECK(config_.batch % config_.shards == 0, Status::invalid_argument,
+                  "search config: a batch of %d does not split into %d equal shards (choose --batch or --shards so "
+                  "that they do)",
+                  config_.batch, config_.shards);
+  }
+
+  // Worker 0 sends the other workers the resolved settings and the tables (as JSON text: every
+  // worker predicts from the same numbers, so all draw the same architectures).
+  void share_latency_with_workers() {
+    if (workers() <= 1) return;
+    std::string text;
+    if (leader()) {
+      json::Value::Array tables;
+      for (const latency::Table& t : tables_) tables.emplace_back(json::dump(latency::to_json(t), -1));
+      text = json::dump(json::Value()
+                            .set("shards", config_.shards)
+                            .set("proposals", config_.proposals)
+                            .set("batch", config_.batch)
+                            .set("eval_batch", config_.eval_batch)
+                            .set("tables", std::move(tables)),
+                        -1);
+    }
+    cluster_->broadcast(text);
+    const json::Value v = json::parse(text, "settings from rank 0");
+    std::vector<latency::Table> tables;
+    const latency::Fingerprint here = latency::this_device(config_.latency_threads, config_.precision);
+    for (const json::Value& t : v.at("tables", "settings").as_array("tables"))
+      tables.push_back(latency::parse_table(t.as_string("table"), "rank 0's latency table", here,
+                                            latency::DeviceCheck::warn_if_different));
+    tables_ = std::move(tables);
+    config_.shards = v.at("shards", "settings").as_int("shards", 1);
+    config_.proposals = v.at("proposals", "settings").as_int("proposals", 1);
+    config_.batch = v.at("batch", "settings").as_int("batch", 1);
+    config_.eval_batch = v.at("eval_batch", "settings").as_int("eval_batch", 1);
+  }
+
+ public:
 
   // ---- 3. supernet --------------------------------------------------------------------------
   void train_supernet() {
@@ -270,17 +367,21 @@ class Pipeline {
     sc.augmentation = augmentation_;
     sc.progressive_shrinking = config_.progressive_shrinking;
     sc.seed = config_.seed;
-    sc.checkpoint = path("supernet.ckpt");
+    const std::string checkpoint = path("supernet.ckpt");
+    sc.checkpoint = leader() ? checkpoint : "";
     sc.sample = [this](Rng& rng) { return sampler_->random(rng).choices; };
     sc.images = static_cast<std::size_t>(config_.supernet_images);  // the first ones, not a copy
+    sc.shards = config_.shards;
+    sc.collective = workers() > 1 ? cluster_ : nullptr;
     train::SupernetTrainer st(*supernet_, train_, norm_, sc);
     st.share_activations(activations_);
-    if (std::filesystem::exists(sc.checkpoint)) {
-      st.resume(sc.checkpoint);
+    if (leader() && std::filesystem::exists(checkpoint)) {
+      st.resume(checkpoint);
       journal_recovered_epochs("supernet_epoch", json::Value(), st.epochs_done());
-    } else if (!config_.supernet_init.empty()) {
+    } else if (leader() && !config_.supernet_init.empty()) {
       st.resume(config_.supernet_init);
     }
+    st.synchronize();  // the leader's weights on every worker
     if (!st.finished())
       log("supernet: " + std::to_string(supernet_->parameter_count()) + " shared weights; training epochs " +
           std::to_string(st.epochs_done() + 1) + ".." + std::to_string(sc.epochs) + " of " + std::to_string(sc.epochs) +
@@ -288,7 +389,7 @@ class Pipeline {
     while (!st.finished()) {
       const std::string task = "supernet epoch " + std::to_string(st.epochs_done() + 1);
       const auto e = st.train_epoch(training_progress(Stage::supernet, task));
-      journal_->append(json::Value()
+      record(json::Value()
                            .set("type", "supernet_epoch")
                            .set("epoch", e.epoch)
                            .set("loss", e.loss)
@@ -305,11 +406,7 @@ class Pipeline {
   // ---- 4. search ----------------------------------------------------------------------------
   void search() {
     require(supernet_ != nullptr, "search", "train_supernet");
-    std::unordered_map<Genotype, double, GenotypeHash> known;  // accuracies already in the journal
-    for (const json::Value& r : journal_->records())
-      if (type_of(r) == "candidate")
-        known[parse_genotype(r.at("genotype", "candidate").as_string("genotype"))] =
-            r.at("accuracy", "candidate").as_number("accuracy");
+    const std::unordered_map<Genotype, double, GenotypeHash> known = journaled_accuracies();
     if (!known.empty()) log("search: " + std::to_string(known.size()) + " evaluations recovered from the journal");
     evaluator_.emplace(*supernet_, train_, validation_, norm_,
                        train::SubnetEvalConfig{static_cast<std::size_t>(config_.calibration_images), config_.eval_batch});
@@ -322,24 +419,43 @@ class Pipeline {
     sc.seed = config_.seed;
     sc.reward_target_ms = config_.reward_target_ms;
     sc.reward_exponent = config_.reward_exponent;
+    sc.proposals = config_.proposals;
+    sc.batch = workers();
     const std::string task = "search (" + std::string(strategy_name(config_.strategy)) + ")";
     double best = 0.0;
     SearchRun run(
         *sampler_, sc,
-        [&](const Candidate& c) {
-          if (auto it = known.find(c.genotype); it != known.end()) return it->second;
+        [&](const std::vector<Candidate>& round) {
+          // Candidates not in the journal, dealt out to the workers in turn: worker w scores
+          // the w-th, (w + W)-th, … of them; the leader journals them all in order.
+          std::vector<double> accuracy(round.size());
+          std::vector<std::size_t> todo;
+          for (std::size_t i = 0; i < round.size(); ++i) {
+            if (auto it = known.find(round[i].genotype); it != known.end()) accuracy[i] = it->second;
+            else todo.push_back(i);
+          }
+          if (todo.empty()) return accuracy;
           check_cancel();
-          const double acc = int8() ? int8_candidate_accuracy(c) : evaluator_->accuracy(c.choices, c.genotype);
-          journal_->append(json::Value()
-                               .set("type", "candidate")
-                               .set("genotype", to_string(c.genotype))
-                               .set("accuracy", acc)
-                               .set("latency_ms", c.costs.latency_ms)
-                               .set("params", c.costs.params)
-                               .set("macs", c.costs.macs)
-                               .set("arena_bytes", c.costs.arena_bytes)
-                               .set("flash_bytes", c.costs.flash_bytes));
-          return acc;
+          const auto W = static_cast<std::size_t>(workers()), w = static_cast<std::size_t>(worker());
+          std::vector<double> mine;
+          for (std::size_t p = w; p < todo.size(); p += W) mine.push_back(candidate_accuracy(round[todo[p]]));
+          const std::vector<double> all = W > 1 ? cluster_->gather(mine) : mine;
+          std::size_t at = 0;
+          for (std::size_t from = 0; from < W; ++from)
+            for (std::size_t p = from; p < todo.size(); p += W) accuracy[todo[p]] = all.at(at++);
+          for (std::size_t i : todo) {
+            const Candidate& c = round[i];
+            record(json::Value()
+                       .set("type", "candidate")
+                       .set("genotype", to_string(c.genotype))
+                       .set("accuracy", accuracy[i])
+                       .set("latency_ms", c.costs.latency_ms)
+                       .set("params", c.costs.params)
+                       .set("macs", c.costs.macs)
+                       .set("arena_bytes", c.costs.arena_bytes)
+                       .set("flash_bytes", c.costs.flash_bytes));
+          }
+          return accuracy;
         },
         [&](const std::vector<Candidate>& h) {
           best = std::max(best, h.back().accuracy);
@@ -355,6 +471,7 @@ class Pipeline {
   // ---- 5. final training --------------------------------------------------------------------
   void train_final() {
     require(evaluator_.has_value(), "train_final", "search");
+    if (!leader()) return;  // the leader trains and measures the chosen networks
     const bool retrain = config_.final_training == FinalTraining::retrain;
     chosen_.clear();
     std::vector<double> targets = config_.latency_budgets_ms;
@@ -439,6 +556,7 @@ class Pipeline {
   // ---- 6. report ----------------------------------------------------------------------------
   const SearchReport& write_report() {
     require(!tables_.empty(), "write_report", "the stages before it");
+    if (!leader()) return report_;
     report_ = {};
     report_.device = latency::describe(tables_.front().device);
     report_.table_drift = table_drift_.ratio;
@@ -491,6 +609,8 @@ class Pipeline {
     in(c.evaluations, 1, 1e6, "evaluations");
     if (c.strategy != Strategy::random) in(c.population, 2, 1e5, "population");
     in(c.batch, 1, 1e5, "batch");
+    in(c.shards, 0, 4096, "shards (0: one per worker)");
+    in(c.proposals, 0, 1e5, "proposals (0: one per worker)");
     in(c.eval_batch, 1, 1e5, "eval_batch");
     EDGENAS_CHECK(c.precision == "fp32" || c.precision == "int8", Status::invalid_argument,
                   "search config: precision \"%s\", expected fp32 or int8", c.precision.c_str());
@@ -667,6 +787,53 @@ class Pipeline {
     }
   }
 
+  // ---- processes ---------------------------------------------------------------------------
+  bool leader() const noexcept { return !cluster_ || cluster_->rank() == 0; }
+  int worker() const noexcept { return cluster_ ? cluster_->worker() : 0; }
+  int workers() const noexcept { return cluster_ ? cluster_->workers() : 1; }
+  int device_rank() const noexcept { return cluster_ ? cluster_->latency_rank() : -1; }
+
+  /// Appends to the journal (the leader's; the other workers have none).
+  void record(const json::Value& r) {
+    if (leader()) journal_->append(r);
+  }
+
+  /// The accuracies the journal holds, on every worker (the leader reads them, the others are
+  /// sent them: exact, as hexadecimal floating point).
+  std::unordered_map<Genotype, double, GenotypeHash> journaled_accuracies() {
+    std::unordered_map<Genotype, double, GenotypeHash> known;
+    std::string text;
+    if (leader())
+      for (const json::Value& r : journal_->records())
+        if (type_of(r) == "candidate") {
+          const std::string g = r.at("genotype", "candidate").as_string("genotype");
+          const double a = r.at("accuracy", "candidate").as_number("accuracy");
+          known[parse_genotype(g)] = a;
+          char hex[40];
+          std::snprintf(hex, sizeof hex, "%a", a);
+          text += g + "\t" + hex + "\n";
+        }
+    if (workers() <= 1) return known;
+    cluster_->broadcast(text);
+    if (leader()) return known;
+    for (std::size_t at = 0; at < text.size();) {
+      const std::size_t tab = text.find('\t', at), end = text.find('\n', at);
+      EDGENAS_CHECK(tab < end && end != std::string::npos, Status::corrupt_data, "search: malformed accuracies from rank 0");
+      known[parse_genotype(text.substr(at, tab - at))] = std::strtod(text.substr(tab + 1, end - tab - 1).c_str(), nullptr);
+      at = end + 1;
+    }
+    return known;
+  }
+
+  double candidate_accuracy(const Candidate& c) {
+    return int8() ? int8_candidate_accuracy(c) : evaluator_->accuracy(c.choices, c.genotype);
+  }
+
+  static std::string read_text_file(const std::string& file) {
+    const std::vector<std::uint8_t> bytes = read_binary_file(file, "file");
+    return {bytes.begin(), bytes.end()};
+  }
+
   void require(bool ok, const char* stage, const char* before) const {
     EDGENAS_CHECK(ok, Status::invalid_argument, "Pipeline::%s: run %s first", stage, before);
   }
@@ -722,6 +889,14 @@ class Pipeline {
   // with it: the device may have drifted since the table was built, and the report says so.
   void measure_chosen(ChosenNetwork& ch) {
     const Genotype& g = ch.candidate.genotype;
+    if (device_rank() >= 0) {  // on the device (with its drift, when it built the table)
+      const DeviceMeasurement m =
+          request_measurement(*cluster_, g, config_.latency_threads, config_.precision, tables_.front().statistic);
+      ch.measured_ms = m.ms;
+      ch.device_drift = m.drift.ratio;
+      ch.device_drift_significant = m.drift.significant;
+      return;
+    }
     if (!config_.tables.empty()) {  // tables of other devices: no reference to compare with
       ch.measured_ms = latency::value_of(latency::measure_network(g, config_.latency_threads, {}, config_.precision),
                                          tables_.front().statistic);
@@ -822,6 +997,7 @@ class Pipeline {
 
   SearchConfig config_;
   Callbacks callbacks_;
+  Cluster* cluster_ = nullptr;  // not owned; none: this process alone
   std::chrono::steady_clock::time_point started_;
   Budgets budgets_;
   std::optional<Journal> journal_;

@@ -6,12 +6,18 @@
 // the evaluation budget counts distinct architectures. Given the same seed and the same
 // accuracies, a strategy proposes the same sequence — which is what makes a search resumable
 // from a journal of the accuracies it already received.
+//
+// Candidates are handed to the evaluator in rounds, so that several processes can evaluate a
+// round together: random search and initial populations `batch` at a time, NSGA-II a generation,
+// evolution `proposals` children (the only setting of the three that changes results: each
+// round's parents are chosen before its children are scored; 1 is Real et al.'s algorithm).
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <unordered_map>
 #include <string>
 #include <string_view>
@@ -43,6 +49,8 @@ struct StrategyConfig {
   double mutation_rate = 0.15;  // per choice
   double crossover_rate = 0.5;  // NSGA-II
   std::uint64_t seed = 1;
+  int proposals = 1;            // evolution: children proposed (and evaluated) per round
+  int batch = 1;                // random architectures handed to the evaluator at once
   // MnasNet's soft reward ACC·(LAT/T)^w replaces plain accuracy when target_ms > 0.
   double reward_target_ms = 0.0;
   double reward_exponent = -0.07;
@@ -88,14 +96,21 @@ class SearchRun {
  public:
   /// The expensive part: the accuracy of a candidate (decoded and costed already).
   using Accuracy = std::function<double(const Candidate&)>;
+  /// The accuracies of a round of candidates, in order (e.g. spread over processes).
+  using RoundAccuracy = std::function<std::vector<double>(const std::vector<Candidate>& round)>;
   /// Called after every new evaluation with the history so far.
   using Progress = std::function<void(const std::vector<Candidate>& history)>;
 
   SearchRun(const FeasibleSampler& sampler, StrategyConfig config, Accuracy accuracy, Progress progress = {})
+      : SearchRun(sampler, config, one_at_a_time(std::move(accuracy)), std::move(progress)) {}
+
+  SearchRun(const FeasibleSampler& sampler, StrategyConfig config, RoundAccuracy accuracy, Progress progress = {})
       : sampler_(sampler), config_(config), accuracy_(std::move(accuracy)), progress_(std::move(progress)) {
     EDGENAS_CHECK(config_.evaluations >= 1, Status::invalid_argument, "search: %d evaluations", config_.evaluations);
     EDGENAS_CHECK(config_.strategy == Strategy::random || (config_.population >= 2 && config_.tournament >= 1),
                   Status::invalid_argument, "search: population %d, tournament %d", config_.population, config_.tournament);
+    EDGENAS_CHECK(config_.proposals >= 1 && config_.batch >= 1, Status::invalid_argument,
+                  "search: %d proposals per round, batches of %d", config_.proposals, config_.batch);
   }
 
   /// Every distinct architecture evaluated, in order.
@@ -110,43 +125,90 @@ class SearchRun {
   }
 
  private:
-  bool done() const { return static_cast<int>(history_.size()) >= config_.evaluations || attempts_ > 50 * config_.evaluations; }
+  static RoundAccuracy one_at_a_time(Accuracy accuracy) {
+    return [accuracy = std::move(accuracy)](const std::vector<Candidate>& round) {
+      std::vector<double> a;
+      for (const Candidate& c : round) a.push_back(accuracy(c));
+      return a;
+    };
+  }
 
-  /// The candidate (evaluated now unless seen before) as an index into history_.
-  std::size_t evaluate(Candidate cand) {
+  bool done() const { return static_cast<int>(history_.size()) >= config_.evaluations || attempts_ > 50 * config_.evaluations; }
+  /// No room for another proposal in this round: the evaluations are spoken for.
+  bool full() const {
+    return static_cast<int>(history_.size() + round_.size()) >= config_.evaluations || attempts_ > 50 * config_.evaluations;
+  }
+
+  /// The candidate's index into history_: its earlier evaluation's, or the one it will have when
+  /// the round is evaluated (call while !full()).
+  std::size_t propose(Candidate cand) {
     ++attempts_;
     if (auto it = seen_.find(cand.genotype); it != seen_.end()) return it->second;
-    cand.accuracy = accuracy_(cand);
-    seen_.emplace(cand.genotype, history_.size());
-    history_.push_back(std::move(cand));
-    if (progress_) progress_(history_);
-    return history_.size() - 1;
+    const std::size_t index = history_.size() + round_.size();
+    seen_.emplace(cand.genotype, index);
+    round_.push_back(std::move(cand));
+    return index;
+  }
+
+  /// Evaluates the round's new candidates together and appends them to the history.
+  void evaluate_round() {
+    if (round_.empty()) return;
+    const std::vector<double> accuracy = accuracy_(round_);
+    EDGENAS_CHECK(accuracy.size() == round_.size(), Status::runtime_error, "search: %zu accuracies for %zu candidates",
+                  accuracy.size(), round_.size());
+    for (std::size_t i = 0; i < round_.size(); ++i) {
+      round_[i].accuracy = accuracy[i];
+      history_.push_back(std::move(round_[i]));
+      if (progress_) progress_(history_);
+    }
+    round_.clear();
+  }
+
+  /// Random architectures (their accuracy does not steer the draws: any batch size gives the
+  /// same sequence) until `members` holds `size`.
+  void fill_randomly(std::vector<std::size_t>& members, std::size_t size, Rng& rng) {
+    while (!done() && members.size() < size) {
+      while (!full() && members.size() < size && static_cast<int>(round_.size()) < config_.batch)
+        members.push_back(propose(sampler_.random(rng)));
+      evaluate_round();
+    }
   }
 
   void random_search(Rng& rng) {
-    while (!done()) evaluate(sampler_.random(rng));
+    std::vector<std::size_t> all;
+    fill_randomly(all, std::numeric_limits<std::size_t>::max(), rng);
   }
 
   /// Real et al. (2019): the oldest member dies, the best of a random sample has a child.
   void evolution(Rng& rng) {
-    std::deque<std::size_t> population;
-    while (!done() && static_cast<int>(population.size()) < config_.population) population.push_back(evaluate(sampler_.random(rng)));
+    std::vector<std::size_t> initial;
+    fill_randomly(initial, static_cast<std::size_t>(config_.population), rng);
+    std::deque<std::size_t> population(initial.begin(), initial.end());
+    std::vector<std::size_t> children;
     while (!done()) {
-      std::size_t parent = population[rng.below(static_cast<std::uint32_t>(population.size()))];
-      for (int i = 1; i < config_.tournament; ++i) {
-        const std::size_t other = population[rng.below(static_cast<std::uint32_t>(population.size()))];
-        if (fitness(history_[other], config_) > fitness(history_[parent], config_)) parent = other;
+      children.clear();
+      for (int j = 0; j < config_.proposals && !full(); ++j) {
+        std::size_t parent = population[rng.below(static_cast<std::uint32_t>(population.size()))];
+        for (int i = 1; i < config_.tournament; ++i) {
+          const std::size_t other = population[rng.below(static_cast<std::uint32_t>(population.size()))];
+          if (fitness(history_[other], config_) > fitness(history_[parent], config_)) parent = other;
+        }
+        children.push_back(propose(sampler_.mutate(history_[parent], config_.mutation_rate, rng)));
       }
-      population.push_back(evaluate(sampler_.mutate(history_[parent], config_.mutation_rate, rng)));
-      population.pop_front();
+      evaluate_round();
+      for (std::size_t c : children) {
+        population.push_back(c);
+        population.pop_front();
+      }
     }
   }
 
   /// Deb et al. (2002): binary tournaments on (front rank, crowding), uniform crossover and
-  /// mutation, then parents and children compete for the next population.
+  /// mutation, then parents and children compete for the next population. A generation's
+  /// children are drawn from its parents alone: one round.
   void nsga2(Rng& rng) {
     std::vector<std::size_t> population;
-    while (!done() && static_cast<int>(population.size()) < config_.population) population.push_back(evaluate(sampler_.random(rng)));
+    fill_randomly(population, static_cast<std::size_t>(config_.population), rng);
     while (!done()) {
       const auto [rank, crowd] = rank_and_crowding(population);
       const auto pick = [&] {
@@ -156,16 +218,17 @@ class SearchRun {
         return population[a_better ? a : b];
       };
       std::vector<std::size_t> next = population;
-      for (int i = 0; i < config_.population && !done(); ++i) {
+      for (int i = 0; i < config_.population && !full(); ++i) {
         const std::size_t a = pick(), b = pick();
         Candidate child = rng.uniform_double() < config_.crossover_rate
                               ? sampler_.candidate(sampler_.space().crossover(history_[a].choices, history_[b].choices, rng))
                               : history_[a];
         child = sampler_.mutate(child, config_.mutation_rate, rng);
         if (!sampler_.budgets().admits(child.costs)) child = history_[a];
-        const std::size_t c = evaluate(std::move(child));
+        const std::size_t c = propose(std::move(child));
         if (std::find(next.begin(), next.end(), c) == next.end()) next.push_back(c);
       }
+      evaluate_round();
       population = select(next);
     }
   }
@@ -198,9 +261,10 @@ class SearchRun {
 
   const FeasibleSampler& sampler_;
   StrategyConfig config_;
-  Accuracy accuracy_;
+  RoundAccuracy accuracy_;
   Progress progress_;
   std::vector<Candidate> history_;
+  std::vector<Candidate> round_;  // proposed, not yet evaluated (indices follow history_)
   std::unordered_map<Genotype, std::size_t, GenotypeHash> seen_;
   int attempts_ = 0;
 };

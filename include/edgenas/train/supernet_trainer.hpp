@@ -9,14 +9,21 @@
 //
 // Deterministic for a seed and thread count; resuming from an epoch checkpoint continues
 // bit-for-bit, because sampling and batches depend only on (seed, epoch, step).
+//
+// Data-parallel (`shards` > 1): each step's batch is cut into equal shards, each run forward and
+// backward on its own (batch-norm statistics per shard, as in PyTorch's DDP), and the shards'
+// gradients are summed in shard order, then averaged. With a Collective the shards are spread
+// over processes; the sum's order is the same, so 1, 2 or 4 workers train the same weights.
 #pragma once
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <unordered_map>
 
+#include "edgenas/core/collective.hpp"
 #include "edgenas/data/loader.hpp"
 #include "edgenas/data/resize.hpp"
 #include "edgenas/ops/loss.hpp"
@@ -46,6 +53,8 @@ struct SupernetConfig {
   std::size_t images = 0;          // train on the first this many images (0: all; no copy is made)
   std::uint64_t seed = 1;
   std::string checkpoint;          // saved after every epoch when not empty
+  int shards = 1;                  // the step's batch in this many parts, gradients summed in order
+  Collective* collective = nullptr;  // spreads the shards over its workers (not owned); none: all here
 };
 
 /// Which dimensions are elastic in a phase of progressive shrinking.
@@ -89,6 +98,13 @@ class SupernetTrainer {
                   config_.images > 0 ? std::min(config_.images, train.size()) : train.size(), config_.batch_size);
     EDGENAS_CHECK(config_.epochs >= 1 && config_.random_subnets >= 0, Status::invalid_argument,
                   "SupernetTrainer: %d epochs, %d random sub-networks per step", config_.epochs, config_.random_subnets);
+    const int workers = config_.collective ? config_.collective->workers() : 1;
+    EDGENAS_CHECK(config_.shards >= 1 && config_.shards % workers == 0, Status::invalid_argument,
+                  "SupernetTrainer: %d shards per step cannot be spread evenly over %d workers (use a multiple of %d)",
+                  config_.shards, workers, workers);
+    EDGENAS_CHECK(config_.batch_size % config_.shards == 0, Status::invalid_argument,
+                  "SupernetTrainer: a batch of %d images does not split into %d equal shards", config_.batch_size,
+                  config_.shards);
     const auto steps = static_cast<std::int64_t>(loader_.batches(true));
     schedule_ = {config_.lr, config_.final_lr, static_cast<std::int64_t>(config_.warmup_epochs * steps), steps * config_.epochs};
   }
@@ -131,44 +147,21 @@ class SupernetTrainer {
     if (epoch > 0 && stats.phase == ShrinkPhase::expand) net_.sort_expanded_channels(&optimizer_);
     const auto order = loader_.order(config_.seed, epoch, true);
     const std::size_t batches = loader_.batches(true);
-    std::size_t correct = 0, seen = 0, distilled = 0;
-    std::vector<std::int32_t> predictions;
+    StepTotals totals;
     for (std::size_t b = 0; b < batches; ++b) {
-      loader_.fill(order, b, config_.augmentation, config_.seed, epoch, images_, labels_);
-      net_.zero_grad();
       const std::vector<Choices> subnets = sandwich(epoch, b);
-      double loss = 0.0;
-      for (std::size_t i = 0; i < subnets.size(); ++i) {
-        Network& net = network_for(subnets[i]);
-        net_.extract(subnets[i], net);
-        net.zero_grad();
-        const ConstTensorView logits = net.forward(at_resolution(net.genotype().input.h, b), true);
-        check_finite(logits, epoch, b);
-        if (dlogits_.shape() != logits.shape()) dlogits_.resize(logits.shape());
-        if (i == 0) {
-          loss = ops::softmax_cross_entropy(logits, labels_, config_.label_smoothing, dlogits_);
-          teacher_.resize(logits.shape());
-          std::copy_n(logits.data(), logits.size(), teacher_.data());
-          predictions.clear();
-          predicted_classes(logits, predictions);
-          for (std::size_t k = 0; k < labels_.size(); ++k) correct += predictions[k] == labels_[k];
-          seen += labels_.size();
-        } else {
-          stats.distill_loss += distillation_loss(logits, teacher_, config_.distill_temperature, dlogits_);
-          ++distilled;
-        }
-        net.backward(dlogits_);
-        net_.accumulate_gradients(subnets[i], net);
-      }
+      const StepTotals step = config_.shards == 1 && !distributed() ? run_shard(subnets, order, b, 0)
+                                                                     : run_shards(subnets, order, b);
       optimizer_.step(schedule_(optimizer_.steps()));
-      stats.loss += loss;
-      if (progress) progress(b + 1, batches, loss);
+      totals += step;
+      if (progress) progress(b + 1, batches, step.loss / config_.shards);
     }
+    stats.loss = totals.loss / config_.shards;
+    stats.accuracy = totals.correct / std::max(1.0, totals.seen);
+    stats.distill_loss = totals.distill_loss / std::max(1.0, totals.distilled);
     ++epochs_done_;
     if (!config_.checkpoint.empty()) save(config_.checkpoint);
     stats.loss /= static_cast<double>(batches);
-    stats.accuracy = static_cast<double>(correct) / static_cast<double>(std::max<std::size_t>(1, seen));
-    stats.distill_loss /= static_cast<double>(std::max<std::size_t>(1, distilled));
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return stats;
   }
@@ -177,7 +170,116 @@ class SupernetTrainer {
   /// Continues from a checkpoint written by this configuration (same space and optimizer).
   void resume(const std::string& path) { epochs_done_ = load_training_state(path, state(), "space"); }
 
+  /// Worker 0's weights, optimizer state and progress on every worker (after worker 0 alone
+  /// resumed from a checkpoint: the others need not see its file system).
+  void synchronize() {
+    if (!distributed()) return;
+    const TrainingState st = state();
+    std::string bytes;
+    if (config_.collective->worker() == 0) {
+      const std::int64_t head[2] = {epochs_done_, optimizer_.steps()};
+      bytes.append(reinterpret_cast<const char*>(head), sizeof head);
+      for (const auto& t : st.tensors)
+        bytes.append(reinterpret_cast<const char*>(t.values->data()), t.values->size() * sizeof(float));
+    }
+    config_.collective->broadcast(bytes);
+    std::int64_t head[2];
+    std::size_t expected = sizeof head;
+    for (const auto& t : st.tensors) expected += t.values->size() * sizeof(float);
+    EDGENAS_CHECK(bytes.size() == expected, Status::corrupt_data,
+                  "SupernetTrainer: worker 0 sent %zu bytes of training state, this supernet holds %zu", bytes.size(),
+                  expected);
+    std::memcpy(head, bytes.data(), sizeof head);
+    std::size_t at = sizeof head;
+    for (const auto& t : st.tensors) {
+      std::memcpy(t.values->data(), bytes.data() + at, t.values->size() * sizeof(float));
+      at += t.values->size() * sizeof(float);
+    }
+    epochs_done_ = static_cast<int>(head[0]);
+    optimizer_.set_steps(head[1]);
+  }
+
  private:
+  // What a step (or an epoch: the sum of its steps) adds up; losses are sums of shard means.
+  struct StepTotals {
+    double loss = 0, correct = 0, seen = 0, distill_loss = 0, distilled = 0;
+    StepTotals& operator+=(const StepTotals& o) {
+      loss += o.loss, correct += o.correct, seen += o.seen, distill_loss += o.distill_loss, distilled += o.distilled;
+      return *this;
+    }
+  };
+
+  bool distributed() const { return config_.collective && config_.collective->workers() > 1; }
+
+  // The sandwich on shard `shard` of batch `b`: the sub-networks' gradients added into the
+  // supernet's (zeroed by the caller's step).
+  StepTotals run_shard(const std::vector<Choices>& subnets, const std::vector<std::size_t>& order, std::size_t b,
+                       int shard) {
+    const int epoch = epochs_done_;
+    loader_.fill(order, b, config_.augmentation, config_.seed, epoch, images_, labels_, shard, config_.shards);
+    ++fills_;
+    net_.zero_grad();
+    StepTotals t;
+    for (std::size_t i = 0; i < subnets.size(); ++i) {
+      Network& net = network_for(subnets[i]);
+      net_.extract(subnets[i], net);
+      net.zero_grad();
+      const ConstTensorView logits = net.forward(at_resolution(net.genotype().input.h), true);
+      check_finite(logits, epoch, b);
+      if (dlogits_.shape() != logits.shape()) dlogits_.resize(logits.shape());
+      if (i == 0) {
+        t.loss = ops::softmax_cross_entropy(logits, labels_, config_.label_smoothing, dlogits_);
+        teacher_.resize(logits.shape());
+        std::copy_n(logits.data(), logits.size(), teacher_.data());
+        predictions_.clear();
+        predicted_classes(logits, predictions_);
+        for (std::size_t k = 0; k < labels_.size(); ++k) t.correct += predictions_[k] == labels_[k];
+        t.seen += static_cast<double>(labels_.size());
+      } else {
+        t.distill_loss += distillation_loss(logits, teacher_, config_.distill_temperature, dlogits_);
+        ++t.distilled;
+      }
+      net.backward(dlogits_);
+      net_.accumulate_gradients(subnets[i], net);
+    }
+    return t;
+  }
+
+  // This worker's shards one after the other, each gradient kept apart; then the sum over every
+  // worker's shards in shard order, averaged, becomes the supernet's gradient.
+  StepTotals run_shards(const std::vector<Choices>& subnets, const std::vector<std::size_t>& order, std::size_t b) {
+    const std::vector<Parameter*> params = net_.parameters();
+    std::size_t size = 0;
+    for (const Parameter* p : params) size += p->size();
+    const int workers = distributed() ? config_.collective->workers() : 1;
+    const int local = config_.shards / workers, first = distributed() ? config_.collective->worker() * local : 0;
+    shard_grads_.resize(static_cast<std::size_t>(local));
+    total_grad_.resize(size);
+    StepTotals t;
+    for (int k = 0; k < local; ++k) {
+      t += run_shard(subnets, order, b, first + k);
+      std::vector<float>& g = shard_grads_[static_cast<std::size_t>(k)];
+      g.resize(size);
+      float* out = g.data();
+      for (const Parameter* p : params) out = std::copy(p->grad.begin(), p->grad.end(), out);
+    }
+    std::vector<std::span<const float>> mine(shard_grads_.begin(), shard_grads_.end());
+    if (distributed()) {
+      config_.collective->sum_in_order(mine, total_grad_);
+      const double local_totals[5] = {t.loss, t.correct, t.seen, t.distill_loss, t.distilled};
+      const std::vector<double> all = config_.collective->gather(local_totals);
+      t = {};
+      for (std::size_t w = 0; w + 5 <= all.size(); w += 5) t += StepTotals{all[w], all[w + 1], all[w + 2], all[w + 3], all[w + 4]};
+    } else {
+      sum_shards_in_order(mine, total_grad_);
+    }
+    const float mean = 1.0f / static_cast<float>(config_.shards);
+    std::size_t at = 0;
+    for (Parameter* p : params)
+      for (float& g : p->grad) g = total_grad_[at++] * mean;
+    return t;
+  }
+
   TrainingState state() {
     const auto params = net_.parameters();
     return {net_.identity(), &optimizer_, detail::model_state(params, {}, optimizer_)};
@@ -198,14 +300,13 @@ class SupernetTrainer {
   }
 
   // Elastic resolution (Once-for-All): the batch resized to the sub-network's resolution, once
-  // per step and resolution (bilinear, data/resize.hpp).
-  const Tensor& at_resolution(int r, std::size_t step) {
+  // per filled batch (or shard) and resolution (bilinear, data/resize.hpp).
+  const Tensor& at_resolution(int r) {
     if (r == images_.shape().h) return images_;
     Resized& x = resized_[r];
-    if (x.step != step || x.epoch != epochs_done_) {
+    if (x.fill != fills_) {
       data::resize_batch(images_, r, r, x.images);
-      x.step = step;
-      x.epoch = epochs_done_;
+      x.fill = fills_;
     }
     return x.images;
   }
@@ -225,10 +326,13 @@ class SupernetTrainer {
   std::shared_ptr<Activations> activations_ = std::make_shared<Activations>();
   Tensor images_, dlogits_, teacher_;
   std::vector<std::int32_t> labels_;
+  std::vector<std::int32_t> predictions_;
+  std::uint64_t fills_ = 0;  // batches (or shards) loaded so far
+  std::vector<std::vector<float>> shard_grads_;  // this worker's shards' gradients, flat
+  std::vector<float> total_grad_;
   struct Resized {
     Tensor images;
-    std::size_t step = SIZE_MAX;
-    int epoch = -1;
+    std::uint64_t fill = 0;  // of images_ it was made from (0: none yet)
   };
   std::unordered_map<int, Resized> resized_;
 };
