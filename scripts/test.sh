@@ -3,8 +3,9 @@
 # suite with one CMake preset (default: dev). Exits non-zero if anything fails.
 #   scripts/test.sh            # Debug build, all tests, then the ARM part (scripts/test-cross.sh:
 #                              # aarch64 suite under qemu, armhf build, search on the emulated
-#                              # board, Cortex-M4 firmware); skipped with a message when the
-#                              # cross packages are missing (CI installs them)
+#                              # board, Cortex-M4 firmware), then the distributed search under
+#                              # mpirun (scripts/test-mpi.sh); each skipped with a message when
+#                              # its packages are missing (CI installs them)
 #   scripts/test.sh asan       # AddressSanitizer + UBSan build, the library's tests (the tool's
 #                              # end-to-end tests run in the dev build)
 set -euo pipefail
@@ -14,4 +15,5 @@ bash scripts/install-deps.sh
 cmake --workflow --preset "$preset"
 if [[ "$preset" == dev ]]; then
   EDGENAS_HOST_BUILD=build/dev bash scripts/test-cross.sh
+  bash scripts/test-mpi.sh
 fi
