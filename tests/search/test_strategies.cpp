@@ -1,5 +1,6 @@
 // Search strategies, budgets and the journal, on synthetic accuracies (fast and exact).
 #include <catch2/catch.hpp>
+#include <numeric>
 #include <edgenas/search.hpp>
 #include <filesystem>
 #include <fstream>
@@ -122,6 +123,63 @@ TEST_CASE("every strategy evaluates exactly its budget of distinct, feasible arc
     config.seed = 4;
     SearchRun c(sampler, config, accuracy);
     CHECK(to_string(c.run()[5].genotype) != to_string(history[5].genotype));
+  }
+}
+
+TEST_CASE("rounds of candidates: random and NSGA-II propose the same whatever the round size", "[search][parallel]") {
+  const SearchSpace space = spaces::fmnist();
+  Budgets budgets;
+  budgets.params = 100'000;
+  const FeasibleSampler sampler(space, budgets, proxy_latency);
+  const auto names = [](const std::vector<Candidate>& h) {
+    std::vector<std::string> n;
+    for (const Candidate& c : h) n.push_back(to_string(c.genotype) + " " + std::to_string(c.accuracy));
+    return n;
+  };
+  for (Strategy s : {Strategy::random, Strategy::evolution, Strategy::nsga2}) {
+    INFO(strategy_name(s));
+    StrategyConfig config;
+    config.strategy = s;
+    config.evaluations = 50;
+    config.population = 10;
+    config.seed = 9;
+    SearchRun one(sampler, config, [](const Candidate& c) { return synthetic_accuracy(c.genotype); });
+    const auto sequential = names(one.run());
+    // The same search handed to an evaluator that takes rounds (as the workers of a cluster do).
+    for (int batch : {3, 8}) {
+      config.batch = batch;
+      std::vector<std::size_t> rounds;
+      const SearchRun::RoundAccuracy round_accuracy = [&](const std::vector<Candidate>& round) {
+        rounds.push_back(round.size());
+        std::vector<double> a;
+        for (const Candidate& c : round) a.push_back(synthetic_accuracy(c.genotype));
+        return a;
+      };
+      SearchRun batched(sampler, config, round_accuracy);
+      const auto h = names(batched.run());
+      CHECK(h.size() == 50);
+      CHECK(std::accumulate(rounds.begin(), rounds.end(), std::size_t{0}) == 50);  // each evaluated once
+      if (s == Strategy::nsga2) CHECK(*std::max_element(rounds.begin(), rounds.end()) == 10);  // a generation
+      else CHECK(*std::max_element(rounds.begin(), rounds.end()) == static_cast<std::size_t>(batch));
+      CHECK(h == sequential);  // evolution too: only its proposals per round change its course
+    }
+    if (s != Strategy::evolution) continue;
+    // Several children per round: a different (but deterministic) search, rounds of that size.
+    config.batch = 1;
+    config.proposals = 4;
+    std::vector<std::size_t> rounds;
+    const SearchRun::RoundAccuracy counted = [&](const std::vector<Candidate>& round) {
+      rounds.push_back(round.size());
+      std::vector<double> a;
+      for (const Candidate& c : round) a.push_back(synthetic_accuracy(c.genotype));
+      return a;
+    };
+    SearchRun four(sampler, config, counted), again(sampler, config, counted);
+    const auto h = names(four.run());
+    CHECK(h.size() == 50);
+    CHECK(h != sequential);
+    CHECK(names(again.run()) == h);
+    CHECK(std::count(rounds.begin(), rounds.end(), std::size_t{4}) >= 2 * 9);  // both runs' rounds after the population
   }
 }
 

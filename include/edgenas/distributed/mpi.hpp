@@ -38,8 +38,13 @@ class MpiCluster final : public search::Cluster {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
     if (latency_rank_ >= size_ || latency_rank_ == 0 || latency_rank_ < -1 || (latency_rank_ > 0 && size_ < 2))
-      latency_rank_ = -2;  // check() says why
-    MPI_Comm_split(MPI_COMM_WORLD, rank_ == latency_rank_ ? MPI_UNDEFINED : 0, rank_, &workers_);
+      latency_rank_ = bad_rank;  // check() says why
+    // Every rank must name the same device rank (an MPMD command line may give it to only some).
+    int lowest = latency_rank_, highest = latency_rank_;
+    MPI_Allreduce(MPI_IN_PLACE, &lowest, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, &highest, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (lowest != highest && latency_rank_ != bad_rank) latency_rank_ = disagreeing;
+    MPI_Comm_split(MPI_COMM_WORLD, rank_ == latency_rank_ && latency_rank_ > 0 ? MPI_UNDEFINED : 0, rank_, &workers_);
     if (workers_ != MPI_COMM_NULL) {
       MPI_Comm_rank(workers_, &worker_);
       MPI_Comm_size(workers_, &worker_count_);
@@ -59,7 +64,10 @@ class MpiCluster final : public search::Cluster {
 
   /// Throws if the latency rank given cannot be one.
   void check(int given_latency_rank) const {
-    EDGENAS_CHECK(latency_rank_ != -2, Status::invalid_argument,
+    EDGENAS_CHECK(latency_rank_ != disagreeing, Status::invalid_argument,
+                  "--latency-rank %d here, another on other ranks: give every rank the same --latency-rank",
+                  given_latency_rank);
+    EDGENAS_CHECK(latency_rank_ != bad_rank, Status::invalid_argument,
                   "--latency-rank %d: the job has ranks 0..%d; rank 0 leads the search (journal, report), so the "
                   "device rank is one of 1..%d",
                   given_latency_rank, size_ - 1, size_ - 1);
@@ -84,7 +92,7 @@ class MpiCluster final : public search::Cluster {
     if (W == 2 && mine.size() == 1) {
       // Two shards: exchange them; s0 + s1 is the same bits on both (IEEE addition commutes).
       MPI_Request r[2];
-      for_each_piece(n, [&](std::size_t at, int count) {
+      for_each_piece(n, large_piece, [&](std::size_t at, int count) {
         MPI_Irecv(total.data() + at, count, MPI_FLOAT, 1 - w, sum_tag, workers_, &r[0]);
         MPI_Isend(mine[0].data() + at, count, MPI_FLOAT, 1 - w, sum_tag, workers_, &r[1]);
         wait(r[0]);
@@ -96,7 +104,7 @@ class MpiCluster final : public search::Cluster {
     // A chain in pieces, so the workers overlap: worker w receives the running sum of the shards
     // before its own, adds its shards in order and passes it on; the last one broadcasts.
     std::vector<MPI_Request> sends;
-    for_each_piece(n, [&](std::size_t at, int count) {
+    for_each_piece(n, chain_piece, [&](std::size_t at, int count) {
       float* acc = total.data() + at;
       if (w == 0) {
         std::copy_n(mine[0].data() + at, count, acc);
@@ -113,7 +121,7 @@ class MpiCluster final : public search::Cluster {
       }
     });
     for (MPI_Request& r : sends) wait(r);
-    for_each_piece(n, [&](std::size_t at, int count) {
+    for_each_piece(n, chain_piece, [&](std::size_t at, int count) {
       MPI_Request r;
       MPI_Ibcast(total.data() + at, count, MPI_FLOAT, W - 1, workers_, &r);
       wait(r);
@@ -140,7 +148,7 @@ class MpiCluster final : public search::Cluster {
     MPI_Ibcast(&n, 1, MPI_UINT64_T, 0, workers_, &r);
     wait(r);
     bytes.resize(n);
-    for_each_piece(n, [&](std::size_t at, int count) {
+    for_each_piece(n, large_piece, [&](std::size_t at, int count) {
       MPI_Ibcast(bytes.data() + at, count, MPI_CHAR, 0, workers_, &r);
       wait(r);
     });
@@ -169,6 +177,7 @@ class MpiCluster final : public search::Cluster {
 
  private:
   static constexpr int sum_tag = 11, message_tag = 12;
+  static constexpr int bad_rank = -2, disagreeing = -3;  // latency ranks check() refuses
 
   // Spin briefly (a gradient exchange completes in microseconds), then sleep between polls.
   static void pause(int spins) {
@@ -181,11 +190,11 @@ class MpiCluster final : public search::Cluster {
       pause(spins);
     }
   }
-  // MPI counts are ints: large buffers go in pieces of 2^22 elements (which also lets the chain
-  // of sum_in_order overlap its workers).
+  // MPI counts are ints: large buffers go in pieces. The chain of sum_in_order uses pieces of
+  // 256 KiB, so that its workers overlap (R − 1 + P piece times instead of R − 1 buffer times).
+  static constexpr std::size_t chain_piece = std::size_t{1} << 16, large_piece = std::size_t{1} << 28;
   template <class F>
-  static void for_each_piece(std::size_t n, F&& f) {
-    constexpr std::size_t piece = std::size_t{1} << 22;
+  static void for_each_piece(std::size_t n, std::size_t piece, F&& f) {
     for (std::size_t at = 0; at < n; at += piece) f(at, static_cast<int>(std::min(piece, n - at)));
   }
 
