@@ -126,6 +126,18 @@ TEST_CASE("every strategy evaluates exactly its budget of distinct, feasible arc
   }
 }
 
+namespace {
+// An evaluator that takes rounds (as the workers of a cluster do) and notes their sizes.
+SearchRun::RoundAccuracy counting_rounds(std::vector<std::size_t>& sizes) {
+  return [&sizes](const std::vector<Candidate>& round) {
+    sizes.push_back(round.size());
+    std::vector<double> a;
+    for (const Candidate& c : round) a.push_back(synthetic_accuracy(c.genotype));
+    return a;
+  };
+}
+}  // namespace
+
 TEST_CASE("rounds of candidates: random and NSGA-II propose the same whatever the round size", "[search][parallel]") {
   const SearchSpace space = spaces::fmnist();
   Budgets budgets;
@@ -145,17 +157,10 @@ TEST_CASE("rounds of candidates: random and NSGA-II propose the same whatever th
     config.seed = 9;
     SearchRun one(sampler, config, [](const Candidate& c) { return synthetic_accuracy(c.genotype); });
     const auto sequential = names(one.run());
-    // The same search handed to an evaluator that takes rounds (as the workers of a cluster do).
     for (int batch : {3, 8}) {
       config.batch = batch;
       std::vector<std::size_t> rounds;
-      const SearchRun::RoundAccuracy round_accuracy = [&](const std::vector<Candidate>& round) {
-        rounds.push_back(round.size());
-        std::vector<double> a;
-        for (const Candidate& c : round) a.push_back(synthetic_accuracy(c.genotype));
-        return a;
-      };
-      SearchRun batched(sampler, config, round_accuracy);
+      SearchRun batched(sampler, config, counting_rounds(rounds));
       const auto h = names(batched.run());
       CHECK(h.size() == 50);
       CHECK(std::accumulate(rounds.begin(), rounds.end(), std::size_t{0}) == 50);  // each evaluated once
@@ -168,13 +173,7 @@ TEST_CASE("rounds of candidates: random and NSGA-II propose the same whatever th
     config.batch = 1;
     config.proposals = 4;
     std::vector<std::size_t> rounds;
-    const SearchRun::RoundAccuracy counted = [&](const std::vector<Candidate>& round) {
-      rounds.push_back(round.size());
-      std::vector<double> a;
-      for (const Candidate& c : round) a.push_back(synthetic_accuracy(c.genotype));
-      return a;
-    };
-    SearchRun four(sampler, config, counted), again(sampler, config, counted);
+    SearchRun four(sampler, config, counting_rounds(rounds)), again(sampler, config, counting_rounds(rounds));
     const auto h = names(four.run());
     CHECK(h.size() == 50);
     CHECK(h != sequential);
