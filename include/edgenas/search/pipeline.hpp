@@ -298,17 +298,15 @@ class Pipeline {
     }
   }
 
-  // Shards and proposals per round decide results: a resumed search keeps the recorded ones
-  // (1 in journals from before them), a new one takes one per worker.
+  // Shards and proposals per round decide results. Left to default (0), a resumed search keeps
+  // the recorded ones (1 in journals from before them) and a new one takes one per worker; given,
+  // they must match the journal like every setting.
   void resolve_parallel_settings() {
     const json::Value* recorded = journal_->records().empty() ? nullptr : &journal_->records().front();
     const auto resolve = [&](int& value, const char* key) {
-      if (recorded) {
-        const json::Value* v = recorded->find(key);
-        value = v ? v->as_int(key, 1) : 1;
-      } else if (value == 0) {
-        value = workers();
-      }
+      if (value != 0) return;
+      const json::Value* v = recorded ? recorded->find(key) : nullptr;
+      value = v ? v->as_int(key, 1) : recorded ? 1 : workers();
     };
     resolve(config_.shards, "shards");
     resolve(config_.proposals, "proposals");
