@@ -6,7 +6,7 @@
 #     continues it — on 1 rank, killed again, then on 2 — to that same front and model;
 #  3. --latency-rank: rank 2 of 3 measures the table and the chosen network, ranks 0-1 train;
 #  4. impossible settings (a bad device rank, ranks that disagree on it, shards that do not fit
-#     the batch or the workers) end every rank with a message naming them.
+#     the batch or the workers, other shards on resume) end every rank with a message naming them.
 #   mpi_search.sh EDGENAS_BINARY SPACE_JSON [MPIEXEC]
 set -euo pipefail
 edgenas="$1" space="$2" mpiexec="${3:-mpirun}"
@@ -91,6 +91,7 @@ expect_error() {  # expected message, then arguments
 expect_error "the device rank is one of 1..1" -n 2 "$edgenas" search "${common[@]}" --latency-rank 0 --out "$work/bad1"
 expect_error "does not split into 2 equal shards" -n 2 "$edgenas" search "${common[@]}" --batch 49 --out "$work/bad2"
 expect_error "cannot share evenly" -n 2 "$edgenas" search "${common[@]}" --shards 3 --batch 48 --out "$work/bad3"
+expect_error "shards = 2, now 1" -n 1 "$edgenas" search "${common[@]}" --shards 1 --out "$work/two" --resume
 expect_error "give every rank the same --latency-rank" -n 1 "$edgenas" search "${common[@]}" --out "$work/bad4" : \
   -n 1 "$edgenas" search "${common[@]}" --latency-rank 1 --out "$work/bad4"
 echo "all distributed search checks passed"
