@@ -27,6 +27,7 @@ struct SearchOptions {
   std::vector<std::pair<CLI::Option*, std::function<void(search::SearchConfig&, const search::SearchConfig&)>>> fields;
   std::string space, strategy, final_training, memory_budget;
   int latency_rank = -1;
+  int rank_check = 0, rank_epochs = 2;
   bool json = false, quiet = false, no_flip = false, no_crop = false;
 
   search::SearchConfig config() const {
@@ -92,6 +93,20 @@ int run_search(const SearchOptions& o, const search::SearchConfig& config, searc
     };
   }
   search::Pipeline pipeline(config, callbacks, cluster);
+  if (o.rank_check > 0) {  // the search (resumed, or run), then the ranking check instead of final training
+    pipeline.load_data();
+    pipeline.measure_latency();
+    pipeline.train_supernet();
+    pipeline.search();
+    const search::RankCheck r = pipeline.rank_check(o.rank_check, o.rank_epochs);
+    if (leader && o.json) std::printf("%s\n", json::dump(search::to_json(r)).c_str());
+    else if (leader)
+      std::printf("rank check  %zu architectures trained alone for %d epoch(s): Kendall tau %.3f, Spearman rho %.3f, "
+                  "top-5 overlap %zu of %zu (%s/rank-check.json)\n",
+                  r.architectures.size(), r.epochs, r.kendall_tau, r.spearman_rho, r.top5_overlap,
+                  std::min<std::size_t>(5, r.architectures.size()), config.out.c_str());
+    return 0;
+  }
   if (!pipeline.run()) return 2;
   if (!leader) return 0;
   if (o.json) std::printf("%s\n", json::dump(search::report_json(pipeline.report())).c_str());
@@ -262,6 +277,12 @@ void add_search_command(CLI::App& app, Action& run) {
   field("--proposals", &C::proposals,
         "Evolution: children proposed per round, evaluated in parallel by the MPI workers (default: one per worker)")
       ->check(number(0, 100000));
+  cmd->add_option("--rank-check", o->rank_check,
+                  "After the search (run or resumed), train this many of its architectures alone, spread across "
+                  "latency, and report how well the supernet ranked them (Kendall tau, Spearman rho, top-5 overlap; "
+                  "OUT/rank-check.json) instead of the final training")
+      ->check(number(2, 10000));
+  cmd->add_option("--rank-epochs", o->rank_epochs, "Epochs of that stand-alone training (default 2)")->check(epochs());
   cmd->add_option("--latency-rank", o->latency_rank,
                   "Under mpirun: this rank (1..N-1; e.g. the board) measures the latency table and the chosen networks "
                   "on its device and does nothing else");

@@ -117,3 +117,32 @@ TEST_CASE("Errors carry a status and a formatted message", "[core][error]") {
   }
   CHECK(std::string(status_name(Status::corrupt_data)) == "corrupt data");
 }
+
+TEST_CASE("rank correlations agree with hand-computed values and with the no-tie formulas", "[core][rank]") {
+  const std::vector<double> x{1, 2, 3, 4}, y{1, 3, 2, 4};
+  CHECK(kendall_tau(x, y) == Approx(4.0 / 6.0));  // 5 concordant, 1 discordant pair
+  CHECK(spearman_rho(x, y) == Approx(0.8));      // 1 - 6·2 / (4·15)
+  // Ties (values scipy.stats gives): τ-b 5/√30, ρ of average ranks 4.5/√22.5.
+  const std::vector<double> tied{1, 2, 2, 3};
+  CHECK(kendall_tau(tied, x) == Approx(5.0 / std::sqrt(30.0)));
+  CHECK(spearman_rho(tied, x) == Approx(4.5 / std::sqrt(22.5)));
+  CHECK(kendall_tau(x, std::vector<double>{4, 3, 2, 1}) == Approx(-1.0));
+  CHECK(kendall_tau(x, std::vector<double>{7, 7, 7, 7}) == 0.0);
+  // Random values without ties: τ = 1 − 4·inversions / (n(n − 1)), ρ = 1 − 6·Σd² / (n(n² − 1)).
+  Rng rng(3);
+  std::vector<double> a(40), b(40);
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = i + 0.5 * rng.uniform(), b[i] = rng.uniform();
+  double inversions = 0, d2 = 0;
+  const std::vector<double> ra = average_ranks(a), rb = average_ranks(b);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    d2 += (ra[i] - rb[i]) * (ra[i] - rb[i]);
+    for (std::size_t j = i + 1; j < a.size(); ++j) inversions += (a[i] < a[j]) != (b[i] < b[j]);
+  }
+  const double n = 40;
+  CHECK(kendall_tau(a, b) == Approx(1 - 4 * inversions / (n * (n - 1))));
+  CHECK(spearman_rho(a, b) == Approx(1 - 6 * d2 / (n * (n * n - 1))));
+  const std::vector<double> down{5, 4, 3, 2, 1}, up{1, 2, 3, 4, 5};
+  CHECK(top_k_overlap(down, up, 2) == 0);
+  CHECK(top_k_overlap(down, up, 3) == 1);
+  CHECK(top_k_overlap(down, down, 5) == 5);
+}

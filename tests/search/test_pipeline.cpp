@@ -340,3 +340,58 @@ TEST_CASE("bad data is refused before anything is written to the output folder",
   CHECK_THROWS_WITH(Pipeline(c), Catch::Contains("2 images are too few to hold out a test split"));
   CHECK_FALSE(std::filesystem::exists(c.out));
 }
+
+TEST_CASE("the ranking check trains architectures alone and correlates them with the supernet", "[search][rank]") {
+  set_num_threads(2);
+  const test::TempDir dir("rank-check");
+  const std::string table = dir.file("table.json");
+  latency::build_table(small_space(), table, 1, 3, 1,
+                       {.warmup_runs = 1, .round_seconds = 0.0005, .min_rounds = 3, .max_rounds = 3});
+  SearchConfig config = small_config(dir.file("search"), table);
+  config.reference_images = 0;  // one stand-alone epoch is one pass over the 600 images
+  RankCheck first;
+  {
+    Pipeline p(config);
+    p.load_data();
+    p.measure_latency();
+    p.train_supernet();
+    p.search();
+    first = p.rank_check(4, 1);
+    // Spread across the latency range: the fastest and the slowest evaluated are in it.
+    const auto& h = p.history();
+    const auto [fast, slow] = std::minmax_element(h.begin(), h.end(), [](const Candidate& a, const Candidate& b) {
+      return a.costs.latency_ms < b.costs.latency_ms;
+    });
+    REQUIRE(first.architectures.size() == 4);
+    CHECK(first.architectures.front().candidate.genotype == fast->genotype);
+    CHECK(first.architectures.back().candidate.genotype == slow->genotype);
+  }
+  std::vector<double> supernet, alone;
+  for (const RankedArchitecture& a : first.architectures) {
+    CHECK(a.standalone_accuracy > 0.1);  // ten classes: trained beyond chance
+    supernet.push_back(a.candidate.accuracy);
+    alone.push_back(a.standalone_accuracy);
+  }
+  CHECK(first.kendall_tau == kendall_tau(supernet, alone));
+  CHECK(first.spearman_rho == spearman_rho(supernet, alone));
+  const std::string journal = read(dir.file("search/journal.jsonl"));
+  const auto records = [&](const std::string& text) {
+    std::size_t n = 0;
+    for (std::size_t at = text.find("\"rank_check\""); at != std::string::npos; at = text.find("\"rank_check\"", at + 1)) ++n;
+    return n;
+  };
+  CHECK(records(journal) == 4);
+  CHECK(read(dir.file("search/rank-check.json")).find("\"kendall_tau\"") != std::string::npos);
+  // Resumed, the check reuses the journaled trainings (same numbers, no new records).
+  config.resume = true;
+  Pipeline again(config);
+  again.load_data();
+  again.measure_latency();
+  again.train_supernet();
+  again.search();
+  const RankCheck second = again.rank_check(4, 1);
+  for (std::size_t i = 0; i < 4; ++i)
+    CHECK(second.architectures[i].standalone_accuracy == first.architectures[i].standalone_accuracy);
+  CHECK(records(read(dir.file("search/journal.jsonl"))) == 4);
+  CHECK_THROWS_WITH(again.rank_check(1, 1), Catch::Contains("at least 2 architectures"));
+}

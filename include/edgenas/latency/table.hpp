@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "edgenas/core/atomic_file.hpp"
+#include "edgenas/core/rank_correlation.hpp"
 #include "edgenas/core/rng.hpp"
 #include "edgenas/latency/conditions.hpp"
 #include "edgenas/latency/fingerprint.hpp"
@@ -957,15 +958,7 @@ inline PredictorReport check_predictor(const Table& table, const std::vector<Gen
     r.rmse_ms += (p - m) * (p - m) / static_cast<double>(networks.size());
   }
   r.rmse_ms = std::sqrt(r.rmse_ms);
-  long concordant = 0, discordant = 0;
-  for (std::size_t i = 0; i < networks.size(); ++i)
-    for (std::size_t j = i + 1; j < networks.size(); ++j) {
-      const double a = (r.predicted_ms[i] - r.predicted_ms[j]) * (r.measured_ms[i] - r.measured_ms[j]);
-      if (a > 0) ++concordant;
-      else if (a < 0) ++discordant;
-    }
-  const long pairs = concordant + discordant;
-  r.kendall_tau = pairs > 0 ? static_cast<double>(concordant - discordant) / static_cast<double>(pairs) : 0.0;
+  r.kendall_tau = kendall_tau(r.predicted_ms, r.measured_ms);
   return r;
 }
 

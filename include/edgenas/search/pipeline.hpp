@@ -51,6 +51,7 @@
 #include "edgenas/search/config.hpp"
 #include "edgenas/search/latency_service.hpp"
 #include "edgenas/search/memory.hpp"
+#include "edgenas/search/rank_check.hpp"
 #include "edgenas/search/report.hpp"
 #include "edgenas/train.hpp"
 #include "edgenas/train/qat.hpp"
@@ -466,6 +467,66 @@ class Pipeline {
     front_ = front_of(history_);
   }
 
+  // ---- the supernet's ranking, measured (optional, after search) -------------------------------
+  /// `n` evaluated architectures spread across the latency range, each trained alone from
+  /// scratch for `epochs` (scaled like every schedule) and validated on the held-out split:
+  /// how well the supernet ranked them (search/rank_check.hpp). Journaled per architecture, so
+  /// a killed check resumes; written to OUT/rank-check.json. The leader runs it.
+  RankCheck rank_check(int n, int epochs) {
+    require(evaluator_.has_value(), "rank_check", "search");
+    EDGENAS_CHECK(n >= 2 && epochs >= 1, Status::invalid_argument,
+                  "rank check: %d architectures trained alone for %d epochs (at least 2 architectures, 1 epoch)", n,
+                  epochs);
+    RankCheck r;
+    r.epochs = epochs;
+    if (!leader()) return r;
+    std::unordered_map<std::string, double> trained;  // by an earlier (interrupted) check
+    for (const json::Value& rec : journal_->records())
+      if (type_of(rec) == "rank_check" && rec.at("epochs", "rank_check").as_int("epochs") == epochs)
+        trained[rec.at("genotype", "rank_check").as_string("genotype")] = rec.at("accuracy", "rank_check").as_number("accuracy");
+    const std::vector<std::size_t> picked = spread_by_latency(history_, static_cast<std::size_t>(n));
+    for (std::size_t i = 0; i < picked.size(); ++i) {
+      const Candidate& c = history_[picked[i]];
+      const std::string g = to_string(c.genotype);
+      if (const auto it = trained.find(g); it != trained.end()) {
+        r.architectures.push_back({c, it->second});
+        continue;
+      }
+      sets_ = sets_at(c.genotype.input.h);
+      train::Network net(c.genotype, config_.seed);
+      net.share_activations(activations_);
+      train::TrainConfig tc;
+      tc.epochs = scaled_epochs(epochs);
+      tc.batch_size = config_.batch;
+      tc.lr = 0.2f;
+      tc.warmup_epochs = std::min(1.0f, 0.5f * static_cast<float>(tc.epochs));
+      tc.optimizer.weight_decay = 1e-4f;
+      tc.augmentation = augmentation_;
+      tc.seed = config_.seed;
+      train::Trainer trainer(net, *sets_.train, norm_, tc);
+      const std::string task = "rank check " + std::to_string(i + 1) + "/" + std::to_string(picked.size());
+      while (!trainer.finished()) trainer.train_epoch(training_progress(Stage::search, task));
+      const double accuracy = train::evaluate(net, *sets_.validation, norm_, config_.eval_batch).accuracy;
+      record(json::Value()
+                 .set("type", "rank_check")
+                 .set("genotype", g)
+                 .set("epochs", epochs)
+                 .set("accuracy", accuracy)
+                 .set("supernet_accuracy", c.accuracy));
+      r.architectures.push_back({c, accuracy});
+    }
+    score(r);
+    write_file_atomically(path("rank-check.json"), json::dump(to_json(r)) + "\n");
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "rank check: %zu architectures trained alone for %d epoch(s): Kendall tau %.3f, Spearman rho %.3f, "
+                  "top-5 overlap %zu of %zu",
+                  r.architectures.size(), epochs, r.kendall_tau, r.spearman_rho, r.top5_overlap,
+                  std::min<std::size_t>(5, r.architectures.size()));
+    log(line);
+    return r;
+  }
+
   // ---- 5. final training --------------------------------------------------------------------
   void train_final() {
     require(evaluator_.has_value(), "train_final", "search");
@@ -747,7 +808,8 @@ class Pipeline {
       log("journal: dropped an unfinished record of " + std::to_string(journal_->torn_bytes()) +
           " bytes (the run was interrupted mid-write)");
     // A record this build does not know would be skipped and its work done again: refuse it.
-    static constexpr const char* known[] = {"settings", "supernet_epoch", "candidate", "finetune_epoch", "finished"};
+    static constexpr const char* known[] = {"settings", "supernet_epoch", "candidate", "finetune_epoch", "finished",
+                                            "rank_check"};
     for (std::size_t i = 0; i < journal_->records().size(); ++i) {
       const json::Value& r = journal_->records()[i];
       EDGENAS_CHECK(r.is_object() && r.find("type") && r.at("type", "record").kind() == json::Value::Kind::string,
@@ -756,7 +818,7 @@ class Pipeline {
       EDGENAS_CHECK(std::any_of(std::begin(known), std::end(known), [&](const char* k) { return type == k; }),
                     Status::corrupt_data,
                     "%s line %zu: unknown record type \"%s\" (this build writes settings, supernet_epoch, candidate, "
-                    "finetune_epoch and finished; was the journal edited, or written by another version?)",
+                    "finetune_epoch, finished and rank_check; was the journal edited, or written by another version?)",
                     journal_->path().c_str(), i + 1, type.c_str());
       EDGENAS_CHECK((i == 0) == (type == "settings"), Status::corrupt_data, "%s line %zu: a \"%s\" record where %s",
                     journal_->path().c_str(), i + 1, type.c_str(),

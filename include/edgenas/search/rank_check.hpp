@@ -1,0 +1,77 @@
+// edgenas/search/rank_check.hpp — how well the supernet ranks architectures: architectures of a
+// search, spread across its latency range, trained alone on one short fixed schedule; Kendall's
+// τ and Spearman's ρ between their supernet accuracy and their accuracy trained alone, and how
+// many of the supernet's top 5 are the top 5 trained alone. The search can only be as good as
+// this ranking (Pipeline::rank_check runs it; `edgenas search --rank-check N`).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "edgenas/core/json.hpp"
+#include "edgenas/core/rank_correlation.hpp"
+#include "edgenas/search/candidate.hpp"
+
+namespace edgenas::search {
+
+struct RankedArchitecture {
+  Candidate candidate;              // .accuracy: the supernet's (validation, BN recalibrated)
+  double standalone_accuracy = 0;   // validation accuracy trained alone
+};
+
+struct RankCheck {
+  int epochs = 0;  // of the stand-alone schedule (passes over the reference images)
+  std::vector<RankedArchitecture> architectures;
+  double kendall_tau = 0, spearman_rho = 0;
+  std::size_t top5_overlap = 0;
+};
+
+/// `n` of the evaluated candidates, evenly spaced in order of predicted latency (fastest and
+/// slowest included), as indices into `history`.
+inline std::vector<std::size_t> spread_by_latency(const std::vector<Candidate>& history, std::size_t n) {
+  std::vector<std::size_t> order(history.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return history[a].costs.latency_ms < history[b].costs.latency_ms; });
+  if (n >= order.size()) return order;
+  std::vector<std::size_t> picked;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double at = n == 1 ? 0.0 : static_cast<double>(i) * static_cast<double>(order.size() - 1) / static_cast<double>(n - 1);
+    picked.push_back(order[static_cast<std::size_t>(std::lround(at))]);
+  }
+  return picked;
+}
+
+/// The correlations of a check whose architectures are filled in.
+inline void score(RankCheck& r) {
+  std::vector<double> supernet, alone;
+  for (const RankedArchitecture& a : r.architectures) {
+    supernet.push_back(a.candidate.accuracy);
+    alone.push_back(a.standalone_accuracy);
+  }
+  r.kendall_tau = kendall_tau(supernet, alone);
+  r.spearman_rho = spearman_rho(supernet, alone);
+  r.top5_overlap = top_k_overlap(supernet, alone, 5);
+}
+
+inline json::Value to_json(const RankCheck& r) {
+  json::Value::Array archs;
+  for (const RankedArchitecture& a : r.architectures)
+    archs.push_back(json::Value()
+                        .set("genotype", to_string(a.candidate.genotype))
+                        .set("latency_ms", a.candidate.costs.latency_ms)
+                        .set("params", a.candidate.costs.params)
+                        .set("supernet_accuracy", a.candidate.accuracy)
+                        .set("standalone_accuracy", a.standalone_accuracy));
+  return json::Value()
+      .set("architectures", static_cast<int>(r.architectures.size()))
+      .set("standalone_epochs", r.epochs)
+      .set("kendall_tau", r.kendall_tau)
+      .set("spearman_rho", r.spearman_rho)
+      .set("top5_overlap", static_cast<int>(r.top5_overlap))
+      .set("ranked", std::move(archs));
+}
+
+}  // namespace edgenas::search
