@@ -211,8 +211,8 @@ class SupernetTrainer {
 
   bool distributed() const { return config_.collective && config_.collective->workers() > 1; }
 
-  // The sandwich on shard `shard` of batch `b`: the sub-networks' gradients added into the
-  // supernet's (zeroed by the caller's step).
+  // The sandwich on shard `shard` of batch `b`: the supernet's gradients zeroed, then the
+  // sub-networks' gradients added into them.
   StepTotals run_shard(const std::vector<Choices>& subnets, const std::vector<std::size_t>& order, std::size_t b,
                        int shard) {
     const int epoch = epochs_done_;
