@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
     std::printf("| strategy | seed | best feasible validation accuracy | hypervolume (error x latency <= %.3g ms) |\n|---|---|---|---|\n",
                 latency_budget);
     std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> results;
-    for (search::Strategy s : {search::Strategy::random, search::Strategy::evolution, search::Strategy::nsga2}) {
+    for (search::Strategy s : search::all_strategies) {
       for (int seed = 1; seed <= seeds; ++seed) {
         search::StrategyConfig config;
         config.strategy = s;

@@ -212,8 +212,9 @@ void add_search_command(CLI::App& app, Action& run) {
       ->check(number(0, 1e9));
   field("--out", &C::out, "Output folder (journal, checkpoints, report); default out/search");
   flag("--resume", &C::resume, "Continue the search in --out after an interruption");
-  cmd->add_option("--strategy", o->strategy, "random, evolution (regularized/aging; default) or nsga2")
-      ->check(CLI::IsMember({"random", "evolution", "nsga2"}));
+  cmd->add_option("--strategy", o->strategy,
+                  "random, evolution (regularized/aging; default), nsga2 or reinforce (MnasNet's policy gradient)")
+      ->check(CLI::IsMember({"random", "evolution", "nsga2", "reinforce"}));
   field("--evaluations", &C::evaluations, "Distinct architectures evaluated")->check(number(1, 1e6));
   field("--population", &C::population, "Population of evolution / NSGA-II")->check(number(2, 100000));
   field("--latency-budget", &C::latency_budgets_ms,
@@ -234,6 +235,10 @@ void add_search_command(CLI::App& app, Action& run) {
   field("--reward-target", &C::reward_target_ms, "MnasNet soft reward ACC*(LAT/T)^w with this T in ms")
       ->check(number(0, 1e6, true));
   field("--reward-exponent", &C::reward_exponent, "w of the soft reward (default -0.07)")->check(number(-10, 0));
+  field("--policy-lr", &C::policy_lr, "reinforce: step size on the policy's logits (default 0.1)")
+      ->check(number(1e-9, 1e3));
+  field("--entropy", &C::entropy_weight, "reinforce: weight of the entropy bonus (default 0.02)")
+      ->check(number(0, 1e3));
   field("--supernet-epochs", &C::supernet_epochs, "Epochs of supernet training")->check(epochs());
   field("--supernet", &C::supernet_init, "Start from this supernet checkpoint (e.g. OUT/supernet.ckpt of another run)")
       ->check(CLI::ExistingFile);
@@ -275,7 +280,8 @@ void add_search_command(CLI::App& app, Action& run) {
         "workers (default: one per worker; the same --shards gives the same search on any number of workers)")
       ->check(number(0, 4096));
   field("--proposals", &C::proposals,
-        "Evolution: children proposed per round, evaluated in parallel by the MPI workers (default: one per worker)")
+        "Evolution: children proposed per round; reinforce: samples per policy update; evaluated in parallel by "
+        "the MPI workers (default: one per worker)")
       ->check(number(0, 100000));
   cmd->add_option("--rank-check", o->rank_check,
                   "After the search (run or resumed), train this many of its architectures alone, spread across "

@@ -4,4 +4,5 @@
 #include "edgenas/search/candidate.hpp"
 #include "edgenas/search/journal.hpp"
 #include "edgenas/search/pareto.hpp"
+#include "edgenas/search/policy.hpp"
 #include "edgenas/search/strategies.hpp"

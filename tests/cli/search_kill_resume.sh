@@ -4,13 +4,14 @@
 # model file, bit for bit, as a run that was never interrupted, and its journal records every
 # epoch once. Both use the same latency table (measurements are the one input
 # that is not reproducible; a resumed run reuses the table file it already measured).
-#   search_kill_resume.sh EDGENAS_BINARY SPACE_JSON [KILLS]
+#   search_kill_resume.sh EDGENAS_BINARY SPACE_JSON [KILLS [SEARCH OPTIONS…]]
 set -euo pipefail
 edgenas="$1" space="$2" kills="${3:-8}"
+shift $(($# < 3 ? $# : 3))
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 common=(--preset tiny --space "$space" --threads 2 --quiet --train-images 800 --supernet-images 800
-        --validation-images 400 --test-images 400 --calibration-images 400 --evaluations 10)
+        --validation-images 400 --test-images 400 --calibration-images 400 --evaluations 10 "$@")
 
 "$edgenas" latency build --space "$space" --table "$work/table.json" --fit 3 > /dev/null
 "$edgenas" search "${common[@]}" --table "$work/table.json" --seed 7 --out "$work/straight" > /dev/null

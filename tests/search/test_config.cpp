@@ -32,6 +32,8 @@ TEST_CASE("presets are plain values and every field survives JSON", "[search][co
   c.qat_lr = 0.005;
   c.quant_calibration_images = 250;
   c.latency_statistic = "p90";
+  c.policy_lr = 0.25;
+  c.entropy_weight = 0.5;
   const json::Value v = to_json(c);
   const SearchConfig back = search_config_from_json(json::parse(json::dump(v), "test"));
   CHECK(back == c);
@@ -41,6 +43,8 @@ TEST_CASE("presets are plain values and every field survives JSON", "[search][co
   CHECK(back.precision == "int8");
   CHECK(back.quant_calibration_images == 250);
   CHECK(back.latency_statistic == "p90");
+  CHECK(back.policy_lr == 0.25);
+  CHECK(back.entropy_weight == 0.5);
   // A config written before int8 existed reads as fp32; an unknown precision is refused.
   json::Value::Object fields = to_json(presets::quick()).as_object("test");
   std::erase_if(fields, [](const auto& kv) {
@@ -73,6 +77,17 @@ TEST_CASE("a resume names the first setting that differs and ignores where files
   CHECK(first_difference(to_json(a), to_json(b)).rfind("latency_budgets_ms = [0.25], now [0.2", 0) == 0);
   json::Value old = json::Value().set("seed", 1);  // a journal from before a setting existed
   CHECK(first_difference(old, to_json(a)).find("(not recorded: an older edgenas started it)") != std::string::npos);
+  // A journal from before the reinforce strategy: its policy settings did not matter to it.
+  json::Value::Object before = to_json(a).as_object("test");
+  std::erase_if(before, [](const auto& kv) { return kv.first == "policy_lr" || kv.first == "entropy_weight"; });
+  CHECK(first_difference(json::Value(before), to_json(a)).empty());
+  CHECK(search_config_from_json(json::Value(before)).policy_lr == a.policy_lr);
+  b = a;
+  b.strategy = Strategy::reinforce;
+  b.policy_lr = 0.3;
+  CHECK(first_difference(to_json(b), to_json(a)) == "strategy = \"reinforce\", now \"evolution\"");
+  a.strategy = Strategy::reinforce;
+  CHECK(first_difference(to_json(b), to_json(a)) == "policy_lr = 0.29999999999999999, now 0.10000000000000001");
 }
 
 TEST_CASE("memory sizes parse with binary units and reject nonsense", "[search][config]") {

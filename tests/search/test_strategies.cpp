@@ -97,7 +97,7 @@ TEST_CASE("every strategy evaluates exactly its budget of distinct, feasible arc
   budgets.params = 100'000;
   budgets.latency_ms = 0.5;
   const FeasibleSampler sampler(space, budgets, proxy_latency);
-  for (Strategy s : {Strategy::random, Strategy::evolution, Strategy::nsga2}) {
+  for (Strategy s : all_strategies) {
     StrategyConfig config;
     config.strategy = s;
     config.evaluations = 60;
@@ -148,7 +148,7 @@ TEST_CASE("rounds of candidates: random and NSGA-II propose the same whatever th
     for (const Candidate& c : h) n.push_back(to_string(c.genotype) + " " + std::to_string(c.accuracy));
     return n;
   };
-  for (Strategy s : {Strategy::random, Strategy::evolution, Strategy::nsga2}) {
+  for (Strategy s : all_strategies) {
     INFO(strategy_name(s));
     StrategyConfig config;
     config.strategy = s;
@@ -164,11 +164,16 @@ TEST_CASE("rounds of candidates: random and NSGA-II propose the same whatever th
       const auto h = names(batched.run());
       CHECK(h.size() == 50);
       CHECK(std::accumulate(rounds.begin(), rounds.end(), std::size_t{0}) == 50);  // each evaluated once
-      if (s == Strategy::nsga2) CHECK(*std::max_element(rounds.begin(), rounds.end()) == 10);  // a generation
-      else CHECK(*std::max_element(rounds.begin(), rounds.end()) == static_cast<std::size_t>(batch));
-      CHECK(h == sequential);  // evolution too: only its proposals per round change its course
+      const std::size_t largest = *std::max_element(rounds.begin(), rounds.end());
+      if (s == Strategy::nsga2)
+        CHECK(largest == 10);  // a generation
+      else if (s == Strategy::reinforce)
+        CHECK(largest == 1);  // a policy update's samples
+      else
+        CHECK(largest == static_cast<std::size_t>(batch));
+      CHECK(h == sequential);  // evolution and reinforce too: only their proposals per round change their course
     }
-    if (s != Strategy::evolution) continue;
+    if (s != Strategy::evolution && s != Strategy::reinforce) continue;
     // Several children per round: a different (but deterministic) search, rounds of that size.
     config.batch = 1;
     config.proposals = 4;
@@ -178,16 +183,17 @@ TEST_CASE("rounds of candidates: random and NSGA-II propose the same whatever th
     CHECK(h.size() == 50);
     CHECK(h != sequential);
     CHECK(names(again.run()) == h);
-    CHECK(std::count(rounds.begin(), rounds.end(), std::size_t{4}) >= 2 * 9);  // both runs' rounds after the population
+    CHECK(std::count(rounds.begin(), rounds.end(), std::size_t{4}) >= 2 * 9);  // (evolution: after the population)
   }
 }
 
-TEST_CASE("evolution and NSGA-II use what they learn: better than random search on a synthetic objective", "[search]") {
+TEST_CASE("evolution, NSGA-II and REINFORCE use what they learn: better than random search on a synthetic objective",
+          "[search]") {
   const SearchSpace space = spaces::fmnist();
   const FeasibleSampler sampler(space, Budgets{}, proxy_latency);
-  double best[3] = {0, 0, 0}, volume[3] = {0, 0, 0};
+  double best[4] = {0, 0, 0, 0}, volume[4] = {0, 0, 0, 0};
   for (std::uint64_t seed = 1; seed <= 5; ++seed)
-    for (Strategy s : {Strategy::random, Strategy::evolution, Strategy::nsga2}) {
+    for (Strategy s : all_strategies) {
       StrategyConfig config;
       config.strategy = s;
       config.evaluations = 120;
@@ -197,10 +203,11 @@ TEST_CASE("evolution and NSGA-II use what they learn: better than random search 
       best[static_cast<int>(s)] += history[static_cast<std::size_t>(best_within(history, Budgets{}))].accuracy;
       volume[static_cast<int>(s)] += hypervolume(history, 2.0);
     }
-  INFO("best: random " << best[0] << " evolution " << best[1] << " nsga2 " << best[2]);
+  INFO("best: random " << best[0] << " evolution " << best[1] << " nsga2 " << best[2] << " reinforce " << best[3]);
   INFO("hypervolume: random " << volume[0] << " evolution " << volume[1] << " nsga2 " << volume[2]);
   CHECK(best[1] > best[0]);
   CHECK(volume[2] > volume[0]);
+  CHECK(best[3] > best[0]);
 }
 
 TEST_CASE("the front is non-dominated and sorted by latency; best_within respects budgets", "[search]") {
@@ -232,7 +239,7 @@ TEST_CASE("MnasNet's soft reward trades accuracy for latency", "[search]") {
 TEST_CASE("a search replayed from recorded accuracies continues exactly where it stopped", "[search]") {
   const SearchSpace space = spaces::fmnist();
   const FeasibleSampler sampler(space, Budgets{}, proxy_latency);
-  for (Strategy s : {Strategy::random, Strategy::evolution, Strategy::nsga2}) {
+  for (Strategy s : all_strategies) {
     StrategyConfig config;
     config.strategy = s;
     config.evaluations = 40;

@@ -65,6 +65,7 @@ struct SearchConfig {
   // distributed). 0: one per worker process, so 1 on one machine (Real et al.'s algorithm).
   int proposals = 0;
   double reward_target_ms = 0.0, reward_exponent = -0.07;  // MnasNet soft reward when target > 0
+  double policy_lr = 0.1, entropy_weight = 0.02;           // reinforce: logit step size, entropy bonus
 
   // ---- data: images of the training split used by each stage (0: all) ---------------------
   std::int64_t train_images = 0, supernet_images = 0, validation_images = 5000, test_images = 0,
@@ -186,6 +187,8 @@ inline json::Value to_json(const SearchConfig& c) {
       .set("proposals", c.proposals)
       .set("reward_target_ms", c.reward_target_ms)
       .set("reward_exponent", c.reward_exponent)
+      .set("policy_lr", c.policy_lr)
+      .set("entropy_weight", c.entropy_weight)
       .set("train_images", c.train_images)
       .set("supernet_images", c.supernet_images)
       .set("validation_images", c.validation_images)
@@ -256,6 +259,10 @@ inline SearchConfig search_config_from_json(const json::Value& v) {
   c.proposals = v.find("proposals") ? integer("proposals") : 1;  // (older configs: one at a time)
   c.reward_target_ms = number("reward_target_ms");
   c.reward_exponent = number("reward_exponent");
+  if (v.find("policy_lr")) {  // (configs written before the reinforce strategy have none)
+    c.policy_lr = number("policy_lr");
+    c.entropy_weight = number("entropy_weight");
+  }
   c.train_images = i64("train_images");
   c.supernet_images = i64("supernet_images");
   c.validation_images = i64("validation_images");
@@ -311,6 +318,12 @@ inline std::string first_difference(const json::Value& recorded, const json::Val
     const json::Value* old = recorded.find(key);
     // Settings added with the distributed search: a journal from before them ran with 1.
     if (!old && (key == "proposals" || key == "shards") && json::dump(value, -1) == "1") continue;
+    // Settings of a strategy added later: a journal from before it did not use them.
+    if (!old && (key == "policy_lr" || key == "entropy_weight")) {
+      const json::Value* strategy = recorded.find("strategy");
+      if (strategy && strategy->kind() == json::Value::Kind::string && strategy->as_string("strategy") != "reinforce")
+        continue;
+    }
     const std::string a = old ? json::dump(*old, -1) : "(not recorded: an older edgenas started it)",
                       b = json::dump(value, -1);
     if (a != b) return key + " = " + a + ", now " + b;

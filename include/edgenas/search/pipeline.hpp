@@ -418,6 +418,8 @@ class Pipeline {
     sc.seed = config_.seed;
     sc.reward_target_ms = config_.reward_target_ms;
     sc.reward_exponent = config_.reward_exponent;
+    sc.policy_lr = config_.policy_lr;
+    sc.entropy_weight = config_.entropy_weight;
     sc.proposals = config_.proposals;
     sc.batch = workers();
     const std::string task = "search (" + std::string(strategy_name(config_.strategy)) + ")";
@@ -666,7 +668,7 @@ class Pipeline {
     };
     constexpr double big = 1e15;  // budgets in bytes, parameters and MACs
     in(c.evaluations, 1, 1e6, "evaluations");
-    if (c.strategy != Strategy::random) in(c.population, 2, 1e5, "population");
+    if (c.strategy == Strategy::evolution || c.strategy == Strategy::nsga2) in(c.population, 2, 1e5, "population");
     in(c.batch, 1, 1e5, "batch");
     in(c.shards, 0, 4096, "shards (0: one per worker)");
     in(c.proposals, 0, 1e5, "proposals (0: one per worker)");
@@ -697,6 +699,8 @@ class Pipeline {
     for (double b : c.latency_budgets_ms) in(b, 1e-6, 1e6, "latency budget (ms)");
     if (c.reward_target_ms != 0) in(c.reward_target_ms, 1e-6, 1e6, "reward_target_ms (0: no soft reward)");
     in(c.reward_exponent, -10, 0, "reward_exponent");
+    in(c.policy_lr, 1e-9, 1e3, "policy_lr");
+    in(c.entropy_weight, 0, 1e3, "entropy_weight");
     in(c.test_fraction, 0.01, 0.9, "test_fraction");
     in(c.label_column, -1, 1e6, "label_column (-1: the last)");
     in(static_cast<double>(c.reference_images), 0, 1e9, "reference_images");

@@ -1,4 +1,5 @@
-// edgenas/search/strategies.hpp — random search, regularized (aging) evolution and NSGA-II.
+// edgenas/search/strategies.hpp — random search, regularized (aging) evolution, NSGA-II and a
+// REINFORCE controller (MnasNet).
 //
 // A strategy proposes architectures (as Choices inside the space, always within the hard
 // budgets) and receives their validation accuracy from `Accuracy`, which is the expensive
@@ -10,7 +11,8 @@
 // Candidates are handed to the evaluator in rounds, so that several processes can evaluate a
 // round together: random search and initial populations `batch` at a time, NSGA-II a generation,
 // evolution `proposals` children (the only setting of the three that changes results: each
-// round's parents are chosen before its children are scored; 1 is Real et al.'s algorithm).
+// round's parents are chosen before its children are scored; 1 is Real et al.'s algorithm) and
+// REINFORCE `proposals` samples per policy update.
 #pragma once
 
 #include <algorithm>
@@ -18,25 +20,38 @@
 #include <deque>
 #include <functional>
 #include <limits>
-#include <unordered_map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "edgenas/search/candidate.hpp"
 #include "edgenas/search/pareto.hpp"
+#include "edgenas/search/policy.hpp"
 
 namespace edgenas::search {
 
-enum class Strategy { random, evolution, nsga2 };
+enum class Strategy { random, evolution, nsga2, reinforce };
+inline constexpr Strategy all_strategies[] = {Strategy::random, Strategy::evolution, Strategy::nsga2,
+                                              Strategy::reinforce};
 
 inline constexpr std::string_view strategy_name(Strategy s) {
-  return s == Strategy::random ? "random" : s == Strategy::evolution ? "evolution" : "nsga2";
+  switch (s) {
+    case Strategy::random:
+      return "random";
+    case Strategy::evolution:
+      return "evolution";
+    case Strategy::nsga2:
+      return "nsga2";
+    case Strategy::reinforce:
+      return "reinforce";
+  }
+  return "?";
 }
 inline Strategy parse_strategy(std::string_view name) {
-  for (Strategy s : {Strategy::random, Strategy::evolution, Strategy::nsga2})
+  for (Strategy s : all_strategies)
     if (strategy_name(s) == name) return s;
-  EDGENAS_FAIL(Status::invalid_argument, "unknown search strategy \"%.*s\" (random, evolution, nsga2)",
+  EDGENAS_FAIL(Status::invalid_argument, "unknown search strategy \"%.*s\" (random, evolution, nsga2, reinforce)",
                static_cast<int>(name.size()), name.data());
 }
 
@@ -49,11 +64,16 @@ struct StrategyConfig {
   double mutation_rate = 0.15;  // per choice
   double crossover_rate = 0.5;  // NSGA-II
   std::uint64_t seed = 1;
-  int proposals = 1;            // evolution: children proposed (and evaluated) per round
+  int proposals = 1;            // evolution: children per round; reinforce: samples per policy update
   int batch = 1;                // random architectures handed to the evaluator at once
   // MnasNet's soft reward ACC·(LAT/T)^w replaces plain accuracy when target_ms > 0.
   double reward_target_ms = 0.0;
   double reward_exponent = -0.07;
+  // REINFORCE: step size on the logits (per unit of normalised advantage), entropy bonus, and
+  // the decay of the moving-average baseline.
+  double policy_lr = 0.1;
+  double entropy_weight = 0.02;
+  double baseline_decay = 0.9;
 };
 
 /// What the single-objective strategies maximise.
@@ -107,8 +127,10 @@ class SearchRun {
   SearchRun(const FeasibleSampler& sampler, StrategyConfig config, RoundAccuracy accuracy, Progress progress = {})
       : sampler_(sampler), config_(config), accuracy_(std::move(accuracy)), progress_(std::move(progress)) {
     EDGENAS_CHECK(config_.evaluations >= 1, Status::invalid_argument, "search: %d evaluations", config_.evaluations);
-    EDGENAS_CHECK(config_.strategy == Strategy::random || (config_.population >= 2 && config_.tournament >= 1),
-                  Status::invalid_argument, "search: population %d, tournament %d", config_.population, config_.tournament);
+    EDGENAS_CHECK(config_.strategy == Strategy::random || config_.strategy == Strategy::reinforce ||
+                      (config_.population >= 2 && config_.tournament >= 1),
+                  Status::invalid_argument, "search: population %d, tournament %d", config_.population,
+                  config_.tournament);
     EDGENAS_CHECK(config_.proposals >= 1 && config_.batch >= 1, Status::invalid_argument,
                   "search: %d proposals per round, batches of %d", config_.proposals, config_.batch);
   }
@@ -120,6 +142,9 @@ class SearchRun {
       case Strategy::random: random_search(rng); break;
       case Strategy::evolution: evolution(rng); break;
       case Strategy::nsga2: nsga2(rng); break;
+      case Strategy::reinforce:
+        reinforce(rng);
+        break;
     }
     return history_;
   }
@@ -231,6 +256,49 @@ class SearchRun {
       evaluate_round();
       population = select(next);
     }
+  }
+
+  /// Williams (1992) as MnasNet uses it: architectures sampled from a policy of independent
+  /// categorical logits per decision (drawn again until one meets the budgets), reward =
+  /// fitness (ACC·(LAT/T)^w with --reward-target), advantage = reward − moving-average
+  /// baseline, divided by the rewards' standard deviation so far (the step size then does not
+  /// depend on how narrow the accuracies are), plus an entropy bonus that keeps it exploring.
+  /// An architecture sampled again is not evaluated again: its recorded reward teaches the policy.
+  void reinforce(Rng& rng) {
+    CategoricalPolicy policy(sampler_.space());
+    std::vector<std::size_t> round;
+    std::vector<double> rewards;  // every reward the policy learned from, for the scale
+    double baseline = 0;
+    while (!done()) {
+      round.clear();
+      for (int j = 0; j < config_.proposals && !full(); ++j) round.push_back(propose(sample_feasible(policy, rng)));
+      evaluate_round();
+      double mean = 0;
+      for (std::size_t i : round) rewards.push_back(fitness(history_[i], config_)), mean += rewards.back();
+      mean /= static_cast<double>(round.size());
+      if (rewards.size() == round.size()) baseline = mean;  // the first round
+      double center = 0, spread = 0;
+      for (double r : rewards) center += r / static_cast<double>(rewards.size());
+      for (double r : rewards) spread += (r - center) * (r - center) / static_cast<double>(rewards.size());
+      spread = std::sqrt(spread);
+      if (spread > 0)
+        for (std::size_t k = 0; k < round.size(); ++k) {
+          const double advantage = (rewards[rewards.size() - round.size() + k] - baseline) / spread;
+          policy.add_log_probability_gradient(history_[round[k]].choices,
+                                              config_.policy_lr * advantage / static_cast<double>(round.size()));
+        }
+      policy.add_entropy_gradient(config_.policy_lr * config_.entropy_weight);
+      baseline = config_.baseline_decay * baseline + (1 - config_.baseline_decay) * mean;
+    }
+  }
+
+  /// A policy sample that meets the budgets (a uniformly random feasible one if 1 000 draws fail).
+  Candidate sample_feasible(const CategoricalPolicy& policy, Rng& rng) const {
+    for (int t = 0; t < 1000; ++t) {
+      Candidate c = sampler_.candidate(policy.sample(rng));
+      if (sampler_.budgets().admits(c.costs)) return c;
+    }
+    return sampler_.random(rng);
   }
 
   std::pair<std::vector<int>, std::vector<double>> rank_and_crowding(const std::vector<std::size_t>& members) const {

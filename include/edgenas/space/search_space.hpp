@@ -94,29 +94,41 @@ struct SearchSpace {
     return c;
   }
 
+  /// Every choice of `c` in a fixed order — resolution, width, then per stage its depth and each
+  /// block's kernel, expand, SE and activation — as visit(int& value, options, used): `used` is
+  /// false for the blocks past a stage's depth (kept, not part of the architecture). What
+  /// mutation and the policies over a space (search/policy.hpp) walk; `C` is Choices or
+  /// const Choices. A visit may change a depth: the blocks after it see the new one.
+  template <class C, class Visit>
+  void for_each_decision(C& c, Visit&& visit) const {
+    const auto n = [](const auto& options) { return static_cast<int>(options.size()); };
+    visit(c.resolution, n(resolutions), true);
+    visit(c.width, n(width_multipliers), true);
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      const StageSpace& s = stages[i];
+      visit(c.depth[i], n(s.depths), true);
+      for (std::size_t j = 0; j < c.blocks[i].size(); ++j) {
+        const bool used = static_cast<int>(j) < s.depths[static_cast<std::size_t>(c.depth[i])];
+        auto& b = c.blocks[i][j];
+        visit(b.kernel, n(s.kernels), used);
+        visit(b.expand, n(s.expands), used);
+        visit(b.se, n(s.se), used);
+        visit(b.act, n(s.acts), used);
+      }
+    }
+  }
+
   /// Each choice re-drawn with probability `rate` (at least one changes when rate > 0).
   Choices mutate(const Choices& parent, double rate, Rng& rng) const {
     Choices c = parent;
     bool changed = false;
-    const auto maybe = [&](int& value, std::size_t options) {
+    for_each_decision(c, [&](int& value, int options, bool) {
       if (options > 1 && rng.uniform_double() < rate) {
-        const int v = pick(rng, options - 1);
+        const int v = pick(rng, static_cast<std::size_t>(options - 1));
         value = v >= value ? v + 1 : v;  // a different value
         changed = true;
       }
-    };
-    maybe(c.resolution, resolutions.size());
-    maybe(c.width, width_multipliers.size());
-    for (std::size_t i = 0; i < stages.size(); ++i) {
-      const StageSpace& s = stages[i];
-      maybe(c.depth[i], s.depths.size());
-      for (BlockChoice& b : c.blocks[i]) {
-        maybe(b.kernel, s.kernels.size());
-        maybe(b.expand, s.expands.size());
-        maybe(b.se, s.se.size());
-        maybe(b.act, s.acts.size());
-      }
-    }
+    });
     if (!changed && rate > 0 && log10_size() > 0) return mutate(parent, std::min(1.0, rate * 2 + 0.01), rng);
     return c;
   }
