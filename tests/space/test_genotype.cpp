@@ -193,3 +193,30 @@ TEST_CASE("spaces that follow the data: for_data's downsampling and resolutions,
   text.replace(text.find("\"data\""), 6, "\"auto\"");
   CHECK_THROWS_WITH(search_space_from_json(json::parse(text)), Catch::Contains("expected a list of sizes or \"data\""));
 }
+
+TEST_CASE("encode finds the choices of a genotype of the space, and nothing for others", "[space][genotype]") {
+  for (const SearchSpace& space : spaces::builtin()) {
+    Rng rng(5);
+    for (int k = 0; k < 200; ++k) {
+      const Choices c = space.random_choices(rng);
+      const Genotype g = space.decode(c);
+      const std::optional<Choices> back = space.encode(g);
+      INFO(space.name << " " << to_string(g));
+      REQUIRE(back.has_value());
+      REQUIRE(space.decode(*back) == g);
+      CHECK(back->depth == c.depth);
+      for (std::size_t s = 0; s < c.blocks.size(); ++s)  // the used blocks' choices
+        for (int j = 0; j < space.stages[s].depths[static_cast<std::size_t>(c.depth[s])]; ++j)
+          CHECK(back->blocks[s][static_cast<std::size_t>(j)] == c.blocks[s][static_cast<std::size_t>(j)]);
+    }
+  }
+  Genotype g = spaces::fmnist().decode(spaces::fmnist().largest_choices());
+  CHECK_FALSE(spaces::mobilenetv3().encode(g).has_value());
+  g.blocks[3].kernel = 9;  // not a kernel of the space
+  CHECK_FALSE(spaces::fmnist().encode(g).has_value());
+  g = spaces::fmnist().decode(spaces::fmnist().largest_choices());
+  g.blocks.pop_back();  // the last stage one block short is still in the space (depth 2)
+  CHECK(spaces::fmnist().encode(g).has_value());
+  g.input.h = g.input.w = 32;
+  CHECK_FALSE(spaces::fmnist().encode(g).has_value());
+}

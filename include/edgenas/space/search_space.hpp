@@ -186,6 +186,57 @@ struct SearchSpace {
     return g;
   }
 
+  /// The choices that decode to `g` (blocks past a stage's depth at their first options), or
+  /// nothing if `g` is not an architecture of this space: what turns a genotype written by a
+  /// search (a journal, rank-check.json) back into a sub-network of its supernet.
+  std::optional<Choices> encode(const Genotype& g) const {
+    require_resolutions();
+    const auto index_of = [](const auto& options, const auto& value) {
+      const auto it = std::find(options.begin(), options.end(), value);
+      return it == options.end() ? -1 : static_cast<int>(it - options.begin());
+    };
+    const std::size_t first = fixed.size();
+    if (g.blocks.size() < first) return std::nullopt;
+    for (std::size_t r = 0; r < resolutions.size(); ++r) {
+      if (resolutions[r] != g.input.h) continue;
+      for (std::size_t w = 0; w < width_multipliers.size(); ++w) {
+        Choices c;
+        c.resolution = static_cast<int>(r), c.width = static_cast<int>(w);
+        c.depth.assign(stages.size(), 0);
+        c.blocks.resize(stages.size());
+        for (std::size_t i = 0; i < stages.size(); ++i)
+          c.blocks[i].assign(static_cast<std::size_t>(max_depth(stages[i])), BlockChoice{});
+        // Stage by stage, every depth whose blocks match (stages of equal widths may share blocks
+        // differently: the decode at the end decides).
+        const auto fill = [&](const auto& self, std::size_t stage, std::size_t at) -> bool {
+          if (stage == stages.size()) return at == g.blocks.size() && decode(c) == g;
+          const StageSpace& s = stages[stage];
+          for (std::size_t d = 0; d < s.depths.size(); ++d) {
+            const auto depth = static_cast<std::size_t>(s.depths[d]);
+            if (at + depth > g.blocks.size()) continue;
+            bool match = true;
+            for (std::size_t j = 0; j < depth && match; ++j) {
+              const BlockGene& b = g.blocks[at + j];
+              const int in = at + j == 0 ? g.stem.channels : g.blocks[at + j - 1].out;
+              BlockChoice& bc = c.blocks[stage][j];
+              bc.kernel = index_of(s.kernels, b.kernel);
+              bc.expand = in > 0 && b.expanded % in == 0 ? index_of(s.expands, b.expanded / in) : -1;
+              bc.se = index_of(s.se, b.se);
+              bc.act = index_of(s.acts, b.act);
+              match = bc.kernel >= 0 && bc.expand >= 0 && bc.se >= 0 && bc.act >= 0;
+            }
+            c.depth[stage] = static_cast<int>(d);
+            if (match && self(self, stage + 1, at + depth)) return true;
+            for (BlockChoice& bc : c.blocks[stage]) bc = BlockChoice{};
+          }
+          return false;
+        };
+        if (fill(fill, 0, first)) return c;
+      }
+    }
+    return std::nullopt;
+  }
+
   /// The architecture with every choice at its largest (deepest, widest, largest kernel, SE
   /// on, the last activation listed) and at its smallest (SE off, the first activation).
   Choices largest_choices() const { return extreme_choices(true); }

@@ -1,0 +1,137 @@
+// How well another supernet ranks the architectures of an earlier ranking check: re-scores the
+// architectures of OUT/rank-check.json (written by `edgenas search --rank-check N`) on a supernet
+// checkpoint and correlates with their stand-alone accuracies from that file — so supernet
+// schedules (epochs, progressive shrinking, batch-norm recalibration images, …) are compared on
+// the same architectures without training them alone again:
+//
+//   rank_supernet --supernet OTHER/supernet.ckpt --rank-check OUT/rank-check.json
+//       [--space fmnist|FILE.json] [--calibration-images 2000] [--validation-images 5000]
+//       [--split-seed 1] [--threads 2]
+//
+// The validation split must be the one the check used (the search's --validation-images and
+// --seed: the defaults are the presets').
+#include <cstdio>
+#include <cstdlib>
+#include <edgenas/data.hpp>
+#include <edgenas/search.hpp>
+#include <edgenas/search/rank_check.hpp>
+#include <edgenas/space/space_json.hpp>
+#include <edgenas/train.hpp>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+
+using namespace edgenas;
+
+namespace {
+[[noreturn]] void usage(const char* problem) {
+  std::fprintf(stderr,
+               "rank_supernet: %s\nusage: rank_supernet --supernet FILE --rank-check FILE [--space NAME|FILE.json] "
+               "[--calibration-images N] [--validation-images N] [--split-seed N] [--threads N]\n",
+               problem);
+  std::exit(2);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  EDGENAS_CHECK(in.good(), Status::io_error, "%s: cannot open", path.c_str());
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+long long whole_number(const std::string& arg, const char* text, long long lo, long long hi) {
+  char* end = nullptr;
+  const long long v = std::strtoll(text, &end, 10);
+  if (*text == '\0' || *end != '\0' || v < lo || v > hi)
+    usage((arg + " " + text + ": expected a whole number from " + std::to_string(lo) + " to " + std::to_string(hi))
+              .c_str());
+  return v;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string supernet_path, check_path, space_name = "fmnist";
+  long long calibration_images = 2000, validation_images = 5000, split_seed = 1, threads = 2;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto value = [&]() -> const char* {
+      if (i + 1 >= argc) usage(("missing value after " + arg).c_str());
+      return argv[++i];
+    };
+    if (arg == "--supernet")
+      supernet_path = value();
+    else if (arg == "--rank-check")
+      check_path = value();
+    else if (arg == "--space")
+      space_name = value();
+    else if (arg == "--calibration-images")
+      calibration_images = whole_number(arg, value(), 2, 1'000'000);
+    else if (arg == "--validation-images")
+      validation_images = whole_number(arg, value(), 1, 1'000'000);
+    else if (arg == "--split-seed")
+      split_seed = whole_number(arg, value(), 0, 1ll << 53);
+    else if (arg == "--threads")
+      threads = whole_number(arg, value(), 1, 256);
+    else
+      usage(("unknown argument " + arg).c_str());
+  }
+  if (supernet_path.empty() || check_path.empty()) usage("--supernet and --rank-check are required");
+  try {
+    set_num_threads(static_cast<int>(threads));
+    std::optional<SearchSpace> named = spaces::named(space_name);
+    const SearchSpace space =
+        named ? std::move(*named) : search_space_from_json(json::parse(read_text(space_name), space_name.c_str()));
+
+    // The earlier check: its architectures and their stand-alone accuracies.
+    const json::Value check = json::parse(read_text(check_path), check_path.c_str());
+    search::RankCheck r;
+    r.epochs = check.at("standalone_epochs", "rank check").as_int("standalone_epochs");
+    std::vector<Choices> choices;
+    for (const json::Value& a : check.at("ranked", "rank check").as_array("ranked")) {
+      search::RankedArchitecture ra;
+      ra.candidate.genotype = parse_genotype(a.at("genotype", "ranked").as_string("genotype"));
+      ra.candidate.costs.latency_ms = a.at("latency_ms", "ranked").as_number("latency_ms");
+      ra.standalone_accuracy = a.at("standalone_accuracy", "ranked").as_number("standalone_accuracy");
+      const std::optional<Choices> c = space.encode(ra.candidate.genotype);
+      EDGENAS_CHECK(c.has_value(), Status::invalid_argument, "%s: %s is not an architecture of space %s (--space)",
+                    check_path.c_str(), to_string(ra.candidate.genotype).c_str(), space.name.c_str());
+      choices.push_back(*c);
+      r.architectures.push_back(std::move(ra));
+    }
+    EDGENAS_CHECK(r.architectures.size() >= 2, Status::invalid_argument, "%s: fewer than 2 architectures",
+                  check_path.c_str());
+
+    // The same split as `edgenas search --seed split_seed --validation-images N`.
+    auto [train_set, validation] =
+        data::split(data::load_fashion_mnist(data::Split::train), static_cast<std::size_t>(validation_images),
+                    static_cast<std::uint64_t>(split_seed));
+    const auto norm = data::compute_normalization(train_set);
+    train::Supernet supernet(space, 1);
+    train::SupernetTrainer loader(supernet, train_set, norm, {});
+    loader.resume(supernet_path);
+    const train::SubnetEvaluator evaluator(supernet, train_set, validation, norm,
+                                           {static_cast<std::size_t>(calibration_images), 250});
+    std::printf("| latency (ms) | supernet accuracy | trained alone (%d epochs) | architecture |\n|---|---|---|---|\n",
+                r.epochs);
+    for (std::size_t i = 0; i < r.architectures.size(); ++i) {
+      search::RankedArchitecture& a = r.architectures[i];
+      a.candidate.accuracy = evaluator.accuracy(choices[i], a.candidate.genotype);
+      std::printf("| %.4f | %.2f %% | %.2f %% | %s |\n", a.candidate.costs.latency_ms, 100 * a.candidate.accuracy,
+                  100 * a.standalone_accuracy, to_string(a.candidate.genotype).c_str());
+      std::fflush(stdout);
+    }
+    search::score(r);
+    std::printf(
+        "\n%zu architectures: Kendall tau %.3f, Spearman rho %.3f, top-5 overlap %zu of 5 "
+        "(the check's own supernet: tau %.3f, rho %.3f)\n",
+        r.architectures.size(), r.kendall_tau, r.spearman_rho, r.top5_overlap,
+        check.at("kendall_tau", "rank check").as_number("kendall_tau"),
+        check.at("spearman_rho", "rank check").as_number("spearman_rho"));
+  } catch (const Error& e) {
+    std::fprintf(stderr, "rank_supernet: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
