@@ -47,7 +47,7 @@ journal="$work/killed/journal.jsonl"
 if [[ $(grep -c '"type":"finished"' "$journal") != 1 ]]; then
   echo "FAIL: the journal does not hold exactly one finished record"; exit 1
 fi
-for type in supernet_epoch finetune_epoch; do
+for type in supernet_epoch arch_epoch finetune_epoch; do
   dupes=$(grep -o "\"type\":\"$type\"[^}]*\"epoch\":[0-9]*" "$journal" | grep -o '"epoch":[0-9]*' | sort | uniq -d)
   if [[ -n "$dupes" ]]; then echo "FAIL: $type records twice in the journal: $dupes"; exit 1; fi
   if [[ $(grep -c "\"type\":\"$type\"" "$journal") != $(grep -c "\"type\":\"$type\"" "$work/straight/journal.jsonl") ]]; then

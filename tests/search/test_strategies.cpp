@@ -191,7 +191,7 @@ TEST_CASE("evolution, NSGA-II and REINFORCE use what they learn: better than ran
           "[search]") {
   const SearchSpace space = spaces::fmnist();
   const FeasibleSampler sampler(space, Budgets{}, proxy_latency);
-  double best[4] = {0, 0, 0, 0}, volume[4] = {0, 0, 0, 0};
+  double best[5] = {}, volume[5] = {};
   for (std::uint64_t seed = 1; seed <= 5; ++seed)
     for (Strategy s : all_strategies) {
       StrategyConfig config;

@@ -66,6 +66,47 @@ TEST_CASE("whole-network backward matches finite differences of the training los
   }
 }
 
+TEST_CASE("block gates: the branch gate equals the project batch norm's gamma·dgamma + beta·dbeta", "[train][grad]") {
+  // Scaling a branch by h scales its project BN's gamma and beta by h (identity activation), so
+  // ∂loss/∂h = Σ gamma·∂loss/∂gamma + beta·∂loss/∂beta: an independent reference.
+  set_num_threads(2);
+  train::Network net(parse_genotype(every_feature), 3);
+  net.track_block_gates(true);
+  Rng rng(6);
+  for (train::Parameter* p : net.parameters())  // beta away from 0, so both terms count
+    if (p->name.find(".bn.") != std::string::npos)
+      for (float& v : p->value) v += rng.uniform(-0.3f, 0.3f);
+  const Tensor images = random_images({5, 7, 6, 2}, rng);
+  const std::vector<std::int32_t> labels = {0, 2, 1, 2, 1};
+  Tensor dlogits({5, 1, 1, 3});
+  net.zero_grad();
+  ops::softmax_cross_entropy(net.forward(images, true), labels, 0.1f, dlogits);
+  net.backward(dlogits);
+  const auto& gates = net.block_gates();
+  REQUIRE(gates.branch.size() == 3);
+  const auto param = [&](const std::string& name) -> train::Parameter& {
+    for (train::Parameter* p : net.parameters())
+      if (p->name == name) return *p;
+    FAIL("no parameter " << name);
+    return *net.parameters().front();
+  };
+  for (std::size_t i = 0; i < 3; ++i) {
+    const train::Parameter& gamma = param("block" + std::to_string(i) + ".project.bn.gamma");
+    const train::Parameter& beta = param("block" + std::to_string(i) + ".project.bn.beta");
+    double expected = 0;
+    for (std::size_t c = 0; c < gamma.size(); ++c)
+      expected += double{gamma.value[c]} * gamma.grad[c] + double{beta.value[c]} * beta.grad[c];
+    INFO("block " << i);
+    CHECK(std::abs(expected) > 1e-6);
+    CHECK(gates.branch[i] == Approx(expected).epsilon(1e-4).margin(1e-9));
+  }
+  CHECK(gates.output[1] == gates.branch[1]);  // stride 2: no residual
+  CHECK(gates.output[0] != gates.branch[0]);
+  // The last block feeds the head's 1x1 conv and batch norm, which a scale of its input does not
+  // change (batch statistics): its output gate is 0 up to BN's epsilon.
+  CHECK(std::abs(gates.output[2]) < 1e-3 * std::abs(gates.branch[2]));
+}
+
 TEST_CASE("the trainer's parameters equal the cost model for random genotypes and the zoo", "[train][cost]") {
   Rng rng(8);
   for (int trial = 0; trial < 20; ++trial) {

@@ -113,6 +113,17 @@ class FeasibleSampler {
                  static_cast<long long>(least.flash_bytes), static_cast<long long>(least.macs));
   }
 
+  /// A draw of `policy` (anything with `Choices sample(Rng&) const`, e.g. a CategoricalPolicy)
+  /// that meets the budgets, by rejection; a uniformly random feasible one if 1 000 draws fail.
+  template <class Policy>
+  Candidate sample(const Policy& policy, Rng& rng) const {
+    for (int t = 0; t < 1000; ++t) {
+      Candidate c = candidate(policy.sample(rng));
+      if (budgets_.admits(c.costs)) return c;
+    }
+    return random(rng);
+  }
+
   /// A feasible mutation of `parent` (the parent itself if none is found).
   Candidate mutate(const Candidate& parent, double rate, Rng& rng) const {
     for (int t = 0; t < 200; ++t) {

@@ -66,6 +66,10 @@ struct SearchConfig {
   int proposals = 0;
   double reward_target_ms = 0.0, reward_exponent = -0.07;  // MnasNet soft reward when target > 0
   double policy_lr = 0.1, entropy_weight = 0.02;           // reinforce: logit step size, entropy bonus
+  // differentiable (FBNet): Adam's step on the architecture logits, and the latency term's
+  // α·(ln LAT_µs)^β; one architecture epoch (a pass over the validation split) follows every
+  // supernet epoch.
+  double arch_lr = 0.01, latency_alpha = 0.2, latency_beta = 0.6;
 
   // ---- data: images of the training split used by each stage (0: all) ---------------------
   std::int64_t train_images = 0, supernet_images = 0, validation_images = 5000, test_images = 0,
@@ -189,6 +193,9 @@ inline json::Value to_json(const SearchConfig& c) {
       .set("reward_exponent", c.reward_exponent)
       .set("policy_lr", c.policy_lr)
       .set("entropy_weight", c.entropy_weight)
+      .set("arch_lr", c.arch_lr)
+      .set("latency_alpha", c.latency_alpha)
+      .set("latency_beta", c.latency_beta)
       .set("train_images", c.train_images)
       .set("supernet_images", c.supernet_images)
       .set("validation_images", c.validation_images)
@@ -263,6 +270,11 @@ inline SearchConfig search_config_from_json(const json::Value& v) {
     c.policy_lr = number("policy_lr");
     c.entropy_weight = number("entropy_weight");
   }
+  if (v.find("arch_lr")) {  // (configs written before the differentiable strategy have none)
+    c.arch_lr = number("arch_lr");
+    c.latency_alpha = number("latency_alpha");
+    c.latency_beta = number("latency_beta");
+  }
   c.train_images = i64("train_images");
   c.supernet_images = i64("supernet_images");
   c.validation_images = i64("validation_images");
@@ -319,11 +331,13 @@ inline std::string first_difference(const json::Value& recorded, const json::Val
     // Settings added with the distributed search: a journal from before them ran with 1.
     if (!old && (key == "proposals" || key == "shards") && json::dump(value, -1) == "1") continue;
     // Settings of a strategy added later: a journal from before it did not use them.
-    if (!old && (key == "policy_lr" || key == "entropy_weight")) {
-      const json::Value* strategy = recorded.find("strategy");
-      if (strategy && strategy->kind() == json::Value::Kind::string && strategy->as_string("strategy") != "reinforce")
-        continue;
-    }
+    const json::Value* strategy = recorded.find("strategy");
+    const std::string started =
+        strategy && strategy->kind() == json::Value::Kind::string ? strategy->as_string("strategy") : "";
+    if (!old && (key == "policy_lr" || key == "entropy_weight") && !started.empty() && started != "reinforce") continue;
+    if (!old && (key == "arch_lr" || key == "latency_alpha" || key == "latency_beta") && !started.empty() &&
+        started != "differentiable")
+      continue;
     const std::string a = old ? json::dump(*old, -1) : "(not recorded: an older edgenas started it)",
                       b = json::dump(value, -1);
     if (a != b) return key + " = " + a + ", now " + b;

@@ -49,6 +49,7 @@
 #include "edgenas/search.hpp"
 #include "edgenas/search/cluster.hpp"
 #include "edgenas/search/config.hpp"
+#include "edgenas/search/differentiable.hpp"
 #include "edgenas/search/latency_service.hpp"
 #include "edgenas/search/memory.hpp"
 #include "edgenas/search/rank_check.hpp"
@@ -369,6 +370,10 @@ class Pipeline {
     const std::string checkpoint = path("supernet.ckpt");
     sc.checkpoint = leader() ? checkpoint : "";
     sc.sample = [this](Rng& rng) { return sampler_->random(rng).choices; };
+    if (differentiable()) {  // FBNet: the weights train for the architectures θ favours
+      start_architecture_learning(scaled_epochs(config_.supernet_epochs));
+      sc.sample = [this](Rng& rng) { return sampler_->sample(learner_->policy(), rng).choices; };
+    }
     sc.images = static_cast<std::size_t>(config_.supernet_images);  // the first ones, not a copy
     sc.shards = config_.shards;
     sc.collective = workers() > 1 ? cluster_ : nullptr;
@@ -381,6 +386,7 @@ class Pipeline {
       st.resume(config_.supernet_init);
     }
     st.synchronize();  // the leader's weights on every worker
+    if (differentiable()) architecture_epochs_up_to(st.epochs_done());  // (a resume may be one behind)
     if (!st.finished())
       log("supernet: " + std::to_string(supernet_->parameter_count()) + " shared weights; training epochs " +
           std::to_string(st.epochs_done() + 1) + ".." + std::to_string(sc.epochs) + " of " + std::to_string(sc.epochs) +
@@ -399,7 +405,9 @@ class Pipeline {
       std::snprintf(line, sizeof line, "supernet epoch %d: largest loss %.4f, training accuracy %.2f%%, distillation loss %.4f, %.0f s",
                     e.epoch, e.loss, 100 * e.accuracy, e.distill_loss, e.seconds);
       log(line);
+      if (differentiable()) architecture_epochs_up_to(e.epoch);
     }
+    if (differentiable()) architecture_epochs_up_to(sc.epochs);  // all of them, after a given supernet
   }
 
   // ---- 4. search ----------------------------------------------------------------------------
@@ -422,6 +430,7 @@ class Pipeline {
     sc.entropy_weight = config_.entropy_weight;
     sc.proposals = config_.proposals;
     sc.batch = workers();
+    if (differentiable()) sc.learned = &learner_->policy();
     const std::string task = "search (" + std::string(strategy_name(config_.strategy)) + ")";
     double best = 0.0;
     SearchRun run(
@@ -701,6 +710,9 @@ class Pipeline {
     in(c.reward_exponent, -10, 0, "reward_exponent");
     in(c.policy_lr, 1e-9, 1e3, "policy_lr");
     in(c.entropy_weight, 0, 1e3, "entropy_weight");
+    in(c.arch_lr, 1e-9, 10, "arch_lr");
+    in(c.latency_alpha, 1e-9, 1e3, "latency_alpha");
+    in(c.latency_beta, 0, 10, "latency_beta");
     in(c.test_fraction, 0.01, 0.9, "test_fraction");
     in(c.label_column, -1, 1e6, "label_column (-1: the last)");
     in(static_cast<double>(c.reference_images), 0, 1e9, "reference_images");
@@ -812,8 +824,8 @@ class Pipeline {
       log("journal: dropped an unfinished record of " + std::to_string(journal_->torn_bytes()) +
           " bytes (the run was interrupted mid-write)");
     // A record this build does not know would be skipped and its work done again: refuse it.
-    static constexpr const char* known[] = {"settings", "supernet_epoch", "candidate", "finetune_epoch", "finished",
-                                            "rank_check"};
+    static constexpr const char* known[] = {"settings",       "supernet_epoch", "arch_epoch", "candidate",
+                                            "finetune_epoch", "finished",       "rank_check"};
     for (std::size_t i = 0; i < journal_->records().size(); ++i) {
       const json::Value& r = journal_->records()[i];
       EDGENAS_CHECK(r.is_object() && r.find("type") && r.at("type", "record").kind() == json::Value::Kind::string,
@@ -821,8 +833,9 @@ class Pipeline {
       const std::string type = type_of(r);
       EDGENAS_CHECK(std::any_of(std::begin(known), std::end(known), [&](const char* k) { return type == k; }),
                     Status::corrupt_data,
-                    "%s line %zu: unknown record type \"%s\" (this build writes settings, supernet_epoch, candidate, "
-                    "finetune_epoch, finished and rank_check; was the journal edited, or written by another version?)",
+                    "%s line %zu: unknown record type \"%s\" (this build writes settings, supernet_epoch, arch_epoch, "
+                    "candidate, finetune_epoch, finished and rank_check; was the journal edited, or written by another "
+                    "version?)",
                     journal_->path().c_str(), i + 1, type.c_str());
       EDGENAS_CHECK((i == 0) == (type == "settings"), Status::corrupt_data, "%s line %zu: a \"%s\" record where %s",
                     journal_->path().c_str(), i + 1, type.c_str(),
@@ -887,6 +900,72 @@ class Pipeline {
       at = end + 1;
     }
     return known;
+  }
+
+  // ---- differentiable search (search/differentiable.hpp) ----------------------------------------
+  bool differentiable() const noexcept { return config_.strategy == Strategy::differentiable; }
+
+  // θ for `epochs` architecture epochs: uniform, or the last journaled state (sent to every worker).
+  void start_architecture_learning(int epochs) {
+    DifferentiableConfig dc;
+    dc.lr = config_.arch_lr;
+    dc.latency_alpha = config_.latency_alpha;
+    dc.latency_beta = config_.latency_beta;
+    dc.total_steps = std::max<std::int64_t>(1, static_cast<std::int64_t>(epochs) * architecture_batches());
+    learner_.emplace(config_.space, dc);
+    arch_epochs_done_ = 0;
+    std::string state;
+    if (leader())
+      for (const json::Value& r : journal_->records())
+        if (type_of(r) == "arch_epoch") {
+          arch_epochs_done_ = r.at("epoch", "arch_epoch").as_int("epoch", 1, 100000);
+          state = json::dump(r.at("state", "arch_epoch"), -1);
+        }
+    share_architecture_state(state);
+    if (arch_epochs_done_ > 0)
+      log("differentiable search: " + std::to_string(arch_epochs_done_) +
+          " architecture epochs recovered from the journal");
+  }
+
+  std::size_t architecture_batches() const {
+    return std::max<std::size_t>(1, validation_.size() / static_cast<std::size_t>(config_.batch));
+  }
+
+  // Architecture epochs until `epoch` are done: the leader learns, the workers receive θ.
+  void architecture_epochs_up_to(int epoch) {
+    while (arch_epochs_done_ < epoch) {
+      const int e = arch_epochs_done_ + 1;
+      std::string state;
+      if (leader()) {
+        check_cancel();
+        step(Stage::supernet, "architecture epoch " + std::to_string(e), 0, 1, "");
+        const ArchitectureEpoch a = architecture_epoch(*learner_, *supernet_, validation_, norm_, config_.batch,
+                                                       latency_of_, config_.seed, e, activations_);
+        state = json::dump(learner_->state(), -1);
+        record(json::Value()
+                   .set("type", "arch_epoch")
+                   .set("epoch", e)
+                   .set("cross_entropy", a.cross_entropy)
+                   .set("latency_ms", a.latency_ms)
+                   .set("entropy", a.entropy)
+                   .set("state", learner_->state()));
+        char line[200];
+        std::snprintf(
+            line, sizeof line,
+            "architecture epoch %d: %zu steps, cross-entropy %.4f, sampled latency %.4f ms, entropy %.3f nats "
+            "per decision, temperature %.2f",
+            e, a.steps, a.cross_entropy, a.latency_ms, a.entropy, learner_->temperature());
+        log(line);
+      }
+      share_architecture_state(state);
+      arch_epochs_done_ = e;
+    }
+  }
+
+  // The leader's θ (JSON text; empty: none yet) on every worker.
+  void share_architecture_state(std::string& state) {
+    if (workers() > 1) cluster_->broadcast(state);
+    if (!state.empty()) learner_->restore(json::parse(state, "architecture state"));  // (exact: doubles round-trip)
   }
 
   double candidate_accuracy(const Candidate& c) {
@@ -1081,6 +1160,8 @@ class Pipeline {
   std::shared_ptr<train::Activations> activations_ = std::make_shared<train::Activations>();
   std::unique_ptr<train::Supernet> supernet_;
   std::optional<train::SubnetEvaluator> evaluator_;
+  std::optional<ArchitectureLearner> learner_;  // differentiable search: θ
+  int arch_epochs_done_ = 0;
   std::vector<Candidate> history_;
   std::vector<std::size_t> front_;
   std::vector<ChosenNetwork> chosen_;

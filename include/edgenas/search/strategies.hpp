@@ -1,5 +1,6 @@
-// edgenas/search/strategies.hpp — random search, regularized (aging) evolution, NSGA-II and a
-// REINFORCE controller (MnasNet).
+// edgenas/search/strategies.hpp — random search, regularized (aging) evolution, NSGA-II, a
+// REINFORCE controller (MnasNet), and the architectures a differentiable search's learned
+// distribution derives (FBNet: search/differentiable.hpp learns it).
 //
 // A strategy proposes architectures (as Choices inside the space, always within the hard
 // budgets) and receives their validation accuracy from `Accuracy`, which is the expensive
@@ -31,9 +32,9 @@
 
 namespace edgenas::search {
 
-enum class Strategy { random, evolution, nsga2, reinforce };
+enum class Strategy { random, evolution, nsga2, reinforce, differentiable };
 inline constexpr Strategy all_strategies[] = {Strategy::random, Strategy::evolution, Strategy::nsga2,
-                                              Strategy::reinforce};
+                                              Strategy::reinforce, Strategy::differentiable};
 
 inline constexpr std::string_view strategy_name(Strategy s) {
   switch (s) {
@@ -45,13 +46,16 @@ inline constexpr std::string_view strategy_name(Strategy s) {
       return "nsga2";
     case Strategy::reinforce:
       return "reinforce";
+    case Strategy::differentiable:
+      return "differentiable";
   }
   return "?";
 }
 inline Strategy parse_strategy(std::string_view name) {
   for (Strategy s : all_strategies)
     if (strategy_name(s) == name) return s;
-  EDGENAS_FAIL(Status::invalid_argument, "unknown search strategy \"%.*s\" (random, evolution, nsga2, reinforce)",
+  EDGENAS_FAIL(Status::invalid_argument,
+               "unknown search strategy \"%.*s\" (random, evolution, nsga2, reinforce, differentiable)",
                static_cast<int>(name.size()), name.data());
 }
 
@@ -74,6 +78,9 @@ struct StrategyConfig {
   double policy_lr = 0.1;
   double entropy_weight = 0.02;
   double baseline_decay = 0.9;
+  // differentiable: the learned distribution the architectures are derived from (not owned;
+  // none: uniform, which makes it random search).
+  const CategoricalPolicy* learned = nullptr;
 };
 
 /// What the single-objective strategies maximise.
@@ -127,10 +134,10 @@ class SearchRun {
   SearchRun(const FeasibleSampler& sampler, StrategyConfig config, RoundAccuracy accuracy, Progress progress = {})
       : sampler_(sampler), config_(config), accuracy_(std::move(accuracy)), progress_(std::move(progress)) {
     EDGENAS_CHECK(config_.evaluations >= 1, Status::invalid_argument, "search: %d evaluations", config_.evaluations);
-    EDGENAS_CHECK(config_.strategy == Strategy::random || config_.strategy == Strategy::reinforce ||
-                      (config_.population >= 2 && config_.tournament >= 1),
-                  Status::invalid_argument, "search: population %d, tournament %d", config_.population,
-                  config_.tournament);
+    EDGENAS_CHECK(
+        config_.strategy == Strategy::random || config_.strategy == Strategy::reinforce ||
+            config_.strategy == Strategy::differentiable || (config_.population >= 2 && config_.tournament >= 1),
+        Status::invalid_argument, "search: population %d, tournament %d", config_.population, config_.tournament);
     EDGENAS_CHECK(config_.proposals >= 1 && config_.batch >= 1, Status::invalid_argument,
                   "search: %d proposals per round, batches of %d", config_.proposals, config_.batch);
   }
@@ -144,6 +151,9 @@ class SearchRun {
       case Strategy::nsga2: nsga2(rng); break;
       case Strategy::reinforce:
         reinforce(rng);
+        break;
+      case Strategy::differentiable:
+        derive(rng);
         break;
     }
     return history_;
@@ -271,7 +281,7 @@ class SearchRun {
     double baseline = 0;
     while (!done()) {
       round.clear();
-      for (int j = 0; j < config_.proposals && !full(); ++j) round.push_back(propose(sample_feasible(policy, rng)));
+      for (int j = 0; j < config_.proposals && !full(); ++j) round.push_back(propose(sampler_.sample(policy, rng)));
       evaluate_round();
       double mean = 0;
       for (std::size_t i : round) rewards.push_back(fitness(history_[i], config_)), mean += rewards.back();
@@ -292,13 +302,21 @@ class SearchRun {
     }
   }
 
-  /// A policy sample that meets the budgets (a uniformly random feasible one if 1 000 draws fail).
-  Candidate sample_feasible(const CategoricalPolicy& policy, Rng& rng) const {
-    for (int t = 0; t < 1000; ++t) {
-      Candidate c = sampler_.candidate(policy.sample(rng));
-      if (sampler_.budgets().admits(c.costs)) return c;
+  /// FBNet's derivation: the most likely architecture of the learned distribution (if it meets
+  /// the budgets), then samples from it that do, `batch` at a time (their accuracies do not
+  /// steer the draws).
+  void derive(Rng& rng) {
+    const CategoricalPolicy uniform(sampler_.space());
+    const CategoricalPolicy& policy = config_.learned ? *config_.learned : uniform;
+    Candidate top = sampler_.candidate(policy.most_likely());
+    bool first = sampler_.budgets().admits(top.costs);
+    while (!done()) {
+      while (!full() && static_cast<int>(round_.size()) < config_.batch) {
+        propose(first ? std::move(top) : sampler_.sample(policy, rng));
+        first = false;
+      }
+      evaluate_round();
     }
-    return sampler_.random(rng);
   }
 
   std::pair<std::vector<int>, std::vector<double>> rank_and_crowding(const std::vector<std::size_t>& members) const {

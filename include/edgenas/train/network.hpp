@@ -120,6 +120,8 @@ class MBConvLayer {
     f(project_);
   }
 
+  bool residual() const noexcept { return residual_; }
+
   void export_weights(std::vector<float>& out) const {
     if (expand_) expand_->export_folded(out);
     dw_.export_folded(out);
@@ -198,6 +200,16 @@ class Network {
   }
   const Activations& activations() const noexcept { return *activations_; }
 
+  /// ∂loss/∂h at h = 1 for a scale h on each block's output (`output`) and on its residual
+  /// branch (`branch`; the output itself in a block without a residual), from the last
+  /// backward: how the differentiable search sees a block's choices (search/differentiable.hpp).
+  /// Kept only when tracked (two dot products per block).
+  struct BlockGates {
+    std::vector<double> output, branch;
+  };
+  void track_block_gates(bool on) { track_gates_ = on; }
+  const BlockGates& block_gates() const noexcept { return gates_; }
+
   /// Logits [N, 1, 1, classes] for images [N, H, W, C]. training: batch statistics (and their
   /// running averages are updated) and what backward needs is kept; otherwise the running
   /// statistics.
@@ -267,7 +279,13 @@ class Network {
       scratch.release(m);
     }
     ConstTensorView d = d_head_in;
+    if (track_gates_) gates_ = {std::vector<double>(blocks_.size()), std::vector<double>(blocks_.size())};
     for (std::size_t i = blocks_.size(); i-- > 0;) {
+      if (track_gates_) {
+        const ConstTensorView y = i + 1 < blocks_.size() ? block_inputs_[i + 1] : head_input_;
+        gates_.output[i] = dot(d, y);
+        gates_.branch[i] = blocks_[i]->residual() ? gates_.output[i] - dot(d, block_inputs_[i]) : gates_.output[i];
+      }
       const TensorView dx(d.data() == ping ? pong : ping, block_inputs_[i].shape());
       blocks_[i]->backward(block_inputs_[i], d, dx, scratch);
       d = dx;
@@ -288,6 +306,12 @@ class Network {
   }
 
  private:
+  static double dot(ConstTensorView a, ConstTensorView b) {
+    double sum = 0;
+    for (std::int64_t i = 0; i < a.size(); ++i) sum += static_cast<double>(a.data()[i]) * b.data()[i];
+    return sum;
+  }
+
   template <typename F>
   void for_each_conv(F&& f) {
     f(stem_);
@@ -309,6 +333,8 @@ class Network {
   Shape head_output_shape_{};
   std::vector<ConstTensorView> block_inputs_;
   Tensor pooled_, d_features_, d_pooled_;
+  bool track_gates_ = false;
+  BlockGates gates_;
 };
 
 }  // namespace edgenas::train
