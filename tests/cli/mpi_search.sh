@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The distributed search under mpirun on loopback (a build with EDGENAS_WITH_MPI):
 #  1. the same seed gives the same front and model with 2 ranks, with 1 rank and in a build
-#     without MPI (same --shards and --proposals, same latency table);
+#     without MPI (same --shards and --proposals, same latency table); for the differentiable
+#     search too;
 #  2. a rank killed with SIGKILL makes the job fail (non-zero exit, no hang), and --resume
 #     continues it — on 1 rank, killed again, then on 2 — to that same front and model;
 #  3. --latency-rank: rank 2 of 3 measures the table and the chosen network, ranks 0-1 train;
@@ -36,6 +37,15 @@ cp "$work/two-table/front.tsv" "$work/two-table/model.enas" "$work/two/"  # the 
 same "$work/one" "1 rank"
 env -u OMPI_COMM_WORLD_SIZE "$edgenas" search "${common[@]}" --shards 2 --proposals 2 --table "$table" --out "$work/plain" > /dev/null
 same "$work/plain" "one process without mpirun"
+# The differentiable search too: rank 0 learns θ between the data-parallel supernet epochs and
+# sends it to rank 1, whose sandwich samples from it.
+"${mpi[@]}" -n 2 "$edgenas" search "${common[@]}" --strategy differentiable --table "$table" --out "$work/fbnet-two" > /dev/null
+env -u OMPI_COMM_WORLD_SIZE "$edgenas" search "${common[@]}" --strategy differentiable --shards 2 --table "$table" \
+  --out "$work/fbnet-plain" > /dev/null
+[[ $(grep -c '"type":"arch_epoch"' "$work/fbnet-two/journal.jsonl") == 2 ]] || fail "differentiable: not 2 architecture epochs"
+cmp -s "$work/fbnet-two/front.tsv" "$work/fbnet-plain/front.tsv" || fail "differentiable: 2 ranks and 1 process differ"
+cmp -s "$work/fbnet-two/model.enas" "$work/fbnet-plain/model.enas" || fail "differentiable: another model on 1 process"
+echo "ok: the differentiable search gives the same front and model on 2 ranks and on 1 process"
 
 # 2. Kill rank 1 after the first supernet epoch: the job must fail, not hang.
 rank_pid() {  # the pid of rank $1 of the job writing to $2

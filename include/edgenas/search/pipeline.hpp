@@ -506,14 +506,8 @@ class Pipeline {
       sets_ = sets_at(c.genotype.input.h);
       train::Network net(c.genotype, config_.seed);
       net.share_activations(activations_);
-      train::TrainConfig tc;
-      tc.epochs = scaled_epochs(epochs);
-      tc.batch_size = config_.batch;
-      tc.lr = 0.2f;
-      tc.warmup_epochs = std::min(1.0f, 0.5f * static_cast<float>(tc.epochs));
-      tc.optimizer.weight_decay = 1e-4f;
-      tc.augmentation = augmentation_;
-      tc.seed = config_.seed;
+      const train::TrainConfig tc =
+          standalone_schedule(scaled_epochs(epochs), config_.batch, augmentation_, config_.seed);
       train::Trainer trainer(net, *sets_.train, norm_, tc);
       const std::string task = "rank check " + std::to_string(i + 1) + "/" + std::to_string(picked.size());
       while (!trainer.finished()) trainer.train_epoch(training_progress(Stage::search, task));

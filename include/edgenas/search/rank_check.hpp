@@ -13,6 +13,7 @@
 #include "edgenas/core/json.hpp"
 #include "edgenas/core/rank_correlation.hpp"
 #include "edgenas/search/candidate.hpp"
+#include "edgenas/train/trainer.hpp"
 
 namespace edgenas::search {
 
@@ -27,6 +28,22 @@ struct RankCheck {
   double kendall_tau = 0, spearman_rho = 0;
   std::size_t top5_overlap = 0;
 };
+
+/// The one short fixed schedule on which architectures are trained alone to compare them (the
+/// ranking check; examples/compare_strategies): from scratch, peak learning rate 0.2 after a
+/// warm-up of half the epochs (at most one), cosine to 0, weight decay 1e-4.
+inline train::TrainConfig standalone_schedule(int epochs, int batch, const data::Augmentation& augmentation,
+                                              std::uint64_t seed) {
+  train::TrainConfig tc;
+  tc.epochs = epochs;
+  tc.batch_size = batch;
+  tc.lr = 0.2f;
+  tc.warmup_epochs = std::min(1.0f, 0.5f * static_cast<float>(epochs));
+  tc.optimizer.weight_decay = 1e-4f;
+  tc.augmentation = augmentation;
+  tc.seed = seed;
+  return tc;
+}
 
 /// `n` of the evaluated candidates, evenly spaced in order of predicted latency (fastest and
 /// slowest included), as indices into `history`.
