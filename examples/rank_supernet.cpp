@@ -6,13 +6,18 @@
 //
 //   rank_supernet --supernet OTHER/supernet.ckpt --rank-check OUT/rank-check.json
 //       [--space fmnist|FILE.json] [--calibration-images 2000] [--validation-images 5000]
-//       [--split-seed 1] [--threads 2]
+//       [--split-seed 1] [--threads 2] [--standalone-epochs E --standalone-seed S]
+//
+// With --standalone-epochs the architectures are also trained alone again (E epochs of the
+// check's schedule, training seed S) and correlated with the file's stand-alone accuracies: the
+// ceiling a reference of that length and noise allows any supernet to reach.
 //
 // The validation split must be the one the check used (the search's --validation-images and
 // --seed: the defaults are the presets').
 #include <cstdio>
 #include <cstdlib>
 #include <edgenas/data.hpp>
+#include <edgenas/data/source.hpp>
 #include <edgenas/search.hpp>
 #include <edgenas/search/rank_check.hpp>
 #include <edgenas/space/space_json.hpp>
@@ -28,7 +33,8 @@ namespace {
 [[noreturn]] void usage(const char* problem) {
   std::fprintf(stderr,
                "rank_supernet: %s\nusage: rank_supernet --supernet FILE --rank-check FILE [--space NAME|FILE.json] "
-               "[--calibration-images N] [--validation-images N] [--split-seed N] [--threads N]\n",
+               "[--calibration-images N] [--validation-images N] [--split-seed N] [--threads N] "
+               "[--standalone-epochs N --standalone-seed N]\n",
                problem);
   std::exit(2);
 }
@@ -53,7 +59,8 @@ long long whole_number(const std::string& arg, const char* text, long long lo, l
 
 int main(int argc, char** argv) {
   std::string supernet_path, check_path, space_name = "fmnist";
-  long long calibration_images = 2000, validation_images = 5000, split_seed = 1, threads = 2;
+  long long calibration_images = 2000, validation_images = 5000, split_seed = 1, threads = 2, standalone_epochs = 0,
+            standalone_seed = 2;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto value = [&]() -> const char* {
@@ -74,6 +81,10 @@ int main(int argc, char** argv) {
       split_seed = whole_number(arg, value(), 0, 1ll << 53);
     else if (arg == "--threads")
       threads = whole_number(arg, value(), 1, 256);
+    else if (arg == "--standalone-epochs")
+      standalone_epochs = whole_number(arg, value(), 0, 10000);
+    else if (arg == "--standalone-seed")
+      standalone_seed = whole_number(arg, value(), 0, 1ll << 53);
     else
       usage(("unknown argument " + arg).c_str());
   }
@@ -123,6 +134,30 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
     search::score(r);
+    if (standalone_epochs > 0) {  // the reference against itself: a second training of each
+      search::RankCheck again = r;
+      const auto activations = std::make_shared<train::Activations>();
+      std::printf(
+          "\n| trained alone (file) | trained alone again (%lld epochs, seed %lld) | architecture |\n|---|---|---|\n",
+          standalone_epochs, standalone_seed);
+      for (search::RankedArchitecture& a : again.architectures) {
+        const Genotype& g = a.candidate.genotype;
+        train::Network net(g, static_cast<std::uint64_t>(standalone_seed));
+        net.share_activations(activations);
+        train::Trainer trainer(net, train_set, norm,
+                               search::standalone_schedule(static_cast<int>(standalone_epochs), 128,
+                                                           data::default_augmentation(true, g.input.h),
+                                                           static_cast<std::uint64_t>(standalone_seed)));
+        while (!trainer.finished()) trainer.train_epoch();
+        a.candidate.accuracy = train::evaluate(net, validation, norm, 250).accuracy;
+        std::printf("| %.2f %% | %.2f %% | %s |\n", 100 * a.standalone_accuracy, 100 * a.candidate.accuracy,
+                    to_string(g).c_str());
+        std::fflush(stdout);
+      }
+      search::score(again);
+      std::printf("\nthe reference against itself: Kendall tau %.3f, Spearman rho %.3f, top-5 overlap %zu of 5\n",
+                  again.kendall_tau, again.spearman_rho, again.top5_overlap);
+    }
     std::printf(
         "\n%zu architectures: Kendall tau %.3f, Spearman rho %.3f, top-5 overlap %zu of 5 "
         "(the check's own supernet: tau %.3f, rho %.3f)\n",
