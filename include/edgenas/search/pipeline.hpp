@@ -921,8 +921,12 @@ class Pipeline {
           " architecture epochs recovered from the journal");
   }
 
+  // Architecture steps take batches of the supernet's size, smaller if the validation split is.
+  int architecture_batch() const {
+    return static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(config_.batch), validation_.size()));
+  }
   std::size_t architecture_batches() const {
-    return std::max<std::size_t>(1, validation_.size() / static_cast<std::size_t>(config_.batch));
+    return validation_.size() / static_cast<std::size_t>(architecture_batch());
   }
 
   // Architecture epochs until `epoch` are done: the leader learns, the workers receive θ.
@@ -933,7 +937,7 @@ class Pipeline {
       if (leader()) {
         check_cancel();
         step(Stage::supernet, "architecture epoch " + std::to_string(e), 0, 1, "");
-        const ArchitectureEpoch a = architecture_epoch(*learner_, *supernet_, validation_, norm_, config_.batch,
+        const ArchitectureEpoch a = architecture_epoch(*learner_, *supernet_, validation_, norm_, architecture_batch(),
                                                        latency_of_, config_.seed, e, activations_);
         state = json::dump(learner_->state(), -1);
         record(json::Value()
