@@ -304,3 +304,42 @@ TEST_CASE("journal: records survive reopening, a torn last line is dropped, a da
   for (int i = 0; i < 10; ++i) CHECK_THROWS_WITH(Journal(path), Catch::Contains("line 4"));
   CHECK(open_files() == before);
 }
+
+TEST_CASE(
+    "differentiable: the derived architectures are the learned distribution's most likely, then its feasible samples",
+    "[search][differentiable]") {
+  const SearchSpace space = spaces::fmnist();
+  Budgets budgets;
+  budgets.params = 100'000;
+  const FeasibleSampler sampler(space, budgets, proxy_latency);
+  CategoricalPolicy learned(space);
+  Rng rng(2);
+  for (auto& z : learned.logits())  // peaked (samples repeat the favourites), leaning to small options
+    for (std::size_t i = 0; i < z.size(); ++i) z[i] = 3.0 * rng.uniform_double() - 0.7 * static_cast<double>(i);
+  StrategyConfig config;
+  config.strategy = Strategy::differentiable;
+  config.evaluations = 20;
+  config.learned = &learned;
+  SearchRun run(sampler, config, [](const Candidate& c) { return synthetic_accuracy(c.genotype); });
+  const auto history = run.run();
+  REQUIRE(history.size() == 20);
+  const Candidate top = sampler.candidate(learned.most_likely());
+  REQUIRE(budgets.admits(top.costs));  // (for this seed: so it must come first)
+  CHECK(history.front().genotype == top.genotype);
+  // Samples of a peaked distribution: most decisions agree with its favourite option.
+  double agree = 0, used = 0;
+  for (const Candidate& c : history) {
+    REQUIRE(budgets.admits(c.costs));
+    const Choices best = learned.most_likely();
+    Choices mine = c.choices;
+    std::size_t d = 0;
+    std::vector<int> favourite;
+    space.for_each_decision(best, [&](const int& v, int, bool) { favourite.push_back(v); });
+    space.for_each_decision(mine, [&](int& v, int options, bool u) {
+      if (u && options > 1) agree += v == favourite[d], used += 1;
+      ++d;
+    });
+  }
+  INFO("share of decisions at the favourite: " << agree / used);
+  CHECK(agree / used > 0.5);
+}
