@@ -386,7 +386,8 @@ class Pipeline {
       st.resume(config_.supernet_init);
     }
     st.synchronize();  // the leader's weights on every worker
-    if (differentiable()) architecture_epochs_up_to(st.epochs_done());  // (a resume may be one behind)
+    // (a resume may be one behind; a given supernet may hold more epochs than this search trains)
+    if (differentiable()) architecture_epochs_up_to(std::min(st.epochs_done(), sc.epochs));
     if (!st.finished())
       log("supernet: " + std::to_string(supernet_->parameter_count()) + " shared weights; training epochs " +
           std::to_string(st.epochs_done() + 1) + ".." + std::to_string(sc.epochs) + " of " + std::to_string(sc.epochs) +
