@@ -4,7 +4,7 @@
 //   compare_strategies --supernet OUT/supernet.ckpt --table OUT/latency-1t.json
 //       [--space fmnist] [--evaluations 60] [--seeds 5] [--latency-budget 0.25] [--params-budget 100000]
 //       [--strategies random,evolution,nsga2,reinforce,differentiable] [--arch-epochs 6]
-//       [--retrain-epochs 0]
+//       [--arch-lr 0.01] [--latency-alpha 0.2] [--latency-beta 0.6] [--retrain-epochs 0]
 //
 // For each strategy and seed: the best validation accuracy found within the budgets, the
 // hypervolume of the (error, latency) front up to (1, budget), and with --retrain-epochs E that
@@ -42,7 +42,7 @@ namespace {
                "compare_strategies: %s\nusage: compare_strategies --supernet FILE --table FILE [--space fmnist] "
                "[--evaluations N] [--seeds N] [--latency-budget MS] [--params-budget N] [--threads N] "
                "[--validation-images N] [--calibration-images N] [--split-seed N] [--strategies A,B,...] "
-               "[--arch-epochs N] [--retrain-epochs N]\n",
+               "[--arch-epochs N] [--arch-lr X] [--latency-alpha X] [--latency-beta X] [--retrain-epochs N]\n",
                problem);
   std::exit(2);
 }
@@ -56,11 +56,11 @@ long long whole_number(const std::string& arg, const char* text, long long lo, l
   return v;
 }
 
-double positive_number(const std::string& arg, const char* text) {
+double positive_number(const std::string& arg, const char* text, bool zero_too = false) {
   char* end = nullptr;
   const double v = std::strtod(text, &end);
-  if (*text == '\0' || *end != '\0' || !(v > 0 && v < 1e9))
-    usage((arg + " " + text + ": expected a positive number").c_str());
+  if (*text == '\0' || *end != '\0' || !((v > 0 || (zero_too && v == 0)) && v < 1e9))
+    usage((arg + " " + text + (zero_too ? ": expected a number >= 0" : ": expected a positive number")).c_str());
   return v;
 }
 
@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   std::string supernet_path, table_path, space_name = "fmnist";
   int evaluations = 60, seeds = 5, threads = 2, arch_epochs = 6, retrain_epochs = 0;
   double latency_budget = 0.25;
+  search::DifferentiableConfig fbnet;
   std::int64_t params_budget = 100'000;
   std::size_t validation_images = 5000, calibration_images = 2000;
   std::uint64_t split_seed = 1;
@@ -116,6 +117,12 @@ int main(int argc, char** argv) {
       split_seed = static_cast<std::uint64_t>(count(0, 1ll << 53));
     else if (arg == "--arch-epochs")
       arch_epochs = static_cast<int>(count(1, 10'000));
+    else if (arg == "--arch-lr")
+      fbnet.lr = positive_number(arg, value());
+    else if (arg == "--latency-alpha")
+      fbnet.latency_alpha = positive_number(arg, value());
+    else if (arg == "--latency-beta")
+      fbnet.latency_beta = positive_number(arg, value(), true);
     else if (arg == "--retrain-epochs")
       retrain_epochs = static_cast<int>(count(0, 10'000));
     else if (arg == "--strategies") {
@@ -184,7 +191,7 @@ int main(int argc, char** argv) {
         const auto learning_start = std::chrono::steady_clock::now();
         std::optional<search::ArchitectureLearner> learner;
         if (s == search::Strategy::differentiable) {
-          search::DifferentiableConfig dc;
+          search::DifferentiableConfig dc = fbnet;
           dc.total_steps = static_cast<std::int64_t>(arch_epochs) * static_cast<std::int64_t>(validation.size() / 128);
           learner.emplace(space, dc);
           for (int e = 1; e <= arch_epochs; ++e)
