@@ -325,15 +325,15 @@ inline bool is_setting(std::string_view field) {
 /// The first field that decides results and differs, as "seed = 7, now 8"; empty if none.
 /// `recorded` is what a journal holds (to_json of the run that started it).
 inline std::string first_difference(const json::Value& recorded, const json::Value& now) {
+  const json::Value* strategy = recorded.find("strategy");
+  const std::string started =
+      strategy && strategy->kind() == json::Value::Kind::string ? strategy->as_string("strategy") : "";
   for (const auto& [key, value] : now.as_object("settings")) {
     if (!is_setting(key)) continue;
     const json::Value* old = recorded.find(key);
     // Settings added with the distributed search: a journal from before them ran with 1.
     if (!old && (key == "proposals" || key == "shards") && json::dump(value, -1) == "1") continue;
     // Settings of a strategy added later: a journal from before it did not use them.
-    const json::Value* strategy = recorded.find("strategy");
-    const std::string started =
-        strategy && strategy->kind() == json::Value::Kind::string ? strategy->as_string("strategy") : "";
     if (!old && (key == "policy_lr" || key == "entropy_weight") && !started.empty() && started != "reinforce") continue;
     if (!old && (key == "arch_lr" || key == "latency_alpha" || key == "latency_beta") && !started.empty() &&
         started != "differentiable")

@@ -64,6 +64,13 @@ inline std::vector<double> decision_gates(const SearchSpace& space, const Choice
       for (int k = 0; k < 4; ++k) gates.push_back(j < depth ? g.branch.at(block + j) : 0.0);
     block += depth;
   }
+  // The layout above mirrors SearchSpace::for_each_decision (4 decisions per block): a decision
+  // added there must be added here.
+  std::size_t decisions = 0;
+  space.for_each_decision(c, [&](const int&, int, bool) { ++decisions; });
+  EDGENAS_CHECK(gates.size() == decisions, Status::runtime_error,
+                "differentiable search: %zu gates for the %zu decisions of space %s", gates.size(), decisions,
+                space.name.c_str());
   return gates;
 }
 

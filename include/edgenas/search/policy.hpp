@@ -1,7 +1,8 @@
 // edgenas/search/policy.hpp — a probability distribution over a space's architectures: one
 // independent categorical distribution (softmax of logits) per decision of the space
 // (SearchSpace::for_each_decision). The REINFORCE controller (search/strategies.hpp) learns it
-// from rewards, as MnasNet's controller does (MnasNet uses an LSTM; independent logits are the
+// from rewards, as MnasNet's controller does; the differentiable search (FBNet,
+// search/differentiable.hpp) learns it by gradient (MnasNet uses an LSTM; independent logits are the
 // factorised policy of ENAS-style ablations and have one parameter per option).
 #pragma once
 
