@@ -101,10 +101,7 @@ int run_search(const SearchOptions& o, const search::SearchConfig& config, searc
     const search::RankCheck r = pipeline.rank_check(o.rank_check, o.rank_epochs);
     if (leader && o.json) std::printf("%s\n", json::dump(search::to_json(r)).c_str());
     else if (leader)
-      std::printf("rank check  %zu architectures trained alone for %d epoch(s): Kendall tau %.3f, Spearman rho %.3f, "
-                  "top-5 overlap %zu of %zu (%s/rank-check.json)\n",
-                  r.architectures.size(), r.epochs, r.kendall_tau, r.spearman_rho, r.top5_overlap,
-                  std::min<std::size_t>(5, r.architectures.size()), config.out.c_str());
+      std::printf("rank check  %s (%s/rank-check.json)\n", search::summary(r).c_str(), config.out.c_str());
     return 0;
   }
   if (!pipeline.run()) return 2;

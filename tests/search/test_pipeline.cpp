@@ -366,14 +366,21 @@ TEST_CASE("the ranking check trains architectures alone and correlates them with
     CHECK(first.architectures.front().candidate.genotype == fast->genotype);
     CHECK(first.architectures.back().candidate.genotype == slow->genotype);
   }
-  std::vector<double> supernet, alone;
+  std::vector<double> supernet, alone, params, macs, latency;
   for (const RankedArchitecture& a : first.architectures) {
     CHECK(a.standalone_accuracy > 0.1);  // ten classes: trained beyond chance
     supernet.push_back(a.candidate.accuracy);
     alone.push_back(a.standalone_accuracy);
+    params.push_back(static_cast<double>(parameter_count(a.candidate.genotype.view())));
+    macs.push_back(static_cast<double>(mac_count(a.candidate.genotype.view())));
+    latency.push_back(a.candidate.costs.latency_ms);
   }
   CHECK(first.kendall_tau == kendall_tau(supernet, alone));
   CHECK(first.spearman_rho == spearman_rho(supernet, alone));
+  // The free signals beside the supernet: the same τ of the architectures' own costs.
+  CHECK(first.params_tau == kendall_tau(params, alone));
+  CHECK(first.macs_tau == kendall_tau(macs, alone));
+  CHECK(first.latency_tau == kendall_tau(latency, alone));
   const std::string journal = read(dir.file("search/journal.jsonl"));
   const auto records = [&](const std::string& text) {
     std::size_t n = 0;
@@ -382,6 +389,7 @@ TEST_CASE("the ranking check trains architectures alone and correlates them with
   };
   CHECK(records(journal) == 4);
   CHECK(read(dir.file("search/rank-check.json")).find("\"kendall_tau\"") != std::string::npos);
+  CHECK(read(dir.file("search/rank-check.json")).find("\"free_signals_tau\"") != std::string::npos);
   // Resumed, the check reuses the journaled trainings (same numbers, no new records).
   config.resume = true;
   Pipeline again(config);

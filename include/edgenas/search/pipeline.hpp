@@ -523,13 +523,7 @@ class Pipeline {
     }
     score(r);
     write_file_atomically(path("rank-check.json"), json::dump(to_json(r)) + "\n");
-    char line[200];
-    std::snprintf(line, sizeof line,
-                  "rank check: %zu architectures trained alone for %d epoch(s): Kendall tau %.3f, Spearman rho %.3f, "
-                  "top-5 overlap %zu of %zu",
-                  r.architectures.size(), epochs, r.kendall_tau, r.spearman_rho, r.top5_overlap,
-                  std::min<std::size_t>(5, r.architectures.size()));
-    log(line);
+    log("rank check: " + summary(r));
     return r;
   }
 

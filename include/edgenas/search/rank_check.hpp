@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct RankCheck {
   std::vector<RankedArchitecture> architectures;
   double kendall_tau = 0, spearman_rho = 0;
   std::size_t top5_overlap = 0;
+  // The same Kendall τ for signals that cost nothing to compute — what the supernet must beat:
+  // the architectures ranked by their parameters, MACs and predicted latency (larger first).
+  double params_tau = 0, macs_tau = 0, latency_tau = 0;
 };
 
 /// The one short fixed schedule on which architectures are trained alone to compare them (the
@@ -63,14 +67,31 @@ inline std::vector<std::size_t> spread_by_latency(const std::vector<Candidate>& 
 
 /// The correlations of a check whose architectures are filled in.
 inline void score(RankCheck& r) {
-  std::vector<double> supernet, alone;
+  std::vector<double> supernet, alone, params, macs, latency;
   for (const RankedArchitecture& a : r.architectures) {
     supernet.push_back(a.candidate.accuracy);
     alone.push_back(a.standalone_accuracy);
+    params.push_back(static_cast<double>(a.candidate.costs.params));
+    macs.push_back(static_cast<double>(a.candidate.costs.macs));
+    latency.push_back(a.candidate.costs.latency_ms);
   }
   r.kendall_tau = kendall_tau(supernet, alone);
   r.spearman_rho = spearman_rho(supernet, alone);
   r.top5_overlap = top_k_overlap(supernet, alone, 5);
+  r.params_tau = kendall_tau(params, alone);
+  r.macs_tau = kendall_tau(macs, alone);
+  r.latency_tau = kendall_tau(latency, alone);
+}
+
+/// One line: the correlations, and the free signals' τ beside them.
+inline std::string summary(const RankCheck& r) {
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "%zu architectures trained alone for %d epoch(s): Kendall tau %.3f, Spearman rho %.3f, top-5 overlap "
+                "%zu of %zu; free signals' tau: parameters %.3f, MACs %.3f, latency %.3f",
+                r.architectures.size(), r.epochs, r.kendall_tau, r.spearman_rho, r.top5_overlap,
+                std::min<std::size_t>(5, r.architectures.size()), r.params_tau, r.macs_tau, r.latency_tau);
+  return line;
 }
 
 inline json::Value to_json(const RankCheck& r) {
@@ -80,6 +101,7 @@ inline json::Value to_json(const RankCheck& r) {
                         .set("genotype", to_string(a.candidate.genotype))
                         .set("latency_ms", a.candidate.costs.latency_ms)
                         .set("params", a.candidate.costs.params)
+                        .set("macs", a.candidate.costs.macs)
                         .set("supernet_accuracy", a.candidate.accuracy)
                         .set("standalone_accuracy", a.standalone_accuracy));
   return json::Value()
@@ -88,6 +110,8 @@ inline json::Value to_json(const RankCheck& r) {
       .set("kendall_tau", r.kendall_tau)
       .set("spearman_rho", r.spearman_rho)
       .set("top5_overlap", static_cast<int>(r.top5_overlap))
+      .set("free_signals_tau",
+           json::Value().set("params", r.params_tau).set("macs", r.macs_tau).set("latency", r.latency_tau))
       .set("ranked", std::move(archs));
 }
 

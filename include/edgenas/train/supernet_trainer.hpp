@@ -375,9 +375,11 @@ class SubnetEvaluator {
   void share_activations(std::shared_ptr<Activations> a) { activations_ = std::move(a); }
 
   double accuracy(const Choices& c) const { return accuracy(c, net_.space().decode(c)); }
-  double accuracy(const Choices& c, const Genotype& g) const {
+  double accuracy(const Choices& c, const Genotype& g) const { return stats(c, g).accuracy; }
+  /// Validation loss and accuracy (the loss: a finer-grained signal than the accuracy).
+  EvalStats stats(const Choices& c, const Genotype& g) const {
     auto net = network(c, g);
-    return evaluate(*net, sets(g.input.h).second, norm_, config_.batch_size).accuracy;
+    return evaluate(*net, sets(g.input.h).second, norm_, config_.batch_size);
   }
 
  private:
