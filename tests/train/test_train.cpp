@@ -296,7 +296,7 @@ TEST_CASE("checkpoints resume bit-for-bit and reject corrupt, truncated or misma
   // A checkpoint of another architecture.
   train::Network other(parse_genotype("in:7x6x2 stem:4:k3:s1:swish head:8:swish fc:3"), 1);
   train::Trainer to(other, d, norm, config);
-  CHECK_THROWS_WITH(to.resume(path), Catch::Contains("checkpoint is for genotype"));
+  CHECK_THROWS_WITH(to.resume(path), Catch::Contains("checkpoint is for another genotype"));
   // Saving into a missing directory fails cleanly and leaves the good checkpoint alone.
   train::Optimizer opt(resumed.parameters(), config.optimizer);
   CHECK_THROWS_WITH(train::save_checkpoint((dir / "missing" / "x.ckpt").string(), resumed, opt, 1),

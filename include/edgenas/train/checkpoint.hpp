@@ -8,6 +8,8 @@
 // (magic, version, size, checksum, genotype, tensor names and sizes) before touching the network.
 #pragma once
 
+#include <algorithm>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -132,8 +134,19 @@ inline int load_training_state(const std::string& path, const TrainingState& sta
   const Payload payload = checked_payload(path, bytes, checkpoint_magic, checkpoint_version, "checkpoint");
   detail::Reader r{payload.data, payload.size, path};
   const std::string identity = r.string();
-  EDGENAS_CHECK(identity == state.identity, Status::invalid_argument, "%s: checkpoint is for %s \"%s\", this one is \"%s\"",
-                path.c_str(), what, identity.c_str(), state.identity.c_str());
+  if (identity != state.identity) {  // long identities (a supernet's space): where they part
+    const auto excerpt = [](const std::string& text, std::size_t at) {
+      const std::size_t from = at > 40 ? at - 40 : 0;
+      std::string e = (from > 0 ? "..." : "") + text.substr(from, 80) + (from + 80 < text.size() ? "..." : "");
+      std::replace(e.begin(), e.end(), '\n', ' ');
+      return e;
+    };
+    const std::size_t at = static_cast<std::size_t>(
+        std::mismatch(identity.begin(), identity.end(), state.identity.begin(), state.identity.end()).first -
+        identity.begin());
+    EDGENAS_FAIL(Status::invalid_argument, "%s: checkpoint is for another %s: \"%s\", this one is \"%s\"", path.c_str(),
+                 what, excerpt(identity, at).c_str(), excerpt(state.identity, at).c_str());
+  }
   const std::string optimizer = r.string();
   EDGENAS_CHECK(optimizer == optimizer_name(state.optimizer->config().kind), Status::invalid_argument,
                 "%s: checkpoint was written with optimizer %s, this run uses %s", path.c_str(), optimizer.c_str(),
