@@ -20,7 +20,7 @@ namespace {
 struct TrainOptions {
   std::string genotype, data, out = "out/train";
   int epochs = 15, batch = 128, threads = 2;
-  float lr = 0.2f;
+  float lr = 0.2f, erase = 0.0f;
   long validation = 0, train_images = 0;
   std::uint64_t seed = 1;
   bool resume = false, json = false, quiet = false;
@@ -101,6 +101,7 @@ int train_command(const TrainOptions& o) {
   config.lr = lr;
   config.optimizer.weight_decay = 1e-4f;
   config.augmentation = data::default_augmentation(source.images, h);
+  if (source.images) config.augmentation.erase_probability = o.erase;
   config.seed = seed;
   config.checkpoint = (std::filesystem::path(out) / "train.ckpt").string();
   EDGENAS_CHECK(resume || !std::filesystem::exists(config.checkpoint), Status::invalid_argument,
@@ -164,6 +165,9 @@ void add_train_command(CLI::App& app, Action& run) {
   cmd->add_option("--train-images", o->train_images, "Use only this many training images")->check(images());
   cmd->add_option("--threads", o->threads, "Threads")->check(thread_count())->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed")->capture_default_str();
+  cmd->add_option("--erase", o->erase, "Random erasing: probability that a training picture gets a random rectangle")
+      ->check(number(0, 1))
+      ->capture_default_str();
   cmd->add_option("--precision", o->precision, "fp32, or int8: also quantize (TFLite int8 scheme) after training")
       ->check(CLI::IsMember({"fp32", "int8"}))
       ->capture_default_str();

@@ -192,3 +192,61 @@ TEST_CASE("batch loader normalises, crops, flips and is reproducible", "[data][l
   CHECK(l3.batches(true) == 3);
   CHECK(l3.batches(false) == 4);
 }
+
+TEST_CASE("random erasing replaces one rectangle of 2-40 % of the image and nothing else", "[data][loader]") {
+  // The boxes: inside the image, areas of 2–40 % (up to rounding), aspect ratios 0.3–3.3.
+  Rng rng(3);
+  int erased = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const data::EraseBox b = data::draw_erase_box(rng, 28, 28, 0.5f);
+    if (b.h == 0) continue;
+    ++erased;
+    REQUIRE(b.y >= 0);
+    REQUIRE(b.x >= 0);
+    REQUIRE(b.y + b.h <= 28);
+    REQUIRE(b.x + b.w <= 28);
+    const double area = static_cast<double>(b.h * b.w) / (28 * 28);
+    CHECK(area >= 0.01);
+    CHECK(area <= 0.47);
+    CHECK(static_cast<double>(b.h) / b.w <= 3.3 * 1.5);
+    CHECK(static_cast<double>(b.w) / b.h <= 3.3 * 1.5);
+  }
+  CHECK(erased > 850);  // probability 0.5 of 2000, less the rare boxes that never fit
+  CHECK(erased < 1100);
+  Rng none(3);
+  CHECK(data::draw_erase_box(none, 28, 28, 0.0f).h == 0);
+
+  // In a batch: the erased picture equals the plain one outside a single rectangle, whose
+  // pixels lie in the normalised range of [0, 1] and are not all the original.
+  data::Dataset d{12, 12, 1, 2, std::vector<std::uint8_t>(144, 200), {0}, {}};
+  const data::Normalization norm{{0.5f}, {0.25f}};
+  data::BatchLoader loader(d, 1, norm);
+  Tensor plain, x;
+  std::vector<std::int32_t> labels;
+  loader.fill({0}, 0, data::Augmentation::none(), 1, 0, plain, labels);
+  data::Augmentation erase = data::Augmentation::none();
+  erase.erase_probability = 1.0f;
+  int saw = 0;
+  for (int epoch = 0; epoch < 20; ++epoch) {
+    loader.fill({0}, 0, erase, 7, epoch, x, labels);
+    int y0 = 12, y1 = -1, x0 = 12, x1 = -1, changed = 0;
+    for (int y = 0; y < 12; ++y)
+      for (int xx = 0; xx < 12; ++xx)
+        if (x(0, y, xx, 0) != plain(0, y, xx, 0)) {
+          ++changed;
+          y0 = std::min(y0, y), y1 = std::max(y1, y), x0 = std::min(x0, xx), x1 = std::max(x1, xx);
+          REQUIRE(x(0, y, xx, 0) >= (0.0f - 0.5f) / 0.25f - 1e-5f);
+          REQUIRE(x(0, y, xx, 0) <= (1.0f - 0.5f) / 0.25f + 1e-5f);
+        }
+    if (changed == 0) continue;  // no box fitted in ten attempts
+    ++saw;
+    // Every changed pixel lies in one rectangle, and nearly all of it changed (a random value
+    // equals 200/255 only by chance).
+    CHECK(changed >= (y1 - y0 + 1) * (x1 - x0 + 1) - 1);
+    CHECK(changed <= 0.47 * 144);
+    Tensor again;
+    loader.fill({0}, 0, erase, 7, epoch, again, labels);  // reproducible from (seed, epoch)
+    for (std::int64_t i = 0; i < x.size(); ++i) REQUIRE(again.data()[i] == x.data()[i]);
+  }
+  CHECK(saw >= 18);
+}

@@ -34,6 +34,7 @@ TEST_CASE("presets are plain values and every field survives JSON", "[search][co
   c.latency_statistic = "p90";
   c.policy_lr = 0.25;
   c.entropy_weight = 0.5;
+  c.final_erase = 0.25;
   const json::Value v = to_json(c);
   const SearchConfig back = search_config_from_json(json::parse(json::dump(v), "test"));
   CHECK(back == c);
@@ -45,11 +46,14 @@ TEST_CASE("presets are plain values and every field survives JSON", "[search][co
   CHECK(back.latency_statistic == "p90");
   CHECK(back.policy_lr == 0.25);
   CHECK(back.entropy_weight == 0.5);
+  CHECK(back.final_erase == 0.25);
   // A config written before int8 existed reads as fp32; an unknown precision is refused.
   json::Value::Object fields = to_json(presets::quick()).as_object("test");
   std::erase_if(fields, [](const auto& kv) {
-    return kv.first.starts_with("qat_") || kv.first == "precision" || kv.first == "latency_statistic";
+    return kv.first.starts_with("qat_") || kv.first == "precision" || kv.first == "latency_statistic" ||
+           kv.first == "final_erase";
   });
+  CHECK(search_config_from_json(json::Value(fields)).final_erase == 0.0);  // written before erasing: none
   CHECK(search_config_from_json(json::Value(fields)).precision == "fp32");
   CHECK(search_config_from_json(json::Value(fields)).latency_statistic == "typical");
   json::Value::Object p95 = fields;
@@ -82,6 +86,13 @@ TEST_CASE("a resume names the first setting that differs and ignores where files
   std::erase_if(before, [](const auto& kv) { return kv.first == "policy_lr" || kv.first == "entropy_weight"; });
   CHECK(first_difference(json::Value(before), to_json(a)).empty());
   CHECK(search_config_from_json(json::Value(before)).policy_lr == a.policy_lr);
+  // A journal from before random erasing trained without it: resumable without, not with.
+  json::Value::Object no_erase = to_json(a).as_object("test");
+  std::erase_if(no_erase, [](const auto& kv) { return kv.first == "final_erase"; });
+  CHECK(first_difference(json::Value(no_erase), to_json(a)).empty());
+  b = a;
+  b.final_erase = 0.5;
+  CHECK(first_difference(json::Value(no_erase), to_json(b)).rfind("final_erase = (not recorded", 0) == 0);
   b = a;
   b.strategy = Strategy::reinforce;
   b.policy_lr = 0.3;

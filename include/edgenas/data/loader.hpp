@@ -41,8 +41,30 @@ inline Normalization compute_normalization(const Dataset& d) {
 struct Augmentation {
   int crop_padding = 0;        // random crop of the original size from the image padded by this
   bool horizontal_flip = false;
+  // Random erasing (Zhong et al. 2017, whose settings these are): with this probability a
+  // rectangle of 2–40 % of the image, aspect ratio 0.3–3.3, gets random pixel values.
+  float erase_probability = 0.0f;
   static Augmentation none() { return {}; }
 };
+
+/// The rectangle random erasing draws for an H×W image, or an empty one (h = 0) when the
+/// image keeps every pixel.
+struct EraseBox {
+  int y = 0, x = 0, h = 0, w = 0;
+};
+inline EraseBox draw_erase_box(Rng& rng, int height, int width, float probability) {
+  if (probability <= 0 || rng.uniform() >= probability) return {};
+  for (int attempt = 0; attempt < 10; ++attempt) {  // a box that does not fit is drawn again
+    const float area = rng.uniform(0.02f, 0.4f) * static_cast<float>(height * width);
+    const float aspect = std::exp(rng.uniform(std::log(0.3f), std::log(1 / 0.3f)));
+    const int h = static_cast<int>(std::lround(std::sqrt(area * aspect)));
+    const int w = static_cast<int>(std::lround(std::sqrt(area / aspect)));
+    if (h < 1 || w < 1 || h > height || w > width) continue;
+    const int y = rng.between(0, height - h), x = rng.between(0, width - w);
+    return {y, x, h, w};
+  }
+  return {};
+}
 
 class BatchLoader {
  public:
@@ -102,7 +124,9 @@ class BatchLoader {
           dx = rng.between(-aug.crop_padding, aug.crop_padding);
         }
         if (aug.horizontal_flip) flip = rng.coin();
-        write_image(d.image(src), dy, dx, flip, images.data() + i * shape.per_image());
+        float* out = images.data() + i * shape.per_image();
+        write_image(d.image(src), dy, dx, flip, out);
+        erase(draw_erase_box(rng, d.height, d.width, aug.erase_probability), rng, out);
       }
     });
   }
@@ -123,6 +147,16 @@ class BatchLoader {
               (v - norm_.mean[static_cast<std::size_t>(c)]) / norm_.stddev[static_cast<std::size_t>(c)];
         }
       }
+  }
+
+  // Random pixel values (uniform in [0, 1] before normalisation) inside `box`.
+  void erase(const EraseBox& box, Rng& rng, float* out) const {
+    const int C = data_->channels;
+    for (int y = box.y; y < box.y + box.h; ++y)
+      for (int x = box.x; x < box.x + box.w; ++x)
+        for (int c = 0; c < C; ++c)
+          out[(static_cast<std::size_t>(y) * data_->width + x) * C + c] =
+              (rng.uniform() - norm_.mean[static_cast<std::size_t>(c)]) / norm_.stddev[static_cast<std::size_t>(c)];
   }
 
   const Dataset* data_;

@@ -96,6 +96,9 @@ struct SearchConfig {
   FinalTraining final_training = FinalTraining::retrain;
   int final_epochs = 8;
   double final_lr = 0.2;
+  // Random erasing in the final training of pictures: the probability that a training image
+  // gets a random rectangle (data/loader.hpp). Not in the supernet's training, which underfits.
+  double final_erase = 0.0;
   // int8: candidates are evaluated quantized (calibrated on calibration_images), latency is
   // int8 latency, and the chosen networks get post-training quantization then QAT.
   std::string precision = "fp32";  // fp32 or int8
@@ -210,6 +213,7 @@ inline json::Value to_json(const SearchConfig& c) {
       .set("final_training", std::string(final_training_name(c.final_training)))
       .set("final_epochs", c.final_epochs)
       .set("final_lr", c.final_lr)
+      .set("final_erase", c.final_erase)
       .set("precision", c.precision)
       .set("qat_epochs", c.qat_epochs)
       .set("qat_lr", c.qat_lr)
@@ -289,6 +293,7 @@ inline SearchConfig search_config_from_json(const json::Value& v) {
   c.final_training = parse_final_training(text("final_training"));
   c.final_epochs = integer("final_epochs");
   c.final_lr = number("final_lr");
+  if (v.find("final_erase")) c.final_erase = number("final_erase");  // (older configs: none)
   if (v.find("precision")) {  // (configs written before int8 have none: fp32)
     c.precision = text("precision");
     c.qat_epochs = integer("qat_epochs");
@@ -333,6 +338,8 @@ inline std::string first_difference(const json::Value& recorded, const json::Val
     const json::Value* old = recorded.find(key);
     // Settings added with the distributed search: a journal from before them ran with 1.
     if (!old && (key == "proposals" || key == "shards") && json::dump(value, -1) == "1") continue;
+    // Random erasing came later: a journal from before it trained without.
+    if (!old && key == "final_erase" && json::dump(value, -1) == "0") continue;
     // Settings of a strategy added later: a journal from before it did not use them.
     if (!old && (key == "policy_lr" || key == "entropy_weight") && !started.empty() && started != "reinforce") continue;
     if (!old && (key == "arch_lr" || key == "latency_alpha" || key == "latency_beta") && !started.empty() &&

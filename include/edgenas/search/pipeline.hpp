@@ -161,6 +161,7 @@ class Pipeline {
     test_ = data::conform(src.test, r, r, c);
     if (config_.test_images > 0) data::keep_head(test_, static_cast<std::size_t>(config_.test_images));
     augmentation_ = augmentation_for(config_.augmentation, src.images, r);
+    pictures_ = src.images;
     const std::string dir = src.path;
     for (const std::string& n : src.notes) log("data: " + n);
     source_.reset();  // the copies above are what the search uses
@@ -565,6 +566,7 @@ class Pipeline {
       tc.warmup_epochs = retrain ? 1.0f : 0.2f;
       tc.optimizer.weight_decay = 1e-4f;
       tc.augmentation = augmentation_;
+      if (pictures_) tc.augmentation.erase_probability = static_cast<float>(config_.final_erase);
       tc.seed = config_.seed;
       const std::string tag = targets.size() == 1 ? "" : "-" + std::to_string(b + 1);
       tc.checkpoint = path("final" + tag + ".ckpt");
@@ -679,6 +681,7 @@ class Pipeline {
     in(c.supernet_epochs, 0, 1e4, "supernet_epochs");
     in(c.final_epochs, 0, 1e4, "final_epochs");
     in(c.final_lr, 1e-9, 10, "final_lr");
+    in(c.final_erase, 0, 1, "final_erase (a probability)");
     in(c.threads, 1, max_threads, "threads");
     in(c.latency_threads, 1, max_threads, "latency_threads");
     in(c.fit_networks, 2, 1e4, "fit_networks");
@@ -1144,6 +1147,7 @@ class Pipeline {
   Sets sets_{&train_, &validation_, &test_};                       // the sets at the resolution being worked on
   data::Normalization norm_;
   data::Augmentation augmentation_{};
+  bool pictures_ = true;  // images (erasing applies), not rows of values
   double epoch_scale_ = 1.0;
   std::vector<latency::Table> tables_;
   latency::Drift table_drift_;    // the device's speed against the (first) table's
