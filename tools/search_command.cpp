@@ -254,7 +254,7 @@ void add_search_command(CLI::App& app, Action& run) {
       ->check(CLI::IsMember({"retrain", "fine-tune"}));
   field("--erase", &C::final_erase,
         "Random erasing in the final training: probability that a training picture gets a random rectangle "
-        "(full preset 0.5)")
+        "(default 0)")
       ->check(number(0, 1));
   field("--finetune-lr", &C::final_lr, "Peak learning rate of that training (default 0.2 retrain, 0.1 fine-tune)")
       ->check(learning_rate());
