@@ -112,7 +112,7 @@ inline float fma_sum(FmaVector v) {
   return f[0] + f[1] + f[2] + f[3] + f[4] + f[5] + f[6] + f[7];
 }
 constexpr int fma_lanes = 8;
-#elif defined(__ARM_NEON)
+#elif defined(__aarch64__)  // (armhf lacks vaddvq_f32 and may lack vfmaq_f32: scalar below)
 #include <arm_neon.h>
 using FmaVector = float32x4_t;
 inline FmaVector fma_splat(float x) { return vdupq_n_f32(x); }
