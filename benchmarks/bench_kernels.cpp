@@ -89,7 +89,8 @@ void pointwise_xnnpack(benchmark::State& state, Pointwise p) {
   }
   for (auto _ : state) xnn_run_operator(op, nullptr);
   xnn_delete_operator(op);
-  state.counters["GMAC/s"] = benchmark::Counter(pointwise_macs(p) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GMAC/s"] =
+      benchmark::Counter(pointwise_macs(p) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // Twelve independent accumulator vectors (more than FMA latency × issue width on the cores we
