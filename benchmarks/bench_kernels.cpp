@@ -85,6 +85,7 @@ void pointwise_xnnpack(benchmark::State& state, Pointwise p) {
       xnn_setup_convolution2d_nhwc_f32(op, 1, static_cast<std::size_t>(p.side), static_cast<std::size_t>(p.side),
                                        input.data(), output.data(), nullptr) != xnn_status_success) {
     state.SkipWithError("XNNPACK refused the 1x1 convolution");
+    if (op != nullptr) xnn_delete_operator(op);  // created, then refused at setup
     return;
   }
   for (auto _ : state) xnn_run_operator(op, nullptr);
