@@ -256,6 +256,8 @@ void add_search_command(CLI::App& app, Action& run) {
         "Random erasing in the final training: probability that a training picture gets a random rectangle "
         "(default 0)")
       ->check(number(0, 1));
+  field("--weight-decay", &C::final_weight_decay, "L2 weight decay of the final training (default 1e-4)")
+      ->check(number(0, 0.5));
   field("--finetune-lr", &C::final_lr, "Peak learning rate of that training (default 0.2 retrain, 0.1 fine-tune)")
       ->check(learning_rate());
   field("--precision", &C::precision,

@@ -20,7 +20,7 @@ namespace {
 struct TrainOptions {
   std::string genotype, data, out = "out/train";
   int epochs = 15, batch = 128, threads = 2;
-  float lr = 0.2f, erase = 0.0f;
+  float lr = 0.2f, erase = 0.0f, weight_decay = 1e-4f;
   long validation = 0, train_images = 0;
   std::uint64_t seed = 1;
   bool resume = false, json = false, quiet = false;
@@ -99,7 +99,7 @@ int train_command(const TrainOptions& o) {
   config.epochs = epochs;
   config.batch_size = batch;
   config.lr = lr;
-  config.optimizer.weight_decay = 1e-4f;
+  config.optimizer.weight_decay = o.weight_decay;
   config.augmentation = data::default_augmentation(source.images, h);
   if (source.images) config.augmentation.erase_probability = o.erase;
   config.seed = seed;
@@ -159,6 +159,9 @@ void add_train_command(CLI::App& app, Action& run) {
   cmd->add_option("--batch", o->batch, "Batch size")->check(number(2, 100000))->capture_default_str();
   cmd->add_option("--lr", o->lr, "Peak learning rate (SGD, Nesterov, cosine)")
       ->check(learning_rate())
+      ->capture_default_str();
+  cmd->add_option("--weight-decay", o->weight_decay, "L2 weight decay on conv and FC weights")
+      ->check(number(0, 0.5))
       ->capture_default_str();
   cmd->add_option("--validation", o->validation, "Hold out this many training images and report on them")
       ->check(number(0, 1e9));

@@ -35,6 +35,7 @@ TEST_CASE("presets are plain values and every field survives JSON", "[search][co
   c.policy_lr = 0.25;
   c.entropy_weight = 0.5;
   c.final_erase = 0.25;
+  c.final_weight_decay = 3e-4;
   const json::Value v = to_json(c);
   const SearchConfig back = search_config_from_json(json::parse(json::dump(v), "test"));
   CHECK(back == c);
@@ -47,13 +48,15 @@ TEST_CASE("presets are plain values and every field survives JSON", "[search][co
   CHECK(back.policy_lr == 0.25);
   CHECK(back.entropy_weight == 0.5);
   CHECK(back.final_erase == 0.25);
+  CHECK(back.final_weight_decay == 3e-4);
   // A config written before int8 existed reads as fp32; an unknown precision is refused.
   json::Value::Object fields = to_json(presets::quick()).as_object("test");
   std::erase_if(fields, [](const auto& kv) {
     return kv.first.starts_with("qat_") || kv.first == "precision" || kv.first == "latency_statistic" ||
-           kv.first == "final_erase";
+           kv.first == "final_erase" || kv.first == "final_weight_decay";
   });
   CHECK(search_config_from_json(json::Value(fields)).final_erase == 0.0);  // written before erasing: none
+  CHECK(search_config_from_json(json::Value(fields)).final_weight_decay == 1e-4);  // what it trained with then
   CHECK(search_config_from_json(json::Value(fields)).precision == "fp32");
   CHECK(search_config_from_json(json::Value(fields)).latency_statistic == "typical");
   json::Value::Object p95 = fields;
@@ -88,11 +91,16 @@ TEST_CASE("a resume names the first setting that differs and ignores where files
   CHECK(search_config_from_json(json::Value(before)).policy_lr == a.policy_lr);
   // A journal from before random erasing trained without it: resumable without, not with.
   json::Value::Object no_erase = to_json(a).as_object("test");
-  std::erase_if(no_erase, [](const auto& kv) { return kv.first == "final_erase"; });
+  std::erase_if(no_erase,
+                [](const auto& kv) { return kv.first == "final_erase" || kv.first == "final_weight_decay"; });
+  a.final_weight_decay = 1e-4;  // what every search trained its final networks with before the setting
   CHECK(first_difference(json::Value(no_erase), to_json(a)).empty());
   b = a;
   b.final_erase = 0.5;
   CHECK(first_difference(json::Value(no_erase), to_json(b)).rfind("final_erase = (not recorded", 0) == 0);
+  b = a;
+  b.final_weight_decay = 5e-4;
+  CHECK(first_difference(json::Value(no_erase), to_json(b)).rfind("final_weight_decay = (not recorded", 0) == 0);
   b = a;
   b.strategy = Strategy::reinforce;
   b.policy_lr = 0.3;

@@ -255,6 +255,7 @@ TEST_CASE("search settings out of range or NaN are refused before any work namin
   refused([&](SearchConfig& c) { c.latency_budgets_ms = {nan}; }, "latency budget (ms) = nan");
   refused([&](SearchConfig& c) { c.final_lr = nan; }, "final_lr = nan");
   refused([](SearchConfig& c) { c.final_erase = 1.5; }, "final_erase (a probability) = 1.5");
+  refused([](SearchConfig& c) { c.final_weight_decay = -1e-4; }, "final_weight_decay = -0.0001");
   refused([](SearchConfig& c) { c.threads = 100000; }, "threads = 100000, expected 1 to 256");
   refused([](SearchConfig& c) { c.reward_target_ms = -1; }, "reward_target_ms (0: no soft reward) = -1");
   refused([](SearchConfig& c) { c.arena_budget = -5; }, "arena_budget = -5");

@@ -99,6 +99,8 @@ struct SearchConfig {
   // Random erasing in the final training of pictures: the probability that a training image
   // gets a random rectangle (data/loader.hpp). Not in the supernet's training, which underfits.
   double final_erase = 0.0;
+  // L2 weight decay of the final training (SGD, conv and FC weights).
+  double final_weight_decay = 1e-4;
   // int8: candidates are evaluated quantized (calibrated on calibration_images), latency is
   // int8 latency, and the chosen networks get post-training quantization then QAT.
   std::string precision = "fp32";  // fp32 or int8
@@ -214,6 +216,7 @@ inline json::Value to_json(const SearchConfig& c) {
       .set("final_epochs", c.final_epochs)
       .set("final_lr", c.final_lr)
       .set("final_erase", c.final_erase)
+      .set("final_weight_decay", c.final_weight_decay)
       .set("precision", c.precision)
       .set("qat_epochs", c.qat_epochs)
       .set("qat_lr", c.qat_lr)
@@ -294,6 +297,7 @@ inline SearchConfig search_config_from_json(const json::Value& v) {
   c.final_epochs = integer("final_epochs");
   c.final_lr = number("final_lr");
   if (v.find("final_erase")) c.final_erase = number("final_erase");  // (older configs: none)
+  if (v.find("final_weight_decay")) c.final_weight_decay = number("final_weight_decay");  // (older: 1e-4)
   if (v.find("precision")) {  // (configs written before int8 have none: fp32)
     c.precision = text("precision");
     c.qat_epochs = integer("qat_epochs");
@@ -340,6 +344,8 @@ inline std::string first_difference(const json::Value& recorded, const json::Val
     if (!old && (key == "proposals" || key == "shards") && json::dump(value, -1) == "1") continue;
     // Random erasing came later: a journal from before it trained without.
     if (!old && key == "final_erase" && json::dump(value, -1) == "0") continue;
+    // So did the final training's weight decay setting: before it, 1e-4.
+    if (!old && key == "final_weight_decay" && value.as_number(key.c_str()) == 1e-4) continue;
     // Settings of a strategy added later: a journal from before it did not use them.
     if (!old && (key == "policy_lr" || key == "entropy_weight") && !started.empty() && started != "reinforce") continue;
     if (!old && (key == "arch_lr" || key == "latency_alpha" || key == "latency_beta") && !started.empty() &&

@@ -564,7 +564,7 @@ class Pipeline {
       tc.batch_size = config_.batch;
       tc.lr = static_cast<float>(config_.final_lr);
       tc.warmup_epochs = retrain ? 1.0f : 0.2f;
-      tc.optimizer.weight_decay = 1e-4f;
+      tc.optimizer.weight_decay = static_cast<float>(config_.final_weight_decay);
       tc.augmentation = augmentation_;
       if (pictures_) tc.augmentation.erase_probability = static_cast<float>(config_.final_erase);
       tc.seed = config_.seed;
@@ -682,6 +682,7 @@ class Pipeline {
     in(c.final_epochs, 0, 1e4, "final_epochs");
     in(c.final_lr, 1e-9, 10, "final_lr");
     in(c.final_erase, 0, 1, "final_erase (a probability)");
+    in(c.final_weight_decay, 0, 0.5, "final_weight_decay");
     in(c.threads, 1, max_threads, "threads");
     in(c.latency_threads, 1, max_threads, "latency_threads");
     in(c.fit_networks, 2, 1e4, "fit_networks");
