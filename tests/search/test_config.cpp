@@ -91,8 +91,7 @@ TEST_CASE("a resume names the first setting that differs and ignores where files
   CHECK(search_config_from_json(json::Value(before)).policy_lr == a.policy_lr);
   // A journal from before random erasing trained without it: resumable without, not with.
   json::Value::Object no_erase = to_json(a).as_object("test");
-  std::erase_if(no_erase,
-                [](const auto& kv) { return kv.first == "final_erase" || kv.first == "final_weight_decay"; });
+  std::erase_if(no_erase, [](const auto& kv) { return kv.first == "final_erase" || kv.first == "final_weight_decay"; });
   a.final_weight_decay = 1e-4;  // what every search trained its final networks with before the setting
   CHECK(first_difference(json::Value(no_erase), to_json(a)).empty());
   b = a;
