@@ -173,6 +173,28 @@ TEST_CASE("supernet: progressive shrinking opens kernel, then depth, then expand
   CHECK(last[1] == super.smallest());
 }
 
+TEST_CASE("supernet: progressive shrinking reaches every phase in fewer than 4 epochs", "[supernet]") {
+  // Phases count steps: 2 epochs of 4 batches give each phase 2 steps (counted in epochs, the
+  // expand phase, whose widths the search varies most, would never train).
+  train::Supernet super(tiny_space(), 1);
+  const data::Dataset d = tiny_images(64, 1);
+  train::SupernetConfig config;
+  config.epochs = 2;
+  config.batch_size = 16;
+  config.progressive_shrinking = true;
+  train::SupernetTrainer trainer(super, d, data::compute_normalization(d), config);
+  using P = train::ShrinkPhase;
+  const P expected[2][4] = {{P::full, P::full, P::kernel, P::kernel}, {P::depth, P::depth, P::expand, P::expand}};
+  for (int epoch = 0; epoch < 2; ++epoch)
+    for (std::size_t step = 0; step < 4; ++step) CHECK(trainer.phase(epoch, step) == expected[epoch][step]);
+  CHECK(trainer.sandwich(0, 1).size() == 1);
+  const auto expand = trainer.sandwich(1, 2);
+  REQUIRE(expand.size() == 4);
+  CHECK(expand[1] == super.smallest());
+  const auto stats = trainer.train_epoch();
+  CHECK(stats.phase == P::kernel);  // the phase the first epoch ends in
+}
+
 TEST_CASE("supernet: training resumes bit-for-bit and a foreign checkpoint is rejected", "[supernet]") {
   set_num_threads(2);
   test::TempDir dir("supernet");

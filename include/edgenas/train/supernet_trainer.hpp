@@ -119,14 +119,18 @@ class SupernetTrainer {
     for (auto& [g, net] : cache_) net->share_activations(activations_);
   }
 
-  ShrinkPhase phase(int epoch) const noexcept {
+  /// Progressive shrinking's phase at a step: each phase gets a quarter of all steps, counted
+  /// in steps rather than epochs so that a run of fewer than 4 epochs still reaches every phase.
+  ShrinkPhase phase(int epoch, std::size_t step = 0) const noexcept {
     if (!config_.progressive_shrinking) return ShrinkPhase::expand;
-    return static_cast<ShrinkPhase>(std::min(3, epoch * 4 / config_.epochs));
+    const auto per_epoch = static_cast<std::int64_t>(loader_.batches(true));
+    const std::int64_t at = epoch * per_epoch + static_cast<std::int64_t>(step), total = config_.epochs * per_epoch;
+    return static_cast<ShrinkPhase>(std::min<std::int64_t>(3, at * 4 / total));
   }
 
   /// The sub-networks trained at a step: largest first, then the smallest and random ones.
   std::vector<Choices> sandwich(int epoch, std::size_t step) const {
-    const ShrinkPhase p = phase(epoch);
+    const ShrinkPhase p = phase(epoch, step);
     const Choices largest = net_.largest();
     std::vector<Choices> subnets{largest};
     if (p == ShrinkPhase::full) return subnets;
@@ -142,13 +146,16 @@ class SupernetTrainer {
     const int epoch = epochs_done_;
     SupernetEpochStats stats;
     stats.epoch = epoch + 1;
-    stats.phase = phase(epoch);
-    // Narrower sub-networks keep the most important channels (the largest is unaffected).
-    if (epoch > 0 && stats.phase == ShrinkPhase::expand) net_.sort_expanded_channels(&optimizer_);
-    const auto order = loader_.order(config_.seed, epoch, true);
     const std::size_t batches = loader_.batches(true);
+    stats.phase = phase(epoch, batches - 1);  // the phase the epoch ends in
+    // Narrower sub-networks keep the most important channels (the largest is unaffected): at
+    // the start of every epoch once widths are elastic, and where the expand phase begins.
+    if (epoch > 0 && phase(epoch) == ShrinkPhase::expand) net_.sort_expanded_channels(&optimizer_);
+    const auto order = loader_.order(config_.seed, epoch, true);
     StepTotals totals;
     for (std::size_t b = 0; b < batches; ++b) {
+      if (b > 0 && phase(epoch, b) == ShrinkPhase::expand && phase(epoch, b - 1) != ShrinkPhase::expand)
+        net_.sort_expanded_channels(&optimizer_);
       const std::vector<Choices> subnets = sandwich(epoch, b);
       const StepTotals step = config_.shards == 1 && !distributed() ? run_shard(subnets, order, b, 0)
                                                                      : run_shards(subnets, order, b);
