@@ -185,7 +185,7 @@ void add_search_command(CLI::App& app, Action& run) {
     });
   };
   cmd->add_option("--preset", o->preset,
-                  "tiny (seconds, a smoke test), quick (about 10 min on 2 cores), full (about 75 min; <= 100k params, <= 0.25 ms)")
+                  "tiny (seconds, a smoke test), quick (about 10 min on 2 cores), full (about 50 min; <= 100k params, <= 0.25 ms)")
       ->check(CLI::IsMember({"tiny", "quick", "full"}))
       ->capture_default_str();
   cmd->add_option("--space", o->space,
@@ -246,7 +246,9 @@ void add_search_command(CLI::App& app, Action& run) {
   field("--supernet-epochs", &C::supernet_epochs, "Epochs of supernet training")->check(epochs());
   field("--supernet", &C::supernet_init, "Start from this supernet checkpoint (e.g. OUT/supernet.ckpt of another run)")
       ->check(CLI::ExistingFile);
-  flag("--progressive-shrinking", &C::progressive_shrinking, "Once-for-All phases: full, kernel, depth, expand");
+  flag("--progressive-shrinking,!--sandwich", &C::progressive_shrinking,
+       "Supernet schedule: Once-for-All's phases (full, kernel, depth, expand; the full preset's), or the sandwich "
+       "rule throughout (--sandwich; the other presets')");
   field("--finetune-epochs", &C::final_epochs, "Epochs of the final training")->check(epochs());
   cmd->add_option("--final", o->final_training,
                   "How the chosen networks get their final weights: retrain (from scratch; quick, full) or fine-tune "

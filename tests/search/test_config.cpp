@@ -17,7 +17,9 @@ TEST_CASE("presets are plain values and every field survives JSON", "[search][co
   CHECK(quick.batch == 128);
   CHECK(quick.final_training == FinalTraining::retrain);
   CHECK(presets::tiny().final_training == FinalTraining::fine_tune);
-  CHECK(presets::full().evaluations == 200);
+  CHECK(presets::full().evaluations == 100);
+  CHECK(presets::full().supernet_epochs == 2);
+  CHECK(presets::full().progressive_shrinking);
   CHECK_THROWS_WITH(presets::named("huge"), Catch::Contains("unknown preset \"huge\""));
 
   SearchConfig c = presets::full();
