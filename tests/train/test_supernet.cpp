@@ -21,6 +21,20 @@ std::map<std::string, train::Parameter*> by_name(std::vector<train::Parameter*> 
   return m;
 }
 
+// A progressive-shrinking trainer over 64 tiny images in batches of 16: 4 steps per epoch.
+struct Shrinking {
+  train::Supernet super{tiny_space(), 1};
+  data::Dataset images = tiny_images(64, 1);
+  train::SupernetTrainer trainer;
+  explicit Shrinking(int epochs) : trainer(super, images, data::compute_normalization(images), config(epochs)) {}
+  static train::SupernetConfig config(int epochs) {
+    train::SupernetConfig c;
+    c.epochs = epochs;
+    c.batch_size = 16;
+    c.progressive_shrinking = true;
+    return c;
+  }
+};
 }  // namespace
 
 TEST_CASE("supernet: sub-networks are leading slices of the shared tensors", "[supernet]") {
@@ -150,13 +164,9 @@ TEST_CASE("supernet: sorting expanded channels keeps the largest network's funct
 }
 
 TEST_CASE("supernet: progressive shrinking opens kernel, then depth, then expand", "[supernet]") {
-  train::Supernet super(tiny_space(), 1);
-  const data::Dataset d = tiny_images(64, 1);
-  train::SupernetConfig config;
-  config.epochs = 8;
-  config.batch_size = 16;
-  config.progressive_shrinking = true;
-  train::SupernetTrainer trainer(super, d, data::compute_normalization(d), config);
+  Shrinking run(8);
+  train::Supernet& super = run.super;
+  train::SupernetTrainer& trainer = run.trainer;
   const Choices big = super.largest();
   CHECK(trainer.sandwich(0, 0).size() == 1);  // the full network alone
   for (std::size_t step = 0; step < 5; ++step) {
@@ -176,13 +186,9 @@ TEST_CASE("supernet: progressive shrinking opens kernel, then depth, then expand
 TEST_CASE("supernet: progressive shrinking reaches every phase in fewer than 4 epochs", "[supernet]") {
   // Phases count steps: 2 epochs of 4 batches give each phase 2 steps (counted in epochs, the
   // expand phase, whose widths the search varies most, would never train).
-  train::Supernet super(tiny_space(), 1);
-  const data::Dataset d = tiny_images(64, 1);
-  train::SupernetConfig config;
-  config.epochs = 2;
-  config.batch_size = 16;
-  config.progressive_shrinking = true;
-  train::SupernetTrainer trainer(super, d, data::compute_normalization(d), config);
+  Shrinking run(2);
+  train::Supernet& super = run.super;
+  train::SupernetTrainer& trainer = run.trainer;
   using P = train::ShrinkPhase;
   const P expected[2][4] = {{P::full, P::full, P::kernel, P::kernel}, {P::depth, P::depth, P::expand, P::expand}};
   for (int epoch = 0; epoch < 2; ++epoch)
