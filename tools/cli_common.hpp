@@ -29,18 +29,34 @@ inline SearchSpace space_named(const std::string& name) {
 }
 
 /// A progress bar with an ETA on stderr: redrawn in place on a terminal, otherwise one line at
-/// every tenth of the way (so CI logs and `tee` stay readable).
+/// every tenth of the way (so CI logs and `tee` stay readable). When the count starts over (the
+/// next epoch of a task, the next pass of a table) the elapsed time keeps running but the ETA is
+/// estimated from the new pass alone.
 class Progress {
  public:
   explicit Progress(std::string what, bool quiet = false)
-      : what_(std::move(what)), start_(std::chrono::steady_clock::now()), tty_(isatty(2)), quiet_(quiet) {}
+      : what_(std::move(what)),
+        start_(std::chrono::steady_clock::now()),
+        pass_start_(start_),
+        tty_(isatty(2)),
+        quiet_(quiet) {}
   void update(std::size_t done, std::size_t total, const std::string& detail = "") {
     if (quiet_ || total == 0) return;
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const double eta = done > 0 ? elapsed / static_cast<double>(done) * static_cast<double>(total - done) : 0.0;
+    const auto now = std::chrono::steady_clock::now();
+    if (done < last_done_) {  // a new pass: its first step is not timed, so count from here
+      pass_start_ = now, pass_base_ = done;
+      last_tenth_ = static_cast<std::size_t>(-1);
+    }
+    last_done_ = done;
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double pass = std::chrono::duration<double>(now - pass_start_).count();
+    char eta[32] = "ETA ?";
+    if (done > pass_base_)
+      std::snprintf(eta, sizeof eta, "ETA %.0fs",
+                    pass / static_cast<double>(done - pass_base_) * static_cast<double>(total - done));
     if (tty_) {
       const int filled = static_cast<int>(30 * done / total);
-      std::fprintf(stderr, "\r%s [%-30.*s] %zu/%zu  %5.0fs  ETA %5.0fs  %-44.44s", what_.c_str(), filled,
+      std::fprintf(stderr, "\r%s [%-30.*s] %zu/%zu  %5.0fs  %s  %-44.44s", what_.c_str(), filled,
                    "##############################", done, total, elapsed, eta, detail.c_str());
       if (done == total) std::fprintf(stderr, "\n");
       return;
@@ -48,15 +64,16 @@ class Progress {
     const std::size_t tenth = done * 10 / total;
     if (tenth == last_tenth_ && done != total) return;
     last_tenth_ = tenth;
-    std::fprintf(stderr, "%s %zu/%zu  %.0fs elapsed, ETA %.0fs  %s\n", what_.c_str(), done, total, elapsed, eta,
+    std::fprintf(stderr, "%s %zu/%zu  %.0fs elapsed, %s  %s\n", what_.c_str(), done, total, elapsed, eta,
                  detail.c_str());
   }
 
  private:
   std::string what_;
-  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point start_, pass_start_;
   bool tty_, quiet_;
   std::size_t last_tenth_ = static_cast<std::size_t>(-1);
+  std::size_t last_done_ = 0, pass_base_ = 0;
 };
 
 /// A training-progress callback for `bar` that shows each batch's loss.
