@@ -173,24 +173,10 @@ inline void groups(const float* x, const float* w, const float* bias, int C, int
   };
   int ox = first;
   for (; ox + 8 <= last; ox += 8) run.template operator()<8, Clipped>(ox);
-  switch (last - ox) {
-    case 7:
-      return run.template operator()<7, true>(ox);
-    case 6:
-      return run.template operator()<6, true>(ox);
-    case 5:
-      return run.template operator()<5, true>(ox);
-    case 4:
-      return run.template operator()<4, true>(ox);
-    case 3:
-      return run.template operator()<3, true>(ox);
-    case 2:
-      return run.template operator()<2, true>(ox);
-    case 1:
-      return run.template operator()<1, true>(ox);
-    default:
-      return;
-  }
+  // The 1–7 pixels left as one clipped group, its size a compile-time P (one of 1..7).
+  [&]<int... P>(std::integer_sequence<int, P...>) {
+    (void)((last - ox == P + 1 && (run.template operator()<P + 1, true>(ox), true)) || ...);
+  }(std::make_integer_sequence<int, 7>{});
 }
 
 // Row oy of the output: the interior in unchecked groups of 8, the edges in clipped groups. A
