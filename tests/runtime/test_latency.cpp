@@ -246,6 +246,7 @@ TEST_CASE("latency tables: build incrementally, predict, save, reload, reject ot
   CHECK(latency::load_table(path, latency::this_device(1)).built_start.load_average == 2.5);
   // Another device (here: another thread count) is an error, or a warning when asked.
   CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(2)), Catch::Contains("measured on ["));
+  CHECK_THROWS_WITH(latency::load_table(path, latency::this_device(2)), Catch::Contains("measure a new one here"));
   std::string warning;
   latency::load_table(path, latency::this_device(2), latency::DeviceCheck::warn_if_different, &warning);
   CHECK_THAT(warning, Catch::Contains("1 thread") && Catch::Contains("2 threads"));

@@ -421,7 +421,11 @@ inline Table parse_table(const std::string& text, const std::string& path, const
   if (t.device.key() != expected.key()) {
     const std::string msg = std::string(path) + ": measured on [" + describe(t.device) + "], this is [" +
                             describe(expected) + "]";
-    EDGENAS_CHECK(check != DeviceCheck::must_match, Status::invalid_argument, "%s", msg.c_str());
+    // The remedy before the two long descriptions, which the message buffer may cut.
+    EDGENAS_CHECK(check != DeviceCheck::must_match, Status::invalid_argument,
+                  "%s: a table holds only for the device and runtime that measured it; measure a new one here "
+                  "(another --out, or edgenas latency): %s",
+                  path.c_str(), msg.substr(path.size() + 2).c_str());
     if (warning) *warning = msg;
   }
   const json::Value& fit = v.at("fit", path.c_str());
