@@ -419,14 +419,13 @@ inline Table parse_table(const std::string& text, const std::string& path, const
                 "%s: a table of %s latencies, this needs %s (build one with --precision %s)", path.c_str(),
                 t.device.dtype.c_str(), expected.dtype.c_str(), expected.dtype.c_str());
   if (t.device.key() != expected.key()) {
-    const std::string msg = std::string(path) + ": measured on [" + describe(t.device) + "], this is [" +
-                            describe(expected) + "]";
-    // The remedy before the two long descriptions, which the message buffer may cut.
+    const std::string devices = "measured on [" + describe(t.device) + "], this is [" + describe(expected) + "]";
+    // The remedy before the two long descriptions, which the 512-byte error message may cut.
     EDGENAS_CHECK(check != DeviceCheck::must_match, Status::invalid_argument,
                   "%s: a table holds only for the device and runtime that measured it; measure a new one here "
                   "(another --out, or edgenas latency): %s",
-                  path.c_str(), msg.substr(path.size() + 2).c_str());
-    if (warning) *warning = msg;
+                  path.c_str(), devices.c_str());
+    if (warning) *warning = path + ": " + devices;
   }
   const json::Value& fit = v.at("fit", path.c_str());
   t.scale = fit.at("scale", "fit").as_number("fit.scale");
