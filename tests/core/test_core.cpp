@@ -118,6 +118,16 @@ TEST_CASE("Errors carry a status and a formatted message", "[core][error]") {
   CHECK(std::string(status_name(Status::corrupt_data)) == "corrupt data");
 }
 
+TEST_CASE("A long error message arrives whole (paths, genotypes and devices can exceed any fixed buffer)",
+          "[core][error]") {
+  const std::string path(3000, 'p');
+  try {
+    EDGENAS_FAIL(Status::io_error, "%s: cannot open (%d)", path.c_str(), 2);
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()) == path + ": cannot open (2)");
+  }
+}
+
 TEST_CASE("rank correlations agree with hand-computed values and with the no-tie formulas", "[core][rank]") {
   const std::vector<double> x{1, 2, 3, 4}, y{1, 3, 2, 4};
   CHECK(kendall_tau(x, y) == Approx(4.0 / 6.0));  // 5 concordant, 1 discordant pair

@@ -99,18 +99,29 @@ inline ErrorHandler set_error_handler(ErrorHandler handler) noexcept {
     __attribute__((format(printf, 2, 3)));
 
 [[noreturn]] inline void raise_error(Status status, const char* format, ...) {
+#if EDGENAS_HAS_EXCEPTIONS
+  // Sized to the message: messages that name files, genotypes or devices can be long.
+  va_list args, measure;
+  va_start(args, format);
+  va_copy(measure, args);
+  const int length = std::vsnprintf(nullptr, 0, format, measure);
+  va_end(measure);
+  std::string message(static_cast<std::size_t>(length > 0 ? length : 0), '\0');
+  std::vsnprintf(message.data(), message.size() + 1, format, args);
+  va_end(args);
+  throw Error(status, message);
+#else
 #if EDGENAS_FORMAT_ERRORS
+  // No heap here (firmware): a fixed buffer, its end marked when the message did not fit.
   char message[512];
   va_list args;
   va_start(args, format);
-  std::vsnprintf(message, sizeof message, format, args);
+  const int length = std::vsnprintf(message, sizeof message, format, args);
   va_end(args);
+  if (length >= static_cast<int>(sizeof message)) std::snprintf(message + sizeof message - 4, 4, "...");
 #else
   const char* message = format;
 #endif
-#if EDGENAS_HAS_EXCEPTIONS
-  throw Error(status, message);
-#else
   detail::error_handler_slot()(status, message);
   std::abort();
 #endif
