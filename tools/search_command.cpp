@@ -260,6 +260,9 @@ void add_search_command(CLI::App& app, Action& run) {
       ->check(number(0, 1));
   field("--weight-decay", &C::final_weight_decay, "L2 weight decay of the final training (default 1e-4)")
       ->check(number(0, 0.5));
+  flag("--final-with-validation", &C::final_with_validation,
+       "The final training also trains on the validation images once the network is chosen (its validation "
+       "accuracy is then not held out; fp32 only)");
   field("--finetune-lr", &C::final_lr, "Peak learning rate of that training (default 0.2 retrain, 0.1 fine-tune)")
       ->check(learning_rate());
   field("--precision", &C::precision,

@@ -143,6 +143,24 @@ TEST_CASE("split is deterministic, disjoint and complete", "[data][split]") {
   CHECK_THROWS_WITH(data::split(d, 100, 1), Catch::Contains("100 validation images requested from a dataset of 100"));
 }
 
+TEST_CASE("concatenate puts one set's images after the other's and refuses other shapes", "[data][split]") {
+  data::Dataset d{1, 2, 1, 10, {}, {}, {}};
+  for (int i = 0; i < 10; ++i)
+    d.pixels.push_back(static_cast<std::uint8_t>(2 * i)), d.pixels.push_back(1), d.labels.push_back(i);
+  const auto [a, b] = data::split(d, 4, 7);
+  const data::Dataset joined = data::concatenate(a, b);
+  REQUIRE(joined.size() == 10);
+  for (std::size_t i = 0; i < joined.size(); ++i) {
+    const data::Dataset& from = i < a.size() ? a : b;
+    const std::size_t j = i < a.size() ? i : i - a.size();
+    CHECK(joined.labels[i] == from.labels[j]);
+    CHECK(joined.image(i)[0] == from.image(j)[0]);
+    CHECK(joined.image(i)[0] == 2 * joined.labels[i]);  // pixel and label still travel together
+  }
+  data::Dataset other{2, 1, 1, 10, {}, {}, {}};
+  CHECK_THROWS_WITH(data::concatenate(a, other), Catch::Contains("concatenate: images 1x2x1 of 10 classes and 2x1x1"));
+}
+
 TEST_CASE("batch loader normalises, crops, flips and is reproducible", "[data][loader]") {
   data::Dataset d{3, 3, 1, 2, {}, {}, {}};
   for (int i = 0; i < 9; ++i) d.pixels.push_back(static_cast<std::uint8_t>(10 * (i + 1)));  // 10..90

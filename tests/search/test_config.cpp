@@ -38,6 +38,7 @@ TEST_CASE("presets are plain values and every field survives JSON", "[search][co
   c.entropy_weight = 0.5;
   c.final_erase = 0.25;
   c.final_weight_decay = 3e-4;
+  c.final_with_validation = true;
   const json::Value v = to_json(c);
   const SearchConfig back = search_config_from_json(json::parse(json::dump(v), "test"));
   CHECK(back == c);
@@ -51,14 +52,16 @@ TEST_CASE("presets are plain values and every field survives JSON", "[search][co
   CHECK(back.entropy_weight == 0.5);
   CHECK(back.final_erase == 0.25);
   CHECK(back.final_weight_decay == 3e-4);
+  CHECK(back.final_with_validation);
   // A config written before int8 existed reads as fp32; an unknown precision is refused.
   json::Value::Object fields = to_json(presets::quick()).as_object("test");
   std::erase_if(fields, [](const auto& kv) {
     return kv.first.starts_with("qat_") || kv.first == "precision" || kv.first == "latency_statistic" ||
-           kv.first == "final_erase" || kv.first == "final_weight_decay";
+           kv.first == "final_erase" || kv.first == "final_weight_decay" || kv.first == "final_with_validation";
   });
   CHECK(search_config_from_json(json::Value(fields)).final_erase == 0.0);  // written before erasing: none
   CHECK(search_config_from_json(json::Value(fields)).final_weight_decay == 1e-4);  // what it trained with then
+  CHECK_FALSE(search_config_from_json(json::Value(fields)).final_with_validation);  // it held them out
   CHECK(search_config_from_json(json::Value(fields)).precision == "fp32");
   CHECK(search_config_from_json(json::Value(fields)).latency_statistic == "typical");
   json::Value::Object p95 = fields;
@@ -93,7 +96,9 @@ TEST_CASE("a resume names the first setting that differs and ignores where files
   CHECK(search_config_from_json(json::Value(before)).policy_lr == a.policy_lr);
   // A journal from before random erasing trained without it: resumable without, not with.
   json::Value::Object no_erase = to_json(a).as_object("test");
-  std::erase_if(no_erase, [](const auto& kv) { return kv.first == "final_erase" || kv.first == "final_weight_decay"; });
+  std::erase_if(no_erase, [](const auto& kv) {
+    return kv.first == "final_erase" || kv.first == "final_weight_decay" || kv.first == "final_with_validation";
+  });
   a.final_weight_decay = 1e-4;  // what every search trained its final networks with before the setting
   CHECK(first_difference(json::Value(no_erase), to_json(a)).empty());
   b = a;
@@ -102,6 +107,9 @@ TEST_CASE("a resume names the first setting that differs and ignores where files
   b = a;
   b.final_weight_decay = 5e-4;
   CHECK(first_difference(json::Value(no_erase), to_json(b)).rfind("final_weight_decay = (not recorded", 0) == 0);
+  b = a;
+  b.final_with_validation = true;
+  CHECK(first_difference(json::Value(no_erase), to_json(b)).rfind("final_with_validation = (not recorded", 0) == 0);
   b = a;
   b.strategy = Strategy::reinforce;
   b.policy_lr = 0.3;

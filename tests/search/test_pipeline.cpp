@@ -241,6 +241,40 @@ TEST_CASE("an int8 search: int8 latency table, quantized candidates, post-traini
   CHECK(read(dir.file("int8-measured/report.md")).find("post-training") != std::string::npos);
 }
 
+TEST_CASE("the final training can take the validation images too, and the report says they were seen",
+          "[search][pipeline]") {
+  set_num_threads(2);
+  const test::TempDir dir("pipeline_final_with_validation");
+  const std::string table = dir.file("table.json");
+  latency::build_table(small_space(), table, 1, 3, 1,
+                       {.warmup_runs = 1, .round_seconds = 0.0005, .min_rounds = 3, .max_rounds = 3});
+  const auto final_images = [&](const std::string& out, bool with_validation) {
+    SearchConfig c = small_config(dir.file(out), table);
+    c.final_epochs = 1;
+    c.final_with_validation = with_validation;
+    Pipeline p(c);
+    REQUIRE(p.run());
+    REQUIRE(p.report().chosen.size() == 1);
+    CHECK(p.report().chosen[0].validation_held_out == !with_validation);
+    std::istringstream journal(read(dir.file(out + "/journal.jsonl")));
+    std::int64_t images = -1;
+    for (std::string line; std::getline(journal, line);) {
+      const json::Value r = json::parse(line);
+      if (r.at("type", "record").as_string("type") == "finetune_epoch")
+        images = r.at("images", "record").as_int64("images");
+    }
+    return images;
+  };
+  const std::int64_t held_out = final_images("train-only", false), all = final_images("all", true);
+  // 600 training images and 300 validation images (small_config), which the final training
+  // takes only when asked.
+  CHECK(held_out == 600);
+  CHECK(all == 900);
+  CHECK_THAT(read(dir.file("all/report.md")), Catch::Contains("also trained on the validation images"));
+  CHECK_THAT(read(dir.file("all/result.json")), Catch::Contains("\"validation_held_out\": false"));
+  CHECK_THAT(read(dir.file("train-only/result.json")), Catch::Contains("\"validation_held_out\": true"));
+}
+
 TEST_CASE("search settings out of range or NaN are refused before any work naming the field", "[search][config]") {
   const test::TempDir dir("pipeline_bad_settings");
   const auto refused = [&](auto change, const std::string& message) {
@@ -260,6 +294,12 @@ TEST_CASE("search settings out of range or NaN are refused before any work namin
   refused([](SearchConfig& c) { c.reward_target_ms = -1; }, "reward_target_ms (0: no soft reward) = -1");
   refused([](SearchConfig& c) { c.arena_budget = -5; }, "arena_budget = -5");
   refused([](SearchConfig& c) { c.qat_epochs = -1; }, "qat_epochs = -1");
+  refused(
+      [](SearchConfig& c) {
+        c.precision = "int8";
+        c.final_with_validation = true;
+      },
+      "final_with_validation with int8");
 }
 
 TEST_CASE("a search on a folder of colour images with --space auto searches the resolution too",

@@ -42,6 +42,17 @@ inline Dataset select(const Dataset& d, const std::vector<std::size_t>& indices)
   return out;
 }
 
+/// The images of `a`, then those of `b` (same image shape and classes).
+inline Dataset concatenate(const Dataset& a, const Dataset& b) {
+  EDGENAS_CHECK(a.height == b.height && a.width == b.width && a.channels == b.channels && a.classes == b.classes,
+                Status::invalid_shape, "concatenate: images %dx%dx%d of %d classes and %dx%dx%d of %d classes",
+                a.height, a.width, a.channels, a.classes, b.height, b.width, b.channels, b.classes);
+  Dataset out = a;
+  out.pixels.insert(out.pixels.end(), b.pixels.begin(), b.pixels.end());
+  out.labels.insert(out.labels.end(), b.labels.begin(), b.labels.end());
+  return out;
+}
+
 /// The first `count` images (all if count >= size).
 inline Dataset head(const Dataset& d, std::size_t count) {
   std::vector<std::size_t> idx(std::min(count, d.size()));

@@ -101,6 +101,10 @@ struct SearchConfig {
   double final_erase = 0.0;
   // L2 weight decay of the final training (SGD, conv and FC weights).
   double final_weight_decay = 1e-4;
+  // The final training also trains on the validation images (the architecture is chosen; the
+  // last sixth of the data then helps the model instead of only measuring it). Its validation
+  // accuracy is then not held out. fp32 only: int8 chooses its method on the validation images.
+  bool final_with_validation = false;
   // int8: candidates are evaluated quantized (calibrated on calibration_images), latency is
   // int8 latency, and the chosen networks get post-training quantization then QAT.
   std::string precision = "fp32";  // fp32 or int8
@@ -220,6 +224,7 @@ inline json::Value to_json(const SearchConfig& c) {
       .set("final_lr", c.final_lr)
       .set("final_erase", c.final_erase)
       .set("final_weight_decay", c.final_weight_decay)
+      .set("final_with_validation", c.final_with_validation)
       .set("precision", c.precision)
       .set("qat_epochs", c.qat_epochs)
       .set("qat_lr", c.qat_lr)
@@ -301,6 +306,7 @@ inline SearchConfig search_config_from_json(const json::Value& v) {
   c.final_lr = number("final_lr");
   if (v.find("final_erase")) c.final_erase = number("final_erase");  // (older configs: none)
   if (v.find("final_weight_decay")) c.final_weight_decay = number("final_weight_decay");  // (older: 1e-4)
+  if (v.find("final_with_validation")) c.final_with_validation = flag("final_with_validation");  // (older: false)
   if (v.find("precision")) {  // (configs written before int8 have none: fp32)
     c.precision = text("precision");
     c.qat_epochs = integer("qat_epochs");
@@ -349,6 +355,8 @@ inline std::string first_difference(const json::Value& recorded, const json::Val
     if (!old && key == "final_erase" && json::dump(value, -1) == "0") continue;
     // So did the final training's weight decay setting: before it, 1e-4.
     if (!old && key == "final_weight_decay" && value.as_number(key.c_str()) == 1e-4) continue;
+    // And training the final network on the validation images too: before it, never.
+    if (!old && key == "final_with_validation" && json::dump(value, -1) == "false") continue;
     // Settings of a strategy added later: a journal from before it did not use them.
     if (!old && (key == "policy_lr" || key == "entropy_weight") && !started.empty() && started != "reinforce") continue;
     if (!old && (key == "arch_lr" || key == "latency_alpha" || key == "latency_beta") && !started.empty() &&

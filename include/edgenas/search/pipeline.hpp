@@ -570,8 +570,13 @@ class Pipeline {
       tc.seed = config_.seed;
       const std::string tag = targets.size() == 1 ? "" : "-" + std::to_string(b + 1);
       tc.checkpoint = path("final" + tag + ".ckpt");
+      // The validation images join the final training when asked (the choice is made): a copy
+      // of both, for this training only.
+      const data::Dataset fit = config_.final_with_validation ? data::concatenate(train, validation) : data::Dataset{};
+      ch.validation_held_out = !config_.final_with_validation;
+      const data::Dataset& images = config_.final_with_validation ? fit : train;
       if (tc.epochs > 0) {
-        train::Trainer trainer(*net, train, norm_, tc);
+        train::Trainer trainer(*net, images, norm_, tc);
         const json::Value budget_key = std::isfinite(targets[b]) ? json::Value(targets[b]) : json::Value();
         if (std::filesystem::exists(tc.checkpoint)) {
           trainer.resume(tc.checkpoint);
@@ -587,7 +592,8 @@ class Pipeline {
                                .set("epoch", e.epoch)
                                .set("loss", e.loss)
                                .set("accuracy", e.accuracy)
-                               .set("seconds", e.seconds));
+                               .set("seconds", e.seconds)
+                               .set("images", static_cast<double>(images.size())));
         }
       }
       ch.validation_accuracy = train::evaluate(*net, validation, norm_, config_.eval_batch).accuracy;
@@ -683,6 +689,10 @@ class Pipeline {
     in(c.final_lr, 1e-9, 10, "final_lr");
     in(c.final_erase, 0, 1, "final_erase (a probability)");
     in(c.final_weight_decay, 0, 0.5, "final_weight_decay");
+    EDGENAS_CHECK(!(c.final_with_validation && c.precision == "int8"), Status::invalid_argument,
+                  "search config: final_with_validation with int8: the int8 search chooses between post-training "
+                  "quantization and QAT on the validation images, which must stay held out (train the final network "
+                  "on the training images only)");
     in(c.threads, 1, max_threads, "threads");
     in(c.latency_threads, 1, max_threads, "latency_threads");
     in(c.fit_networks, 2, 1e4, "fit_networks");

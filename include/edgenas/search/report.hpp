@@ -22,6 +22,7 @@ struct ChosenNetwork {
   bool found = false;
   Candidate candidate;
   double validation_accuracy = 0.0, test_accuracy = 0.0, measured_ms = 0.0, xnnpack_agreement = 0.0;
+  bool validation_held_out = true;  // false: the final training also trained on the validation images
   std::string model_path;
   // The deployed precision; test_accuracy, measured_ms and xnnpack_agreement are in it. int8:
   // xnnpack_agreement is XNNPACK int8 against the integer reference, and the float network's
@@ -96,6 +97,7 @@ inline json::Value report_json(const SearchReport& r) {
       v.set("network", candidate_json(c.candidate))
           .set("supernet_validation_accuracy", c.candidate.accuracy)
           .set("validation_accuracy", c.validation_accuracy)
+          .set("validation_held_out", c.validation_held_out)
           .set("test_accuracy", c.test_accuracy)
           .set("predicted_ms", c.candidate.costs.latency_ms)
           .set("measured_ms", c.measured_ms)
@@ -265,6 +267,9 @@ inline std::string report_markdown(const SearchReport& r) {
         static_cast<long long>(k.params), static_cast<long long>(k.macs), static_cast<long long>(k.arena_bytes),
         static_cast<long long>(k.flash_bytes), 100 * c.xnnpack_agreement,
         std::filesystem::path(c.model_path).filename().c_str());
+    if (!c.validation_held_out)
+      add("The final training also trained on the validation images (`--final-with-validation`): its validation "
+          "accuracy is not held out; the test accuracy is.\n\n");
     if (c.device_drift_significant)
       add("When this latency was measured the device ran %.0f %% %s than when the latency table was built "
           "(the table's reference pieces re-timed next to it): compare predictions with care.\n\n",
