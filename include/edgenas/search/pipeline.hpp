@@ -180,7 +180,14 @@ class Pipeline {
                     static_cast<long long>(config_.reference_images));
       log(line);
     }
-    plan_ = plan_memory(config_);
+    // The final training's copy of the training and validation images, if it takes both, is
+    // memory the process will hold on top of what it holds now.
+    const std::int64_t final_copy =
+        config_.final_with_validation
+            ? static_cast<std::int64_t>(train_.pixels.size() + validation_.pixels.size() +
+                                        4 * (train_.labels.size() + validation_.labels.size()))
+            : 0;
+    plan_ = plan_memory(config_, resident_bytes() + final_copy);
     // The workspace every network shares, sized once for the largest step (it never grows
     // while a pass runs; untouched memory is not resident).
     activations_->stored.reserve(static_cast<std::size_t>(plan_.stored_bytes));
