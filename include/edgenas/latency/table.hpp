@@ -420,7 +420,7 @@ inline Table parse_table(const std::string& text, const std::string& path, const
                 t.device.dtype.c_str(), expected.dtype.c_str(), expected.dtype.c_str());
   if (t.device.key() != expected.key()) {
     const std::string devices = "measured on [" + describe(t.device) + "], this is [" + describe(expected) + "]";
-    // The remedy before the two long descriptions, which the 512-byte error message may cut.
+    // The remedy first: it is what a reader needs, and firmware builds cut messages at 511 bytes.
     EDGENAS_CHECK(check != DeviceCheck::must_match, Status::invalid_argument,
                   "%s: a table holds only for the device and runtime that measured it; measure a new one here "
                   "(another --out, or edgenas latency): %s",

@@ -185,7 +185,7 @@ class Pipeline {
     const std::int64_t final_copy =
         config_.final_with_validation
             ? static_cast<std::int64_t>(train_.pixels.size() + validation_.pixels.size() +
-                                        4 * (train_.labels.size() + validation_.labels.size()))
+                                        sizeof(std::int32_t) * (train_.labels.size() + validation_.labels.size()))
             : 0;
     plan_ = plan_memory(config_, resident_bytes() + final_copy);
     // The workspace every network shares, sized once for the largest step (it never grows
