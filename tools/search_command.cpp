@@ -185,7 +185,8 @@ void add_search_command(CLI::App& app, Action& run) {
     });
   };
   cmd->add_option("--preset", o->preset,
-                  "tiny (seconds, a smoke test), quick (about 10 min on 2 cores), full (about 50 min; <= 100k params, <= 0.25 ms)")
+                  "tiny (seconds, a smoke test), quick (about 10 min on 2 cores), full (within 60 min; <= 100k params, "
+                  "<= 0.25 ms)")
       ->check(CLI::IsMember({"tiny", "quick", "full"}))
       ->capture_default_str();
   cmd->add_option("--space", o->space,
@@ -263,6 +264,14 @@ void add_search_command(CLI::App& app, Action& run) {
   flag("--final-with-validation", &C::final_with_validation,
        "The final training also trains on the validation images once the network is chosen (its validation "
        "accuracy is then not held out; fp32 only)");
+  field("--time-budget", &C::time_budget_minutes,
+        "Minutes of wall time for the whole run: the final training trains as many of its --finetune-epochs as "
+        "fit in what the earlier stages left (0: none)")
+      ->check(number(0, 1e6));
+  field("--weight-average", &C::final_weight_average,
+        "Keep a moving average of the final training's weights with this decay (e.g. 0.999), the average "
+        "becoming the model (default 0: none)")
+      ->check(number(0, 0.999999));
   field("--finetune-lr", &C::final_lr, "Peak learning rate of that training (default 0.2 retrain, 0.1 fine-tune)")
       ->check(learning_rate());
   field("--precision", &C::precision,

@@ -20,7 +20,7 @@ namespace {
 struct TrainOptions {
   std::string genotype, data, out = "out/train";
   int epochs = 15, batch = 128, threads = 2;
-  float lr = 0.2f, erase = 0.0f, weight_decay = 1e-4f;
+  float lr = 0.2f, erase = 0.0f, weight_decay = 1e-4f, weight_average = 0.0f;
   long validation = 0, train_images = 0;
   std::uint64_t seed = 1;
   bool resume = false, json = false, quiet = false;
@@ -29,6 +29,12 @@ struct TrainOptions {
   float qat_lr = 0.001f;
   long calibration_images = 1000;
 };
+
+std::string percent(double fraction) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f%%", 100 * fraction);
+  return text;
+}
 
 // What int8 adds after float training: post-training quantization, then QAT if asked.
 struct Int8Result {
@@ -103,6 +109,7 @@ int train_command(const TrainOptions& o) {
   config.augmentation = data::default_augmentation(source.images, h);
   if (source.images) config.augmentation.erase_probability = o.erase;
   config.seed = seed;
+  config.weight_average = o.weight_average;
   config.checkpoint = (std::filesystem::path(out) / "train.ckpt").string();
   EDGENAS_CHECK(resume || !std::filesystem::exists(config.checkpoint), Status::invalid_argument,
                 "%s exists; pass --resume to continue that training, or choose another --out", config.checkpoint.c_str());
@@ -112,12 +119,25 @@ int train_command(const TrainOptions& o) {
   while (!trainer.finished()) {
     Progress bar("epoch " + std::to_string(trainer.epochs_done() + 1) + "/" + std::to_string(epochs), quiet);
     const auto e = trainer.train_epoch(loss_progress(bar));
-    const double val = validation > 0 ? trainer.evaluate(validation_set).accuracy : -1.0;
+    std::string val;
+    if (validation > 0) {
+      val = ", validation " + percent(trainer.evaluate(validation_set).accuracy);
+      if (train::WeightAverage* average = trainer.weight_average()) {
+        average->swap();
+        val += " (weight average " + percent(trainer.evaluate(validation_set).accuracy) + ")";
+        average->swap();
+      }
+    }
     if (!quiet)
       std::fprintf(stderr, "epoch %d: loss %.4f, training accuracy %.2f%%%s, %.1f s (%.0f images/s)\n", e.epoch, e.loss,
-                   100 * e.accuracy, val >= 0 ? (", validation " + std::to_string(100 * val).substr(0, 5) + "%").c_str() : "",
-                   e.seconds, e.images_per_second);
+                   100 * e.accuracy, val.c_str(), e.seconds, e.images_per_second);
     epochs_json.push_back(json::Value().set("epoch", e.epoch).set("loss", e.loss).set("seconds", e.seconds));
+  }
+  // With a weight average the average is the model; the last weights are reported beside it.
+  double without_average = -1.0;
+  if (train::WeightAverage* average = trainer.weight_average()) {
+    without_average = trainer.evaluate(test).accuracy;
+    average->swap();
   }
   const auto result = trainer.evaluate(test);
   const std::string model_path = (std::filesystem::path(out) / "model.enas").string();
@@ -131,6 +151,8 @@ int train_command(const TrainOptions& o) {
     std::printf("%s\n", json::dump(json::Value()
                                        .set("genotype", to_string(g))
                                        .set("test_accuracy", result.accuracy)
+                                       .set("weight_average", static_cast<double>(o.weight_average))
+                                       .set("test_accuracy_without_average", without_average)
                                        .set("precision", o.precision)
                                        .set("int8_post_training_accuracy", int8.post_training_accuracy)
                                        .set("int8_qat_accuracy", int8.qat_accuracy)
@@ -140,6 +162,8 @@ int train_command(const TrainOptions& o) {
                             .c_str());
   } else {
     std::printf("test     %.2f%% on %zu images (float)\n", 100 * result.accuracy, test.size());
+    if (without_average >= 0)
+      std::printf("         (the weight average; the last weights %.2f%%)\n", 100 * without_average);
     if (int8.post_training_accuracy >= 0) std::printf("int8     %.2f%% post-training\n", 100 * int8.post_training_accuracy);
     if (int8.qat_accuracy >= 0) std::printf("int8     %.2f%% after QAT\n", 100 * int8.qat_accuracy);
     std::printf("model    %s\n", model_path.c_str());
@@ -162,6 +186,11 @@ void add_train_command(CLI::App& app, Action& run) {
       ->capture_default_str();
   cmd->add_option("--weight-decay", o->weight_decay, "L2 weight decay on conv and FC weights")
       ->check(number(0, 0.5))
+      ->capture_default_str();
+  cmd->add_option("--weight-average", o->weight_average,
+                  "Keep an exponential moving average of the weights with this decay (e.g. 0.999; 0: none); the "
+                  "average is the trained model")
+      ->check(number(0, 0.999999))
       ->capture_default_str();
   cmd->add_option("--validation", o->validation, "Hold out this many training images and report on them")
       ->check(number(0, 1e9));

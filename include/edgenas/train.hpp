@@ -10,4 +10,5 @@
 #include "edgenas/train/supernet.hpp"
 #include "edgenas/train/supernet_trainer.hpp"
 #include "edgenas/train/trainer.hpp"
+#include "edgenas/train/weight_average.hpp"
 #include "edgenas/train/workspace.hpp"

@@ -252,6 +252,7 @@ TEST_CASE("the final training can take the validation images too, and the report
     SearchConfig c = small_config(dir.file(out), table);
     c.final_epochs = 1;
     c.final_with_validation = with_validation;
+    c.final_weight_average = with_validation ? 0.99 : 0.0;  // and the average of the weights becomes the model
     Pipeline p(c);
     REQUIRE(p.run());
     REQUIRE(p.report().chosen.size() == 1);
@@ -273,6 +274,57 @@ TEST_CASE("the final training can take the validation images too, and the report
   CHECK_THAT(read(dir.file("all/report.md")), Catch::Contains("also trained on the validation images"));
   CHECK_THAT(read(dir.file("all/result.json")), Catch::Contains("\"validation_held_out\": false"));
   CHECK_THAT(read(dir.file("train-only/result.json")), Catch::Contains("\"validation_held_out\": true"));
+  // The averaged model is the one saved; the last weights' accuracy is reported beside it.
+  CHECK_THAT(read(dir.file("all/report.md")), Catch::Contains("the moving average of the final training's weights"));
+  CHECK_THAT(read(dir.file("train-only/result.json")), Catch::Contains("\"test_accuracy_without_average\": -1"));
+  const json::Value chosen = json::parse(read(dir.file("all/result.json"))).at("chosen", "r").as_array("chosen").at(0);
+  const double without = chosen.at("test_accuracy_without_average", "c").as_number("a");
+  CHECK(without >= 0.0);
+  CHECK(without <= 1.0);
+  // The model file holds the average: its accuracy is the reported test accuracy.
+  const Model model = load_model(dir.file("all/model.enas"));
+  CHECK(model.weights == train::load_network(dir.file("all/final.ckpt"))->inference_weights());
+}
+
+TEST_CASE("a time budget sizes the final training to what the earlier stages left, once, journaled",
+          "[search][pipeline]") {
+  set_num_threads(2);
+  const test::TempDir dir("pipeline_time_budget");
+  const std::string table = dir.file("table.json");
+  latency::build_table(small_space(), table, 1, 3, 1,
+                       {.warmup_runs = 1, .round_seconds = 0.0005, .min_rounds = 3, .max_rounds = 3});
+  const auto plans = [&](const std::string& out) {
+    std::vector<json::Value> found;
+    std::istringstream journal(read(dir.file(out + "/journal.jsonl")));
+    for (std::string line; std::getline(journal, line);) {
+      json::Value r = json::parse(line);
+      if (r.at("type", "record").as_string("type") == "final_plan") found.push_back(std::move(r));
+    }
+    return found;
+  };
+  const auto run = [&](const std::string& out, double minutes, bool resume) {
+    SearchConfig c = small_config(dir.file(out), table);
+    c.final_epochs = 3;
+    c.time_budget_minutes = minutes;
+    c.resume = resume;
+    Pipeline p(c);
+    REQUIRE(p.run());
+    return p.report().chosen.at(0).final_epochs;
+  };
+  // A budget spent before the final training: one epoch all the same, said in the report.
+  CHECK(run("spent", 1e-4, false) == 1);
+  CHECK_THAT(read(dir.file("spent/report.md")), Catch::Contains("ran 1 epoch, what the run's time budget"));
+  // Room to spare: every configured epoch, never more.
+  CHECK(run("ample", 600, false) == 3);
+  REQUIRE(plans("ample").size() == 1);
+  CHECK(plans("ample")[0].at("epochs", "plan").as_int("epochs") == 3);
+  CHECK(plans("ample")[0].at("epoch_seconds", "plan").as_number("s") > 0);
+  CHECK(plans("ample")[0].at("seconds_left", "plan").as_number("s") > 590 * 60);
+  // A resume trains what was planned (here with the budget already spent): the plan is read back.
+  std::filesystem::remove(dir.file("ample/final.ckpt"));
+  CHECK(run("ample", 600, true) == 3);
+  CHECK(plans("ample").size() == 1);
+  CHECK_THAT(read(dir.file("ample/result.json")), Catch::Contains("\"final_epochs\": 3"));
 }
 
 TEST_CASE("search settings out of range or NaN are refused before any work naming the field", "[search][config]") {
@@ -290,6 +342,8 @@ TEST_CASE("search settings out of range or NaN are refused before any work namin
   refused([&](SearchConfig& c) { c.final_lr = nan; }, "final_lr = nan");
   refused([](SearchConfig& c) { c.final_erase = 1.5; }, "final_erase (a probability) = 1.5");
   refused([](SearchConfig& c) { c.final_weight_decay = -1e-4; }, "final_weight_decay = -0.0001");
+  refused([](SearchConfig& c) { c.final_weight_average = 1; }, "final_weight_average (a decay) = 1");
+  refused([](SearchConfig& c) { c.time_budget_minutes = -1; }, "time_budget_minutes = -1");
   refused([](SearchConfig& c) { c.threads = 100000; }, "threads = 100000, expected 1 to 256");
   refused([](SearchConfig& c) { c.reward_target_ms = -1; }, "reward_target_ms (0: no soft reward) = -1");
   refused([](SearchConfig& c) { c.arena_budget = -5; }, "arena_budget = -5");

@@ -344,6 +344,81 @@ TEST_CASE("divergence stops training with a message, the last checkpoint intact"
                     Catch::Contains("training diverged: non-finite logits in epoch"));
 }
 
+TEST_CASE("weight average: the ramped recurrence over parameters and statistics, swapped in and out",
+          "[train][average]") {
+  train::Parameter w("w", 3, true);
+  std::vector<float> stats{1.0f, 2.0f};
+  w.value = {0.5f, -1.0f, 2.0f};
+  std::vector<train::Parameter*> params{&w};
+  const std::vector<train::Buffer> buffers{{"bn.mean", &stats}};
+  CHECK_THROWS_WITH(train::WeightAverage(params, buffers, 1.0f), Catch::Contains("decay 1, expected between 0 and 1"));
+  train::WeightAverage average(params, buffers, 0.9f);
+  // Naive reference: a_t = d_t·a_{t−1} + (1 − d_t)·x_t with d_t = min(0.9, (1 + t) / (10 + t)).
+  std::vector<double> expected{0.5, -1.0, 2.0, 1.0, 2.0};
+  Rng rng(3);
+  for (int t = 1; t <= 40; ++t) {
+    for (float& v : w.value) v = rng.uniform(-2.0f, 2.0f);
+    for (float& v : stats) v = rng.uniform(0.0f, 3.0f);
+    average.update(t);
+    const double d = std::min(0.9, (1.0 + t) / (10.0 + t));
+    const std::vector<float> now{w.value[0], w.value[1], w.value[2], stats[0], stats[1]};
+    for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = d * expected[i] + (1 - d) * now[i];
+  }
+  CHECK(train::average_decay(0.9f, 1) == Approx(2.0 / 11));
+  CHECK(train::average_decay(0.9f, 1000) == 0.9f);
+  const std::vector<float> last_w = w.value, last_stats = stats;
+  average.swap();
+  for (std::size_t i = 0; i < 3; ++i) CHECK(w.value[i] == Approx(expected[i]).margin(1e-6));
+  for (std::size_t i = 0; i < 2; ++i) CHECK(stats[i] == Approx(expected[3 + i]).margin(1e-6));
+  average.swap();
+  CHECK(w.value == last_w);
+  CHECK(stats == last_stats);
+  CHECK(average.state().front().name == "average.w");
+}
+
+TEST_CASE("a weight average resumes bit-for-bit from a checkpoint, and load_network gives the average",
+          "[train][average][checkpoint]") {
+  const test::TempDir scratch("train_average");
+  const std::string path = (scratch.path() / "avg.ckpt").string();
+  const data::Dataset d = tiny_dataset(96, 8);
+  const data::Normalization norm{{0.5f, 0.5f}, {0.25f, 0.25f}};
+  train::TrainConfig config;
+  config.epochs = 3, config.batch_size = 16, config.lr = 0.05f, config.augmentation = {1, true}, config.seed = 4;
+  config.weight_average = 0.95f;
+  const Genotype g = parse_genotype(every_feature);
+  train::Network uninterrupted(g, 7);
+  train::Trainer straight(uninterrupted, d, norm, config);
+  while (!straight.finished()) straight.train_epoch();
+  const auto last = snapshot(uninterrupted);
+  straight.weight_average()->swap();
+  const auto averaged = snapshot(uninterrupted);
+  CHECK(averaged != last);  // 18 steps of 0.95 at most: the average lags the weights
+
+  config.checkpoint = path;
+  {
+    train::Network first(g, 7);
+    train::Trainer t(first, d, norm, config);
+    t.train_epoch();
+  }
+  train::Network resumed(g, 99);
+  train::Trainer t(resumed, d, norm, config);
+  t.resume(path);
+  while (!t.finished()) t.train_epoch();
+  CHECK(snapshot(resumed) == last);
+  t.weight_average()->swap();
+  CHECK(snapshot(resumed) == averaged);
+  CHECK(train::load_network(path)->inference_weights() == resumed.inference_weights());
+
+  // A checkpoint with an average does not resume a training without one, nor the reverse.
+  train::TrainConfig plain = config;
+  plain.weight_average = 0.0f;
+  train::Network other(g, 7);
+  train::Trainer without(other, d, norm, plain);
+  CHECK_THROWS_WITH(without.resume(path), Catch::Contains("tensors, this genotype and optimizer have"));
+  config.weight_average = 1.0f;
+  CHECK_THROWS_WITH(train::Trainer(other, d, norm, config), Catch::Contains("weight average decay 1"));
+}
+
 TEST_CASE("training is deterministic for a seed", "[train][determinism]") {
   set_num_threads(2);
   const data::Dataset d = tiny_dataset(64, 5);

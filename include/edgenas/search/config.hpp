@@ -105,6 +105,9 @@ struct SearchConfig {
   // last sixth of the data then helps the model instead of only measuring it). Its validation
   // accuracy is then not held out. fp32 only: int8 chooses its method on the validation images.
   bool final_with_validation = false;
+  // Decay of a moving average of the final training's weights (train/weight_average.hpp), which
+  // becomes the model; 0: none (the last weights are the model).
+  double final_weight_average = 0.0;
   // int8: candidates are evaluated quantized (calibrated on calibration_images), latency is
   // int8 latency, and the chosen networks get post-training quantization then QAT.
   std::string precision = "fp32";  // fp32 or int8
@@ -116,10 +119,13 @@ struct SearchConfig {
   int threads = 2;
   std::uint64_t seed = 1;
   std::int64_t memory_budget = 0;  // bytes of peak memory to fit (batch sizes are lowered); 0: none
+  // Minutes of wall time for the whole run: the final training gets as many of its final_epochs
+  // as fit in what the earlier stages left (pipeline.hpp, epochs_within_time). 0: none, all of them.
+  double time_budget_minutes = 0.0;
 };
 
 /// Presets: tiny (seconds, smoke tests and boards), quick (the README's main job, about ten
-/// minutes on 2 cores), full (the long run for the best model, about 50 minutes).
+/// minutes on 2 cores), full (the long run for the best model, within an hour: --time-budget 60).
 namespace presets {
 inline SearchConfig tiny() {
   return {.preset = "tiny",
@@ -148,8 +154,9 @@ inline SearchConfig quick() {
           .supernet_epochs = 2,
           .final_epochs = 8};
 }
-// full: 2 supernet epochs of progressive shrinking and 100 evaluations measured 94.16 % in 49 min,
-// against 94.11 % in 76 min with 6 sandwich epochs and 200 (docs/results.md).
+// full: 2 supernet epochs of progressive shrinking and 100 evaluations (94.16 % in 49 min with 30
+// final epochs, against 94.11 % in 76 min with 6 sandwich epochs and 200); the final training then
+// takes as many epochs (up to 60) as fit in the hour (docs/results.md).
 inline SearchConfig full() {
   return {.preset = "full",
           .latency_budgets_ms = {0.25},
@@ -159,7 +166,8 @@ inline SearchConfig full() {
           .population = 24,
           .supernet_epochs = 2,
           .progressive_shrinking = true,
-          .final_epochs = 30};
+          .final_epochs = 60,
+          .time_budget_minutes = 60};
 }
 /// The preset called `name` (tiny, quick, full).
 inline SearchConfig named(std::string_view name) {
@@ -225,6 +233,8 @@ inline json::Value to_json(const SearchConfig& c) {
       .set("final_erase", c.final_erase)
       .set("final_weight_decay", c.final_weight_decay)
       .set("final_with_validation", c.final_with_validation)
+      .set("final_weight_average", c.final_weight_average)
+      .set("time_budget_minutes", c.time_budget_minutes)
       .set("precision", c.precision)
       .set("qat_epochs", c.qat_epochs)
       .set("qat_lr", c.qat_lr)
@@ -307,6 +317,8 @@ inline SearchConfig search_config_from_json(const json::Value& v) {
   if (v.find("final_erase")) c.final_erase = number("final_erase");  // (older configs: none)
   if (v.find("final_weight_decay")) c.final_weight_decay = number("final_weight_decay");  // (older: 1e-4)
   if (v.find("final_with_validation")) c.final_with_validation = flag("final_with_validation");  // (older: false)
+  if (v.find("final_weight_average")) c.final_weight_average = number("final_weight_average");   // (older: none)
+  if (v.find("time_budget_minutes")) c.time_budget_minutes = number("time_budget_minutes");      // (older: none)
   if (v.find("precision")) {  // (configs written before int8 have none: fp32)
     c.precision = text("precision");
     c.qat_epochs = integer("qat_epochs");
@@ -357,6 +369,10 @@ inline std::string first_difference(const json::Value& recorded, const json::Val
     if (!old && key == "final_weight_decay" && value.as_number(key.c_str()) == 1e-4) continue;
     // And training the final network on the validation images too: before it, never.
     if (!old && key == "final_with_validation" && json::dump(value, -1) == "false") continue;
+    // Nor did they average the final training's weights.
+    if (!old && key == "final_weight_average" && json::dump(value, -1) == "0") continue;
+    // Nor size it to a time budget.
+    if (!old && key == "time_budget_minutes" && json::dump(value, -1) == "0") continue;
     // Settings of a strategy added later: a journal from before it did not use them.
     if (!old && (key == "policy_lr" || key == "entropy_weight") && !started.empty() && started != "reinforce") continue;
     if (!old && (key == "arch_lr" || key == "latency_alpha" || key == "latency_beta") && !started.empty() &&

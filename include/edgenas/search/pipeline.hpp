@@ -575,6 +575,7 @@ class Pipeline {
       tc.augmentation = augmentation_;
       if (pictures_) tc.augmentation.erase_probability = static_cast<float>(config_.final_erase);
       tc.seed = config_.seed;
+      tc.weight_average = static_cast<float>(config_.final_weight_average);
       const std::string tag = targets.size() == 1 ? "" : "-" + std::to_string(b + 1);
       tc.checkpoint = path("final" + tag + ".ckpt");
       // The validation images join the final training when asked (the choice is made): a copy
@@ -582,9 +583,13 @@ class Pipeline {
       const data::Dataset fit = config_.final_with_validation ? data::concatenate(train, validation) : data::Dataset{};
       ch.validation_held_out = !config_.final_with_validation;
       const data::Dataset& images = config_.final_with_validation ? fit : train;
+      const json::Value budget_key = std::isfinite(targets[b]) ? json::Value(targets[b]) : json::Value();
+      if (tc.epochs > 0 && config_.time_budget_minutes > 0)
+        tc.epochs = epochs_within_time(tc, images, cand.genotype, budget_key, targets.size() - b);
+      ch.final_epochs = tc.epochs;
+      ch.time_budget_minutes = config_.time_budget_minutes;
       if (tc.epochs > 0) {
         train::Trainer trainer(*net, images, norm_, tc);
-        const json::Value budget_key = std::isfinite(targets[b]) ? json::Value(targets[b]) : json::Value();
         if (std::filesystem::exists(tc.checkpoint)) {
           trainer.resume(tc.checkpoint);
           journal_recovered_epochs("finetune_epoch", budget_key, trainer.epochs_done());
@@ -601,6 +606,11 @@ class Pipeline {
                                .set("accuracy", e.accuracy)
                                .set("seconds", e.seconds)
                                .set("images", static_cast<double>(images.size())));
+        }
+        // The average becomes the model; the last weights' test accuracy is kept beside it.
+        if (train::WeightAverage* average = trainer.weight_average()) {
+          ch.test_accuracy_without_average = train::evaluate(*net, test, norm_, config_.eval_batch).accuracy;
+          average->swap();
         }
       }
       ch.validation_accuracy = train::evaluate(*net, validation, norm_, config_.eval_batch).accuracy;
@@ -625,6 +635,56 @@ class Pipeline {
       log(line);
       chosen_.push_back(ch);
     }
+  }
+
+  // The final training's epochs under config.time_budget_minutes: as many as fit in what the
+  // earlier stages left (shared equally by the networks still to train, less a reserve for
+  // testing, measuring and exporting each), at most the configured count, at least one. Sized
+  // from timed training steps on a scratch network of the same architecture, so the training
+  // itself is exactly what that fixed count trains; journaled, so a resume trains the same count.
+  int epochs_within_time(const train::TrainConfig& tc, const data::Dataset& images, const Genotype& genotype,
+                         const json::Value& budget_key, std::size_t networks_left) {
+    for (const json::Value& r : journal_->records())
+      if (type_of(r) == "final_plan" && json::dump(r.at("budget_ms", "final_plan"), -1) == json::dump(budget_key, -1))
+        return r.at("epochs", "final_plan").as_int("epochs", 1, 100000);
+    // Measured on the full preset: its epochs ran 5–8 % slower than the sample (38 s against 36 s):
+    // each also writes a checkpoint, and the sample's images stay in cache. A tenth more covers it.
+    const double epoch_seconds = 1.1 * sampled_epoch_seconds(tc, images, genotype);
+    // After each training: evaluation, XNNPACK's agreement and the latency measurement (≈ 20 s
+    // measured on the full preset); int8 adds QAT, counted as two epochs per QAT epoch.
+    const double after = 30.0 + (int8() ? 2.0 * config_.qat_epochs * epoch_seconds : 0.0);
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    const double left = config_.time_budget_minutes * 60.0 - elapsed;
+    const double share = left / static_cast<double>(networks_left) - after;
+    const int epochs =
+        static_cast<int>(std::clamp(std::floor(share / epoch_seconds), 1.0, static_cast<double>(tc.epochs)));
+    journal_->append(json::Value()
+                         .set("type", "final_plan")
+                         .set("budget_ms", budget_key)
+                         .set("epochs", epochs)
+                         .set("epoch_seconds", epoch_seconds)
+                         .set("seconds_left", left));
+    char line[240];
+    std::snprintf(line, sizeof line, "time budget: %.1f of %g min left, %.1f s per epoch: %d of %d final epochs%s",
+                  left / 60.0, config_.time_budget_minutes, epoch_seconds, epochs, tc.epochs,
+                  share < epoch_seconds ? " (the budget is spent; one epoch all the same)" : "");
+    log(line);
+    return epochs;
+  }
+
+  // Seconds per epoch of training `genotype` on `images`: a scratch network trains a sample of
+  // 24 batches twice (the first pass warms caches and allocations) and the second is scaled.
+  double sampled_epoch_seconds(train::TrainConfig tc, const data::Dataset& images, const Genotype& genotype) {
+    const std::size_t batch = static_cast<std::size_t>(tc.batch_size);
+    const data::Dataset sample = data::head(images, 24 * batch);
+    train::Network scratch(genotype, config_.seed);
+    scratch.share_activations(activations_);
+    tc.epochs = 2;
+    tc.checkpoint.clear();
+    train::Trainer trainer(scratch, sample, norm_, tc);
+    trainer.train_epoch();
+    const double seconds = trainer.train_epoch().seconds;
+    return seconds * static_cast<double>(images.size() / batch) / static_cast<double>(sample.size() / batch);
   }
 
   // ---- 6. report ----------------------------------------------------------------------------
@@ -696,6 +756,8 @@ class Pipeline {
     in(c.final_lr, 1e-9, 10, "final_lr");
     in(c.final_erase, 0, 1, "final_erase (a probability)");
     in(c.final_weight_decay, 0, 0.5, "final_weight_decay");
+    in(c.final_weight_average, 0, 0.999999, "final_weight_average (a decay)");
+    in(c.time_budget_minutes, 0, 1e6, "time_budget_minutes");
     EDGENAS_CHECK(!(c.final_with_validation && c.precision == "int8"), Status::invalid_argument,
                   "search config: final_with_validation with int8: the int8 search chooses between post-training "
                   "quantization and QAT on the validation images, which must stay held out (train the final network "
@@ -835,7 +897,7 @@ class Pipeline {
           " bytes (the run was interrupted mid-write)");
     // A record this build does not know would be skipped and its work done again: refuse it.
     static constexpr const char* known[] = {"settings",       "supernet_epoch", "arch_epoch", "candidate",
-                                            "finetune_epoch", "finished",       "rank_check"};
+                                            "finetune_epoch", "final_plan",     "finished",   "rank_check"};
     for (std::size_t i = 0; i < journal_->records().size(); ++i) {
       const json::Value& r = journal_->records()[i];
       EDGENAS_CHECK(r.is_object() && r.find("type") && r.at("type", "record").kind() == json::Value::Kind::string,
@@ -844,8 +906,8 @@ class Pipeline {
       EDGENAS_CHECK(std::any_of(std::begin(known), std::end(known), [&](const char* k) { return type == k; }),
                     Status::corrupt_data,
                     "%s line %zu: unknown record type \"%s\" (this build writes settings, supernet_epoch, arch_epoch, "
-                    "candidate, finetune_epoch, finished and rank_check; was the journal edited, or written by another "
-                    "version?)",
+                    "candidate, finetune_epoch, final_plan, finished and rank_check; was the journal edited, or "
+                    "written by another version?)",
                     journal_->path().c_str(), i + 1, type.c_str());
       EDGENAS_CHECK((i == 0) == (type == "settings"), Status::corrupt_data, "%s line %zu: a \"%s\" record where %s",
                     journal_->path().c_str(), i + 1, type.c_str(),

@@ -23,6 +23,11 @@ struct ChosenNetwork {
   Candidate candidate;
   double validation_accuracy = 0.0, test_accuracy = 0.0, measured_ms = 0.0, xnnpack_agreement = 0.0;
   bool validation_held_out = true;  // false: the final training also trained on the validation images
+  // With a weight average in the final training the average is the model; this is the last
+  // weights' test accuracy beside it (−1: no average kept).
+  double test_accuracy_without_average = -1.0;
+  int final_epochs = 0;              // epochs of the final training (under a time budget: what fitted)
+  double time_budget_minutes = 0.0;  // the run's time budget that sized them (0: none)
   std::string model_path;
   // The deployed precision; test_accuracy, measured_ms and xnnpack_agreement are in it. int8:
   // xnnpack_agreement is XNNPACK int8 against the integer reference, and the float network's
@@ -99,6 +104,8 @@ inline json::Value report_json(const SearchReport& r) {
           .set("validation_accuracy", c.validation_accuracy)
           .set("validation_held_out", c.validation_held_out)
           .set("test_accuracy", c.test_accuracy)
+          .set("test_accuracy_without_average", c.test_accuracy_without_average)
+          .set("final_epochs", c.final_epochs)
           .set("predicted_ms", c.candidate.costs.latency_ms)
           .set("measured_ms", c.measured_ms)
           .set("xnnpack_agreement", c.xnnpack_agreement)
@@ -270,6 +277,14 @@ inline std::string report_markdown(const SearchReport& r) {
     if (!c.validation_held_out)
       add("The final training also trained on the validation images (`--final-with-validation`): its validation "
           "accuracy is not held out; the test accuracy is.\n\n");
+    if (c.time_budget_minutes > 0)
+      add("The final training ran %d epoch%s, what the run's time budget of %g minutes left room for "
+          "(`--time-budget`).\n\n",
+          c.final_epochs, c.final_epochs == 1 ? "" : "s", c.time_budget_minutes);
+    if (c.test_accuracy_without_average >= 0)
+      add("The model is the moving average of the final training's weights (`--weight-average`); the last "
+          "weights test at %.2f %%.\n\n",
+          100 * c.test_accuracy_without_average);
     if (c.device_drift_significant)
       add("When this latency was measured the device ran %.0f %% %s than when the latency table was built "
           "(the table's reference pieces re-timed next to it): compare predictions with care.\n\n",

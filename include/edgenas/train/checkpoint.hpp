@@ -1,15 +1,14 @@
 // edgenas/train/checkpoint.hpp — save and resume training state.
 //
 // File: "ENASCKPT", u32 format version, u32 0, u64 payload bytes, payload, u64 FNV-1a checksum
-// of the payload (little-endian). Payload: identity (a genotype's text, a supernet's space), optimizer name, epochs done,
-// optimizer steps, then named float tensors (parameters, batch-norm statistics, optimizer
-// state). Saving writes `path.tmp`, fsyncs and renames over `path`, so a crash never leaves a
+// of the payload (little-endian). Payload: identity (a genotype's text, a supernet's space), optimizer name, epochs
+// done, optimizer steps, then named float tensors (parameters, batch-norm statistics, optimizer state, the weight
+// average when one is kept). Saving writes `path.tmp`, fsyncs and renames over `path`, so a crash never leaves a
 // half-written checkpoint and never destroys the previous one. Loading checks everything
 // (magic, version, size, checksum, genotype, tensor names and sizes) before touching the network.
 #pragma once
 
 #include <algorithm>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -22,6 +21,7 @@
 #include "edgenas/core/binary_file.hpp"
 #include "edgenas/train/network.hpp"
 #include "edgenas/train/optimizer.hpp"
+#include "edgenas/train/weight_average.hpp"
 
 namespace edgenas::train {
 
@@ -88,7 +88,7 @@ struct NamedTensor {
 };
 
 inline std::vector<NamedTensor> model_state(const std::vector<Parameter*>& params, const std::vector<Buffer>& buffers,
-                                            Optimizer& opt) {
+                                            Optimizer& opt, WeightAverage* average = nullptr) {
   std::vector<NamedTensor> t;
   for (Parameter* p : params) t.push_back({p->name, &p->value});
   for (const Buffer& b : buffers) t.push_back({b.name, b.values});
@@ -97,6 +97,8 @@ inline std::vector<NamedTensor> model_state(const std::vector<Parameter*>& param
     t.push_back({std::string(i < params.size() ? "optimizer.first." : "optimizer.second.") +
                      params[i % params.size()]->name,
                  state[i]});
+  if (average)
+    for (const auto& a : average->state()) t.push_back({a.name, a.values});
   return t;
 }
 
@@ -170,34 +172,48 @@ inline int load_training_state(const std::string& path, const TrainingState& sta
   return static_cast<int>(epochs);
 }
 
-/// The identity (for a network: its genotype text) and optimizer name a checkpoint was
-/// written for, read from a file that passes every integrity check.
-inline std::pair<std::string, std::string> checkpoint_identity(const std::string& path) {
+/// What a checkpoint says about itself, read from a file that passes every integrity check.
+struct CheckpointHeader {
+  std::string identity;   // for a network: its genotype text
+  std::string optimizer;  // sgd or adamw
+  int epochs = 0;
+  std::uint32_t tensors = 0;
+};
+inline CheckpointHeader checkpoint_header(const std::string& path) {
   const std::vector<std::uint8_t> bytes = read_binary_file(path, "checkpoint");
   const Payload payload = checked_payload(path, bytes, checkpoint_magic, checkpoint_version, "checkpoint");
   detail::Reader r{payload.data, payload.size, path};
-  std::string identity = r.string();
-  return {identity, r.string()};
+  CheckpointHeader h;
+  h.identity = r.string();
+  h.optimizer = r.string();
+  h.epochs = static_cast<int>(r.pod<std::uint32_t>());
+  r.pod<std::int64_t>();  // optimizer steps
+  h.tensors = r.pod<std::uint32_t>();
+  return h;
 }
 
-/// Writes the network, optimizer and progress atomically to `path`.
-inline void save_checkpoint(const std::string& path, Network& net, Optimizer& opt, int epochs_done) {
-  save_training_state(path, {to_string(net.genotype()), &opt, detail::model_state(net.parameters(), net.buffers(), opt)},
-                      epochs_done);
+/// Writes the network, optimizer, weight average (if kept) and progress atomically to `path`.
+inline void save_checkpoint(const std::string& path, Network& net, Optimizer& opt, int epochs_done,
+                            WeightAverage* average = nullptr) {
+  save_training_state(
+      path, {to_string(net.genotype()), &opt, detail::model_state(net.parameters(), net.buffers(), opt, average)},
+      epochs_done);
 }
 
 /// Restores a checkpoint into `net` and `opt` (which must be built for the same genotype and
 /// optimizer); returns the number of epochs it had completed. Nothing is modified unless the
 /// whole file checks out.
-inline int load_checkpoint(const std::string& path, Network& net, Optimizer& opt) {
+inline int load_checkpoint(const std::string& path, Network& net, Optimizer& opt, WeightAverage* average = nullptr) {
   return load_training_state(
-      path, {to_string(net.genotype()), &opt, detail::model_state(net.parameters(), net.buffers(), opt)}, "genotype");
+      path, {to_string(net.genotype()), &opt, detail::model_state(net.parameters(), net.buffers(), opt, average)},
+      "genotype");
 }
 
-/// The network a (network) checkpoint holds, with its weights and batch-norm statistics.
+/// The network a (network) checkpoint holds, with its weights and batch-norm statistics — the
+/// averaged ones when the training kept a weight average (what that training evaluates).
 inline std::unique_ptr<Network> load_network(const std::string& path) {
-  const auto [identity, optimizer] = checkpoint_identity(path);
-  const Genotype genotype = parse_genotype(identity);
+  const CheckpointHeader header = checkpoint_header(path);
+  const Genotype genotype = parse_genotype(header.identity);
   // Before building the network: a file too small for its genotype's weights is corrupt, and a
   // forged genotype must not make us allocate gigabytes.
   const auto file_bytes = static_cast<std::uintmax_t>(std::filesystem::file_size(path));
@@ -207,9 +223,15 @@ inline std::unique_ptr<Network> load_network(const std::string& path) {
                 static_cast<long long>(parameter_count(genotype.view())), weight_bytes, file_bytes);
   auto net = std::make_unique<Network>(genotype);
   OptimizerConfig config;
-  config.kind = optimizer == optimizer_name(OptimizerKind::adamw) ? OptimizerKind::adamw : OptimizerKind::sgd;
+  config.kind = header.optimizer == optimizer_name(OptimizerKind::adamw) ? OptimizerKind::adamw : OptimizerKind::sgd;
   Optimizer opt(net->parameters(), config);
-  load_checkpoint(path, *net, opt);
+  if (header.tensors == detail::model_state(net->parameters(), net->buffers(), opt).size()) {
+    load_checkpoint(path, *net, opt);
+    return net;
+  }
+  WeightAverage average(net->parameters(), net->buffers(), 0.5f);  // the decay is not needed to read it
+  load_checkpoint(path, *net, opt, &average);
+  average.swap();
   return net;
 }
 

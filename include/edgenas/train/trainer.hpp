@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "edgenas/data/loader.hpp"
@@ -16,6 +17,7 @@
 #include "edgenas/train/checkpoint.hpp"
 #include "edgenas/train/network.hpp"
 #include "edgenas/train/optimizer.hpp"
+#include "edgenas/train/weight_average.hpp"
 
 namespace edgenas::train {
 
@@ -30,6 +32,9 @@ struct TrainConfig {
   data::Augmentation augmentation{};
   std::uint64_t seed = 1;
   std::string checkpoint;   // saved after every epoch when not empty
+  // Decay of an exponential moving average of the weights kept beside them (weight_average.hpp;
+  // e.g. 0.999); 0: none.
+  float weight_average = 0.0f;
 };
 
 /// Checks a training configuration before anything is allocated or trained: a NaN or
@@ -45,6 +50,9 @@ inline TrainConfig checked(TrainConfig c) {
                 Status::invalid_argument,
                 "TrainConfig: warm-up %g epochs, label smoothing %g, expected >= 0 and [0, 1)",
                 static_cast<double>(c.warmup_epochs), static_cast<double>(c.label_smoothing));
+  EDGENAS_CHECK(c.weight_average >= 0 && c.weight_average < 1, Status::invalid_argument,
+                "TrainConfig: weight average decay %g, expected 0 (none) or below 1 (e.g. 0.999)",
+                static_cast<double>(c.weight_average));
   check(c.optimizer, "TrainConfig");
   return c;
 }
@@ -143,11 +151,14 @@ class Trainer {
     const auto steps_per_epoch = static_cast<std::int64_t>(loader_.batches(true));
     schedule_ = {config_.lr, config_.final_lr, static_cast<std::int64_t>(config_.warmup_epochs * steps_per_epoch),
                  steps_per_epoch * config_.epochs};
+    if (config_.weight_average > 0) average_.emplace(net.parameters(), net.buffers(), config_.weight_average);
   }
 
   int epochs_done() const noexcept { return epochs_done_; }
   bool finished() const noexcept { return epochs_done_ >= config_.epochs; }
   Optimizer& optimizer() noexcept { return optimizer_; }
+  /// The weight average, when the configuration keeps one (swap() it in to evaluate it).
+  WeightAverage* weight_average() noexcept { return average_ ? &*average_ : nullptr; }
   const TrainConfig& config() const noexcept { return config_; }
 
   /// Trains one epoch (the next one) and, if configured, writes the checkpoint.
@@ -172,11 +183,13 @@ class Trainer {
       seen += labels_.size();
       net_.backward(dlogits_);
       optimizer_.step(schedule_(optimizer_.steps()));
+      if (average_) average_->update(optimizer_.steps());
       loss_sum += loss;
       if (progress) progress(b + 1, batches, loss);
     }
     ++epochs_done_;
-    if (!config_.checkpoint.empty()) save_checkpoint(config_.checkpoint, net_, optimizer_, epochs_done_);
+    if (!config_.checkpoint.empty())
+      save_checkpoint(config_.checkpoint, net_, optimizer_, epochs_done_, weight_average());
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return {epochs_done_, loss_sum / static_cast<double>(batches), static_cast<double>(correct) / static_cast<double>(seen),
             seconds, static_cast<double>(seen) / seconds};
@@ -187,7 +200,7 @@ class Trainer {
   EvalStats evaluate(const data::Dataset& d) { return train::evaluate(net_, d, norm_, config_.batch_size); }
 
   /// Continues from a checkpoint written by this configuration.
-  void resume(const std::string& path) { epochs_done_ = load_checkpoint(path, net_, optimizer_); }
+  void resume(const std::string& path) { epochs_done_ = load_checkpoint(path, net_, optimizer_, weight_average()); }
 
  private:
   void check_finite(ConstTensorView logits, int epoch, std::size_t batch) const {
@@ -200,6 +213,7 @@ class Trainer {
   data::BatchLoader loader_;
   Optimizer optimizer_;
   CosineSchedule schedule_;
+  std::optional<WeightAverage> average_;
   int epochs_done_ = 0;
   Tensor images_, dlogits_;
   std::vector<std::int32_t> labels_;
