@@ -647,12 +647,13 @@ class Pipeline {
     for (const json::Value& r : journal_->records())
       if (type_of(r) == "final_plan" && json::dump(r.at("budget_ms", "final_plan"), -1) == json::dump(budget_key, -1))
         return r.at("epochs", "final_plan").as_int("epochs", 1, 100000);
-    // Measured on the full preset: its epochs ran 5–8 % slower than the sample (38 s against 36 s):
-    // each also writes a checkpoint, and the sample's images stay in cache. A tenth more covers it.
+    // Measured on the full preset: its epochs ran 5–8 % slower than the sample (38 s against 36 s;
+    // the sample's images stay in cache, the real epochs also write checkpoints). A tenth more.
     const double epoch_seconds = 1.1 * sampled_epoch_seconds(tc, images, genotype);
-    // After each training: evaluation, XNNPACK's agreement and the latency measurement (≈ 20 s
-    // measured on the full preset); int8 adds QAT, counted as two epochs per QAT epoch.
-    const double after = 30.0 + (int8() ? 2.0 * config_.qat_epochs * epoch_seconds : 0.0);
+    // After each training: evaluation, XNNPACK's agreement and the latency measurement (7 s on the
+    // full preset); int8 adds QAT, an epoch of which (batch 32, fake quantization)
+    // took 4.7 float epochs (34 s against 7.3 s on 10 000 images): counted as five.
+    const double after = 30.0 + (int8() ? 5.0 * scaled_epochs(config_.qat_epochs) * epoch_seconds : 0.0);
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     const double left = config_.time_budget_minutes * 60.0 - elapsed;
     const double share = left / static_cast<double>(networks_left) - after;
