@@ -587,7 +587,6 @@ class Pipeline {
       if (tc.epochs > 0 && config_.time_budget_minutes > 0)
         tc.epochs = epochs_within_time(tc, images, cand.genotype, budget_key, targets.size() - b);
       ch.final_epochs = tc.epochs;
-      ch.time_budget_minutes = config_.time_budget_minutes;
       if (tc.epochs > 0) {
         train::Trainer trainer(*net, images, norm_, tc);
         if (std::filesystem::exists(tc.checkpoint)) {
@@ -698,6 +697,7 @@ class Pipeline {
     report_.table_drift_significant = table_drift_.significant;
     report_.table_drift_when = table_drift_when_;
     report_.latency_statistic = config_.latency_statistic;
+    report_.time_budget_minutes = config_.time_budget_minutes;
     report_.space = config_.space.name;
     report_.strategy = std::string(strategy_name(config_.strategy));
     report_.preset = config_.preset;

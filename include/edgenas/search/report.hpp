@@ -26,8 +26,7 @@ struct ChosenNetwork {
   // With a weight average in the final training the average is the model; this is the last
   // weights' test accuracy beside it (−1: no average kept).
   double test_accuracy_without_average = -1.0;
-  int final_epochs = 0;              // epochs of the final training (under a time budget: what fitted)
-  double time_budget_minutes = 0.0;  // the run's time budget that sized them (0: none)
+  int final_epochs = 0;  // epochs of the final training (under a time budget: what fitted)
   std::string model_path;
   // The deployed precision; test_accuracy, measured_ms and xnnpack_agreement are in it. int8:
   // xnnpack_agreement is XNNPACK int8 against the integer reference, and the float network's
@@ -75,6 +74,7 @@ struct SearchReport {
   bool table_drift_significant = false;
   std::string table_drift_when;               // which moments: e.g. "now, against when T was measured"
   std::string latency_statistic = "typical";  // what predicted and measured latencies are
+  double time_budget_minutes = 0.0;           // the run's, which sized the final trainings (0: none)
 };
 
 inline json::Value candidate_json(const Candidate& c) {
@@ -277,10 +277,10 @@ inline std::string report_markdown(const SearchReport& r) {
     if (!c.validation_held_out)
       add("The final training also trained on the validation images (`--final-with-validation`): its validation "
           "accuracy is not held out; the test accuracy is.\n\n");
-    if (c.time_budget_minutes > 0)
+    if (r.time_budget_minutes > 0)
       add("The final training ran %d epoch%s, what the run's time budget of %g minutes left room for "
           "(`--time-budget`).\n\n",
-          c.final_epochs, c.final_epochs == 1 ? "" : "s", c.time_budget_minutes);
+          c.final_epochs, c.final_epochs == 1 ? "" : "s", r.time_budget_minutes);
     if (c.test_accuracy_without_average >= 0)
       add("The model is the moving average of the final training's weights (`--weight-average`); the last "
           "weights test at %.2f %%.\n\n",

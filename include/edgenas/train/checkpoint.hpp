@@ -176,7 +176,6 @@ inline int load_training_state(const std::string& path, const TrainingState& sta
 struct CheckpointHeader {
   std::string identity;   // for a network: its genotype text
   std::string optimizer;  // sgd or adamw
-  int epochs = 0;
   std::uint32_t tensors = 0;
 };
 inline CheckpointHeader checkpoint_header(const std::string& path) {
@@ -186,8 +185,8 @@ inline CheckpointHeader checkpoint_header(const std::string& path) {
   CheckpointHeader h;
   h.identity = r.string();
   h.optimizer = r.string();
-  h.epochs = static_cast<int>(r.pod<std::uint32_t>());
-  r.pod<std::int64_t>();  // optimizer steps
+  r.pod<std::uint32_t>();  // epochs done
+  r.pod<std::int64_t>();   // optimizer steps
   h.tensors = r.pod<std::uint32_t>();
   return h;
 }

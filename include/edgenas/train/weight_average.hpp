@@ -40,8 +40,6 @@ class WeightAverage {
     for (const NamedValues& t : live_) average_.push_back(*t.values);
   }
 
-  float decay() const noexcept { return decay_; }
-
   /// Folds the current weights in; `step` is the optimizer's step count after its update.
   void update(std::int64_t step) noexcept {
     const float d = average_decay(decay_, step), w = 1.0f - d;
