@@ -159,3 +159,9 @@ TEST_CASE("genotypes are keys by value: equal genotypes hash equally and differe
   b.blocks.back().se = !b.blocks.back().se;
   CHECK(hash_value(a) != hash_value(b));
 }
+
+TEST_CASE("json objects: set adds a key once and replaces its value in place", "[search][config]") {
+  json::Value v = json::Value().set("a", 1).set("b", 2).set("a", 3);
+  CHECK(json::dump(v, -1) == "{\"a\":3,\"b\":2}");
+  CHECK(json::parse(json::dump(v, -1)).at("a", "v").as_int("a") == 3);
+}

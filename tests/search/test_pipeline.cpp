@@ -286,6 +286,21 @@ TEST_CASE("the final training can take the validation images too, and the report
   CHECK(model.weights == train::load_network(dir.file("all/final.ckpt"))->inference_weights());
 }
 
+TEST_CASE("epochs at pace: the rest of a training at the mean pace of its epochs so far", "[search][config]") {
+  // Nothing timed yet: the plan stands.
+  CHECK(epochs_at_pace(43, 100, 2772.8, 0, 0.0) == 43);
+  // The full preset's run of 2026-12-04: planned 43 at 63.6 s, its first four epochs took 264.4 s
+  // (66.1 s each): 4 + floor((2772.8 - 264.4) / 66.1) = 41.
+  CHECK(epochs_at_pace(43, 100, 2772.8, 4, 264.4) == 41);
+  // Faster than planned: more, up to the configured count.
+  CHECK(epochs_at_pace(10, 12, 1000.0, 2, 20.0) == 12);
+  CHECK(epochs_at_pace(10, 60, 500.0, 2, 20.0) == 50);
+  // Already over: stop now, never below the epochs done; never above them when they exceed the cap.
+  CHECK(epochs_at_pace(10, 60, 100.0, 3, 150.0) == 3);
+  CHECK(epochs_at_pace(10, 2, 1000.0, 3, 30.0) == 3);
+  CHECK(epochs_at_pace(1, 60, -5.0, 1, 40.0) == 1);
+}
+
 TEST_CASE("a time budget sizes the final training to what the earlier stages left, once, journaled",
           "[search][pipeline]") {
   set_num_threads(2);
@@ -325,6 +340,64 @@ TEST_CASE("a time budget sizes the final training to what the earlier stages lef
   CHECK(run("ample", 600, true) == 3);
   CHECK(plans("ample").size() == 1);
   CHECK_THAT(read(dir.file("ample/result.json")), Catch::Contains("\"final_epochs\": 3"));
+
+  // Re-planned at the real pace: a search cancelled after its first final epoch, its plan edited
+  // as if the sample had misjudged the epochs, then resumed. Before each epoch the epochs so far
+  // (journaled) decide how many fit in the plan's training seconds: fewer when they ran slower,
+  // more (up to --finetune-epochs) when faster; the change is journaled once.
+  const auto replanned = [&](const std::string& out, int planned, double paces) {
+    SearchConfig c = small_config(dir.file(out), table);
+    c.final_epochs = 3;
+    c.time_budget_minutes = 600;
+    bool second_epoch = false;
+    Callbacks cb;
+    cb.progress = [&](const ProgressEvent& e) {
+      second_epoch = e.stage == Stage::final_training && e.task.find("epoch 2/") != std::string::npos;
+    };
+    cb.cancel = [&] { return second_epoch; };
+    REQUIRE_FALSE(Pipeline(c, cb).run());
+    const std::string journal = dir.file(out + "/journal.jsonl");
+    const auto records = [&] {
+      std::vector<json::Value> found;
+      std::istringstream lines(read(journal));
+      for (std::string line; std::getline(lines, line);) found.push_back(json::parse(line));
+      return found;
+    };
+    const auto replans = [&] {
+      std::vector<json::Value> found;
+      for (json::Value& r : records())
+        if (r.at("type", "record").as_string("type") == "final_replan") found.push_back(std::move(r));
+      return found;
+    };
+    double first_epoch = 0;
+    for (const json::Value& r : records())
+      if (r.at("type", "record").as_string("type") == "finetune_epoch")
+        first_epoch = r.at("seconds", "record").as_number("seconds");
+    REQUIRE(first_epoch > 0);
+    CHECK(replans().empty());
+    // The plan's training seconds now hold `paces` times the first epoch's time.
+    std::string text;
+    for (json::Value& r : records()) {
+      if (r.at("type", "record").as_string("type") == "final_plan")
+        r.set("epochs", planned).set("training_seconds", paces * first_epoch);
+      text += json::dump(r, -1) + "\n";
+    }
+    std::ofstream(journal, std::ios::trunc) << text;
+    c.resume = true;
+    Pipeline p(c);
+    REQUIRE(p.run());
+    REQUIRE(replans().size() == 1);
+    CHECK(replans()[0].at("after_epoch", "replan").as_int("after_epoch") == 1);
+    CHECK(replans()[0].at("epochs", "replan").as_int("epochs") == p.report().chosen.at(0).final_epochs);
+    // Resuming the finished search re-plans nothing.
+    CHECK(Pipeline(c).run());
+    CHECK(replans().size() == 1);
+    return p.report().chosen.at(0).final_epochs;
+  };
+  // The first epoch took 2/3 of the time left for three: one fits, the training ends after it.
+  CHECK(replanned("slower", 3, 1.5) == 1);
+  // Planned at two, the time holds many: three, the configured count, never more.
+  CHECK(replanned("faster", 2, 100) == 3);
 }
 
 TEST_CASE("search settings out of range or NaN are refused before any work naming the field", "[search][config]") {

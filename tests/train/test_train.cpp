@@ -419,6 +419,50 @@ TEST_CASE("a weight average resumes bit-for-bit from a checkpoint, and load_netw
   CHECK_THROWS_WITH(train::Trainer(other, d, norm, config), Catch::Contains("weight average decay 1"));
 }
 
+TEST_CASE("a training re-sized mid-way ends as one resumed with the new length, never before the epochs done",
+          "[train][schedule][checkpoint]") {
+  const test::TempDir scratch("train_set_epochs");
+  const std::string path = (scratch.path() / "resized.ckpt").string();
+  const data::Dataset d = tiny_dataset(96, 8);
+  const data::Normalization norm{{0.5f, 0.5f}, {0.25f, 0.25f}};
+  train::TrainConfig config;
+  config.epochs = 4, config.batch_size = 16, config.lr = 0.05f, config.warmup_epochs = 0.5f, config.seed = 4;
+  const Genotype g = parse_genotype(every_feature);
+  for (const int length : {2, 5}) {
+    INFO("re-sized to " << length << " epochs after one of 4");
+    // Straight through: one epoch planned as 4, then re-sized.
+    train::Network straight(g, 7);
+    train::Trainer t(straight, d, norm, config);
+    t.train_epoch();
+    t.set_epochs(length);
+    CHECK(t.config().epochs == length);
+    int ran = 1;
+    while (!t.finished()) t.train_epoch(), ++ran;
+    CHECK(ran == length);
+    // The same first epoch checkpointed, then a training configured with the new length resumes
+    // it: the schedule from epoch 2 on is the new length's cosine in both.
+    train::TrainConfig first = config;
+    first.checkpoint = path;
+    {
+      train::Network net(g, 7);
+      train::Trainer one(net, d, norm, first);
+      one.train_epoch();
+    }
+    train::TrainConfig rest = first;
+    rest.epochs = length;
+    train::Network resumed(g, 99);
+    train::Trainer r(resumed, d, norm, rest);
+    r.resume(path);
+    while (!r.finished()) r.train_epoch();
+    CHECK(snapshot(resumed) == snapshot(straight));
+    // A re-size to fewer epochs than are done is refused; to exactly those, the training ends.
+    CHECK_THROWS_WITH(r.set_epochs(length - 1), Catch::Contains("Trainer::set_epochs: " + std::to_string(length - 1) +
+                                                                " epochs, expected " + std::to_string(length)));
+    r.set_epochs(length);
+    CHECK(r.finished());
+  }
+}
+
 TEST_CASE("training is deterministic for a seed", "[train][determinism]") {
   set_num_threads(2);
   const data::Dataset d = tiny_dataset(64, 5);

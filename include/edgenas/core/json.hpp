@@ -85,8 +85,14 @@ class Value {
     return *v;
   }
   /// Appends a member (objects) — for building documents to write.
+  /// Sets `key` (replacing its value if it is already there, in place).
   Value& set(std::string key, Value value) {
     if (kind_ == Kind::null) kind_ = Kind::object;
+    for (auto& [k, v] : object_)
+      if (k == key) {
+        v = std::move(value);
+        return *this;
+      }
     object_.emplace_back(std::move(key), std::move(value));
     return *this;
   }

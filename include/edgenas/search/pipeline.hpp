@@ -54,6 +54,7 @@
 #include "edgenas/search/memory.hpp"
 #include "edgenas/search/rank_check.hpp"
 #include "edgenas/search/report.hpp"
+#include "edgenas/search/time_budget.hpp"
 #include "edgenas/train.hpp"
 #include "edgenas/train/qat.hpp"
 
@@ -588,14 +589,18 @@ class Pipeline {
         tc.epochs = epochs_within_time(tc, images, cand.genotype, budget_key, targets.size() - b);
       ch.final_epochs = tc.epochs;
       if (tc.epochs > 0) {
+        const bool paced = config_.time_budget_minutes > 0;
         train::Trainer trainer(*net, images, norm_, tc);
         if (std::filesystem::exists(tc.checkpoint)) {
           trainer.resume(tc.checkpoint);
           journal_recovered_epochs("finetune_epoch", budget_key, trainer.epochs_done());
         }
-        while (!trainer.finished()) {
+        while (true) {
+          if (paced) keep_to_time_budget(trainer, budget_key);
+          if (trainer.finished()) break;
           const std::string task = std::string(retrain ? "retrain epoch " : "fine-tune epoch ") +
-                                   std::to_string(trainer.epochs_done() + 1) + "/" + std::to_string(tc.epochs);
+                                   std::to_string(trainer.epochs_done() + 1) + "/" +
+                                   std::to_string(trainer.config().epochs);
           const auto e = trainer.train_epoch(training_progress(Stage::final_training, task));
           journal_->append(json::Value()
                                .set("type", "finetune_epoch")
@@ -606,6 +611,7 @@ class Pipeline {
                                .set("seconds", e.seconds)
                                .set("images", static_cast<double>(images.size())));
         }
+        ch.final_epochs = trainer.config().epochs;
         // The average becomes the model; the last weights' test accuracy is kept beside it.
         if (train::WeightAverage* average = trainer.weight_average()) {
           ch.test_accuracy_without_average = train::evaluate(*net, test, norm_, config_.eval_batch).accuracy;
@@ -643,9 +649,8 @@ class Pipeline {
   // itself is exactly what that fixed count trains; journaled, so a resume trains the same count.
   int epochs_within_time(const train::TrainConfig& tc, const data::Dataset& images, const Genotype& genotype,
                          const json::Value& budget_key, std::size_t networks_left) {
-    for (const json::Value& r : journal_->records())
-      if (type_of(r) == "final_plan" && json::dump(r.at("budget_ms", "final_plan"), -1) == json::dump(budget_key, -1))
-        return r.at("epochs", "final_plan").as_int("epochs", 1, 100000);
+    if (const json::Value* plan = latest_plan(budget_key))  // a resume: as planned (and re-planned) before
+      return plan->at("epochs", "final_plan").as_int("epochs", 1, 100000);
     // Measured on the full preset: its epochs ran 5–8 % slower than the sample (38 s against 36 s;
     // the sample's images stay in cache, the real epochs also write checkpoints). A tenth more.
     const double epoch_seconds = 1.1 * sampled_epoch_seconds(tc, images, genotype);
@@ -663,13 +668,66 @@ class Pipeline {
                          .set("budget_ms", budget_key)
                          .set("epochs", epochs)
                          .set("epoch_seconds", epoch_seconds)
-                         .set("seconds_left", left));
+                         .set("seconds_left", left)
+                         .set("training_seconds", share));
     char line[240];
     std::snprintf(line, sizeof line, "time budget: %.1f of %g min left, %.1f s per epoch: %d of %d final epochs%s",
                   left / 60.0, config_.time_budget_minutes, epoch_seconds, epochs, tc.epochs,
                   share < epoch_seconds ? " (the budget is spent; one epoch all the same)" : "");
     log(line);
     return epochs;
+  }
+
+  // The latest final_plan or final_replan record of a budget's final training, if any.
+  const json::Value* latest_plan(const json::Value& budget_key) const {
+    const json::Value* found = nullptr;
+    for (const json::Value& r : journal_->records())
+      if ((type_of(r) == "final_plan" || type_of(r) == "final_replan") &&
+          json::dump(r.at("budget_ms", "final_plan"), -1) == json::dump(budget_key, -1))
+        found = &r;
+    return found;
+  }
+
+  // Before each final epoch under a time budget: at the pace the epochs so far really ran
+  // (journaled, so a resume decides the same), how many fit in the plan's training seconds? The
+  // training is lengthened (up to --finetune-epochs) or shortened to that, and the change journaled.
+  void keep_to_time_budget(train::Trainer& trainer, const json::Value& budget_key) {
+    const json::Value* first = nullptr;
+    for (const json::Value& r : journal_->records())
+      if (type_of(r) == "final_plan" && json::dump(r.at("budget_ms", "final_plan"), -1) == json::dump(budget_key, -1))
+        first = &r;
+    if (!first || !first->find("training_seconds")) return;  // planned by a version that did not re-plan
+    const double training_seconds = first->at("training_seconds", "final_plan").as_number("training_seconds");
+    const int done = trainer.epochs_done();
+    std::vector<double> seconds(static_cast<std::size_t>(done) + 1, -1.0);  // the latest record of each epoch
+    for (const json::Value& r : journal_->records()) {
+      if (type_of(r) != "finetune_epoch" || !r.find("seconds") ||
+          json::dump(r.at("budget_ms", "finetune_epoch"), -1) != json::dump(budget_key, -1))
+        continue;
+      const int e = r.at("epoch", "finetune_epoch").as_int("epoch", 1, 100000);
+      if (e <= done) seconds[static_cast<std::size_t>(e)] = r.at("seconds", "finetune_epoch").as_number("seconds");
+    }
+    double timed_seconds = 0;
+    int timed = 0;
+    for (int e = 1; e <= done; ++e)
+      if (seconds[static_cast<std::size_t>(e)] >= 0) timed_seconds += seconds[static_cast<std::size_t>(e)], ++timed;
+    if (timed == 0) return;
+    // Epochs recovered from a checkpoint have no time in the journal: counted at the others' pace.
+    const double spent = timed_seconds * done / timed;
+    const int planned = trainer.config().epochs;
+    const int fit = epochs_at_pace(planned, scaled_epochs(config_.final_epochs), training_seconds, done, spent);
+    if (fit == planned) return;
+    trainer.set_epochs(fit);
+    journal_->append(json::Value()
+                         .set("type", "final_replan")
+                         .set("budget_ms", budget_key)
+                         .set("after_epoch", done)
+                         .set("epochs", fit)
+                         .set("epoch_seconds", spent / done));
+    char line[200];
+    std::snprintf(line, sizeof line, "time budget: epochs take %.1f s, not %.1f s as sampled: %d final epochs, not %d",
+                  spent / done, first->at("epoch_seconds", "final_plan").as_number("epoch_seconds"), fit, planned);
+    log(line);
   }
 
   // Seconds per epoch of training `genotype` on `images`: a scratch network trains a sample of
@@ -897,19 +955,20 @@ class Pipeline {
       log("journal: dropped an unfinished record of " + std::to_string(journal_->torn_bytes()) +
           " bytes (the run was interrupted mid-write)");
     // A record this build does not know would be skipped and its work done again: refuse it.
-    static constexpr const char* known[] = {"settings",       "supernet_epoch", "arch_epoch", "candidate",
-                                            "finetune_epoch", "final_plan",     "finished",   "rank_check"};
+    static constexpr const char* known[] = {"settings",   "supernet_epoch", "arch_epoch", "candidate", "finetune_epoch",
+                                            "final_plan", "final_replan",   "finished",   "rank_check"};
     for (std::size_t i = 0; i < journal_->records().size(); ++i) {
       const json::Value& r = journal_->records()[i];
       EDGENAS_CHECK(r.is_object() && r.find("type") && r.at("type", "record").kind() == json::Value::Kind::string,
                     Status::corrupt_data, "%s line %zu: a record without a \"type\"", journal_->path().c_str(), i + 1);
       const std::string type = type_of(r);
-      EDGENAS_CHECK(std::any_of(std::begin(known), std::end(known), [&](const char* k) { return type == k; }),
-                    Status::corrupt_data,
-                    "%s line %zu: unknown record type \"%s\" (this build writes settings, supernet_epoch, arch_epoch, "
-                    "candidate, finetune_epoch, final_plan, finished and rank_check; was the journal edited, or "
-                    "written by another version?)",
-                    journal_->path().c_str(), i + 1, type.c_str());
+      EDGENAS_CHECK(
+          std::any_of(std::begin(known), std::end(known), [&](const char* k) { return type == k; }),
+          Status::corrupt_data,
+          "%s line %zu: unknown record type \"%s\" (this build writes settings, supernet_epoch, arch_epoch, "
+          "candidate, finetune_epoch, final_plan, final_replan, finished and rank_check; was the journal edited, or "
+          "written by another version?)",
+          journal_->path().c_str(), i + 1, type.c_str());
       EDGENAS_CHECK((i == 0) == (type == "settings"), Status::corrupt_data, "%s line %zu: a \"%s\" record where %s",
                     journal_->path().c_str(), i + 1, type.c_str(),
                     i == 0 ? "the settings must come first" : "only the first line holds settings");

@@ -161,6 +161,16 @@ class Trainer {
   WeightAverage* weight_average() noexcept { return average_ ? &*average_ : nullptr; }
   const TrainConfig& config() const noexcept { return config_; }
 
+  /// Changes how many epochs the training runs (a time budget re-planned at the epochs' real
+  /// pace): the cosine schedule is stretched over the new length from the next step on, so the
+  /// learning rate still ends at its final value. Not fewer than the epochs already done.
+  void set_epochs(int epochs) {
+    EDGENAS_CHECK(epochs >= epochs_done_ && epochs <= 10000, Status::invalid_argument,
+                  "Trainer::set_epochs: %d epochs, expected %d (the epochs done) to 10000", epochs, epochs_done_);
+    config_.epochs = epochs;
+    schedule_.total_steps = static_cast<std::int64_t>(loader_.batches(true)) * epochs;
+  }
+
   /// Trains one epoch (the next one) and, if configured, writes the checkpoint.
   EpochStats train_epoch(const Progress& progress = {}) {
     const auto start = std::chrono::steady_clock::now();
