@@ -645,8 +645,8 @@ class Pipeline {
   // The final training's epochs under config.time_budget_minutes: as many as fit in what the
   // earlier stages left (shared equally by the networks still to train, less a reserve for
   // testing, measuring and exporting each), at most the configured count, at least one. Sized
-  // from timed training steps on a scratch network of the same architecture, so the training
-  // itself is exactly what that fixed count trains; journaled, so a resume trains the same count.
+  // from timed training steps on a scratch network of the same architecture (keep_to_time_budget
+  // then corrects it at the real epochs' pace); journaled, so a resume trains the same count.
   int epochs_within_time(const train::TrainConfig& tc, const data::Dataset& images, const Genotype& genotype,
                          const json::Value& budget_key, std::size_t networks_left) {
     if (const json::Value* plan = latest_plan(budget_key))  // a resume: as planned (and re-planned) before
