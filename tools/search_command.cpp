@@ -266,7 +266,7 @@ void add_search_command(CLI::App& app, Action& run) {
        "accuracy is then not held out; fp32 only)");
   field("--time-budget", &C::time_budget_minutes,
         "Minutes of wall time for the whole run: the final training trains as many of its --finetune-epochs as "
-        "fit in what the earlier stages left (0: none)")
+        "fit in what the earlier stages left, re-planned before each epoch at the pace the epochs run (0: none)")
       ->check(number(0, 1e6));
   field("--weight-average", &C::final_weight_average,
         "Keep a moving average of the final training's weights with this decay (e.g. 0.999), the average "
