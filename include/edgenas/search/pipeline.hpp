@@ -28,12 +28,15 @@
 // has one, measures the latency table and the chosen networks (search/latency_service.hpp).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <unordered_map>
 
 #include "edgenas/core/atomic_file.hpp"
@@ -649,7 +652,8 @@ class Pipeline {
   // then corrects it at the real epochs' pace); journaled, so a resume trains the same count.
   int epochs_within_time(const train::TrainConfig& tc, const data::Dataset& images, const Genotype& genotype,
                          const json::Value& budget_key, std::size_t networks_left) {
-    if (const json::Value* plan = latest_plan(budget_key))  // a resume: as planned (and re-planned) before
+    // A resume: as planned (and re-planned) before.
+    if (const json::Value* plan = last_record({"final_plan", "final_replan"}, budget_key))
       return plan->at("epochs", "final_plan").as_int("epochs", 1, 100000);
     // Measured on the full preset: its epochs ran 5–8 % slower than the sample (38 s against 36 s;
     // the sample's images stay in cache, the real epochs also write checkpoints). A tenth more.
@@ -678,13 +682,17 @@ class Pipeline {
     return epochs;
   }
 
-  // The latest final_plan or final_replan record of a budget's final training, if any.
-  const json::Value* latest_plan(const json::Value& budget_key) const {
+  // Whether a journal record belongs to the final training under this latency budget.
+  static bool of_budget(const json::Value& r, const json::Value& budget_key) {
+    const json::Value* b = r.find("budget_ms");
+    return b && json::dump(*b, -1) == json::dump(budget_key, -1);
+  }
+
+  // The journal's last record of one of `types` for this budget's final training, if any.
+  const json::Value* last_record(std::initializer_list<std::string_view> types, const json::Value& budget_key) const {
     const json::Value* found = nullptr;
     for (const json::Value& r : journal_->records())
-      if ((type_of(r) == "final_plan" || type_of(r) == "final_replan") &&
-          json::dump(r.at("budget_ms", "final_plan"), -1) == json::dump(budget_key, -1))
-        found = &r;
+      if (std::find(types.begin(), types.end(), type_of(r)) != types.end() && of_budget(r, budget_key)) found = &r;
     return found;
   }
 
@@ -692,18 +700,13 @@ class Pipeline {
   // (journaled, so a resume decides the same), how many fit in the plan's training seconds? The
   // training is lengthened (up to --finetune-epochs) or shortened to that, and the change journaled.
   void keep_to_time_budget(train::Trainer& trainer, const json::Value& budget_key) {
-    const json::Value* first = nullptr;
-    for (const json::Value& r : journal_->records())
-      if (type_of(r) == "final_plan" && json::dump(r.at("budget_ms", "final_plan"), -1) == json::dump(budget_key, -1))
-        first = &r;
+    const json::Value* first = last_record({"final_plan"}, budget_key);
     if (!first || !first->find("training_seconds")) return;  // planned by a version that did not re-plan
     const double training_seconds = first->at("training_seconds", "final_plan").as_number("training_seconds");
     const int done = trainer.epochs_done();
     std::vector<double> seconds(static_cast<std::size_t>(done) + 1, -1.0);  // the latest record of each epoch
     for (const json::Value& r : journal_->records()) {
-      if (type_of(r) != "finetune_epoch" || !r.find("seconds") ||
-          json::dump(r.at("budget_ms", "finetune_epoch"), -1) != json::dump(budget_key, -1))
-        continue;
+      if (type_of(r) != "finetune_epoch" || !r.find("seconds") || !of_budget(r, budget_key)) continue;
       const int e = r.at("epoch", "finetune_epoch").as_int("epoch", 1, 100000);
       if (e <= done) seconds[static_cast<std::size_t>(e)] = r.at("seconds", "finetune_epoch").as_number("seconds");
     }
