@@ -210,9 +210,11 @@ void add_search_command(CLI::App& app, Action& run) {
       ->check(number(0, 1e9));
   field("--out", &C::out, "Output folder (journal, checkpoints, report); default out/search");
   flag("--resume", &C::resume, "Continue the search in --out after an interruption");
-  cmd->add_option("--strategy", o->strategy,
-                  "random, evolution (regularized/aging; default), nsga2, reinforce (MnasNet's policy gradient) or "
-                  "differentiable (FBNet's Gumbel-softmax, latency in the loss)")
+  cmd->add_option(
+         "--strategy", o->strategy,
+         "random, evolution (regularized/aging; the default and the quick preset's), nsga2, reinforce "
+         "(MnasNet's policy gradient) or differentiable (FBNet's Gumbel-softmax, latency in the loss; the full "
+         "preset's, with --latency-beta 0)")
       ->check(CLI::IsMember({"random", "evolution", "nsga2", "reinforce", "differentiable"}));
   field("--evaluations", &C::evaluations, "Distinct architectures evaluated")->check(number(1, 1e6));
   field("--population", &C::population, "Population of evolution / NSGA-II")->check(number(2, 100000));
@@ -243,7 +245,9 @@ void add_search_command(CLI::App& app, Action& run) {
   field("--latency-alpha", &C::latency_alpha,
         "differentiable: alpha of FBNet's loss CE*alpha*ln(LAT_us)^beta (default 0.2)")
       ->check(number(1e-9, 1e3));
-  field("--latency-beta", &C::latency_beta, "differentiable: beta of that loss (default 0.6)")->check(number(0, 10));
+  field("--latency-beta", &C::latency_beta,
+        "differentiable: beta of that loss (default 0.6; the full preset's 0: the budgets alone bound latency)")
+      ->check(number(0, 10));
   field("--supernet-epochs", &C::supernet_epochs, "Epochs of supernet training")->check(epochs());
   field("--supernet", &C::supernet_init, "Start from this supernet checkpoint (e.g. OUT/supernet.ckpt of another run)")
       ->check(CLI::ExistingFile);

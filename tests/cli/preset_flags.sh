@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A preset's switches can be turned off from the command line: the full preset trains its
-# supernet with progressive shrinking, `--sandwich` makes it the sandwich rule. Read from the
+# supernet with progressive shrinking, `--sandwich` makes it the sandwich rule; it searches with
+# FBNet's strategy without the latency term, `--strategy` and `--latency-beta` choose others. Read from the
 # settings the search journals at its start (each search is stopped once they are written).
 #   preset_flags.sh EDGENAS SPACE_JSON
 set -u
@@ -42,6 +43,11 @@ expect() {
 expect full '"progressive_shrinking":true' --preset full
 expect full-sandwich '"progressive_shrinking":false' --preset full --sandwich
 expect quick '"progressive_shrinking":false' --preset quick
+expect full-strategy '"strategy":"differentiable"' --preset full
+expect full-beta '"latency_beta":0,' --preset full
+expect full-evolution '"strategy":"evolution"' --preset full --strategy evolution
+expect full-fbnet-beta '"latency_beta":0.5,' --preset full --latency-beta 0.5
+expect quick-strategy '"strategy":"evolution"' --preset quick
 expect quick-shrinking '"progressive_shrinking":true' --preset quick --progressive-shrinking
 
 [ $failures -eq 0 ] && echo "preset flags: all passed"

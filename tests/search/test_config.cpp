@@ -20,6 +20,9 @@ TEST_CASE("presets are plain values and every field survives JSON", "[search][co
   CHECK(presets::full().evaluations == 100);
   CHECK(presets::full().supernet_epochs == 2);
   CHECK(presets::full().progressive_shrinking);
+  CHECK(presets::full().strategy == Strategy::differentiable);  // FBNet without its latency term
+  CHECK(presets::full().latency_beta == 0.0);
+  CHECK(presets::quick().strategy == Strategy::evolution);
   CHECK_THROWS_WITH(presets::named("huge"), Catch::Contains("unknown preset \"huge\""));
 
   SearchConfig c = presets::full();
