@@ -142,6 +142,15 @@ TEST_CASE("a cancelled search resumes to the front of an uninterrupted one", "[s
   SearchConfig other = config;
   other.evaluations = 7;
   CHECK_THROWS_WITH(Pipeline(other).run(), Catch::Contains("started with evaluations = 6, now 7"));
+  // … and is refused before it writes anything: another space, with its latency to be measured
+  // here, leaves the run's space.json as it was and measures no table.
+  const std::string space_json = read(dir.file("cancelled/space.json"));
+  SearchConfig other_space = config;
+  other_space.space = spaces::fmnist_mcu();
+  other_space.tables.clear();
+  CHECK_THROWS_WITH(Pipeline(other_space).run(), Catch::Contains("started with space = "));
+  CHECK(read(dir.file("cancelled/space.json")) == space_json);
+  CHECK_FALSE(std::filesystem::exists(dir.file("cancelled/latency-1t.json")));
   config.resume = false;
   CHECK_THROWS_WITH(Pipeline(config), Catch::Contains("already holds a search") && Catch::Contains("--resume"));
 

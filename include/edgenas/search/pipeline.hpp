@@ -225,6 +225,10 @@ class Pipeline {
   void measure_latency_here() {
     open_journal();  // only now: a search that failed on its data leaves no journal behind
     resolve_parallel_settings();
+    // Before anything in `out` is written: resuming with, say, another --space must not replace
+    // the finished run's latency table, kernel plan and space.json (the tables' keys, known only
+    // once they are loaded, are checked again below).
+    require_journaled_settings(to_json(config_));
     // The space as searched (after --space auto or "resolutions": "data" followed the data):
     // what `edgenas latency build --space OUT/space.json` takes to measure a table on a board.
     write_file_atomically(path("space.json"), json::dump(to_json(config_.space)) + "\n");
@@ -305,11 +309,17 @@ class Pipeline {
       for (const auto& [key, value] : settings.as_object("settings")) record.set(key, value);
       journal_->append(record);
     } else {
-      const std::string diff = first_difference(journal_->records().front(), settings);
-      EDGENAS_CHECK(diff.empty(), Status::invalid_argument,
-                    "%s: this search was started with %s; resume with the same settings or use another --out",
-                    journal_->path().c_str(), diff.c_str());
+      require_journaled_settings(settings);
     }
+  }
+
+  // A resumed search must run with the settings its journal started with.
+  void require_journaled_settings(const json::Value& settings) const {
+    if (journal_->records().empty()) return;
+    const std::string diff = first_difference(journal_->records().front(), settings);
+    EDGENAS_CHECK(diff.empty(), Status::invalid_argument,
+                  "%s: this search was started with %s; resume with the same settings or use another --out",
+                  journal_->path().c_str(), diff.c_str());
   }
 
   // Shards and proposals per round decide results. Left to default (0), a resumed search keeps
