@@ -14,12 +14,18 @@
 //
 // With --standalone-epochs the architectures are also trained alone again (E epochs of the
 // check's schedule, training seed S) and correlated with the file's stand-alone accuracies: the
-// ceiling a reference of that length and noise allows any supernet to reach.
+// reference's own repeatability. From it follows the τ a noise-free ranking would reach against
+// one such training (higher than the repeatability: only one side is noisy) and what the
+// supernet's τ means against the architectures' true order (edgenas/core/rank_ceiling.hpp).
+// `--ceiling SELF_TAU` prints that table alone, for a repeatability measured before, without a
+// supernet or any training (`--signal-tau T --trainings K` converts a τ measured against the mean
+// of K trainings).
 //
 // The validation split must be the one the check used (the search's --validation-images and
 // --seed: the defaults are the presets').
 #include <cstdio>
 #include <cstdlib>
+#include <edgenas/core/rank_ceiling.hpp>
 #include <edgenas/data.hpp>
 #include <edgenas/data/source.hpp>
 #include <edgenas/search.hpp>
@@ -38,7 +44,8 @@ namespace {
   std::fprintf(stderr,
                "rank_supernet: %s\nusage: rank_supernet --supernet FILE --rank-check FILE [--space NAME|FILE.json] "
                "[--calibration-images N] [--validation-images N] [--split-seed N] [--threads N] "
-               "[--standalone-epochs N --standalone-seed N]\n",
+               "[--standalone-epochs N --standalone-seed N]\n"
+               "       rank_supernet --ceiling SELF_TAU [--architectures N] [--signal-tau T [--trainings K]]\n",
                problem);
   std::exit(2);
 }
@@ -59,12 +66,44 @@ long long whole_number(const std::string& arg, const char* text, long long lo, l
               .c_str());
   return v;
 }
+double fraction(const std::string& arg, const char* text) {
+  char* end = nullptr;
+  const double v = std::strtod(text, &end);
+  if (*text == '\0' || *end != '\0' || !(v > -1 && v < 1))
+    usage((arg + " " + text + ": expected a Kendall tau between -1 and 1").c_str());
+  return v;
+}
+
+// What a reference that repeats itself with τ `self` lets a ranking signal show (no training).
+void print_ceiling(double self, std::size_t architectures, std::optional<double> signal, int signal_trainings) {
+  EDGENAS_CHECK(self > 0, Status::invalid_argument, "--ceiling %g: the reference must agree with itself above 0", self);
+  std::printf(
+      "reference: two trainings agree with Kendall tau %.3f (reliability %.3f of one training)\n\n"
+      "| reference = mean of | noise-free signal's tau | drawn at %zu architectures: mean +- sd "
+      "| draws with tau >= 0.6 | tau against the true order that measures 0.6 on average |\n"
+      "|---:|---:|---:|---:|---:|\n",
+      self, reference_reliability(self), architectures);
+  for (int k = 1; k <= 4; ++k) {
+    const RankCeilingDraws d = simulate_rank_ceiling(self, k, architectures, 0.6);
+    const double needed = signal_tau_against_truth(0.6, self, k);
+    char need[32] = "out of reach";  // the model's ceiling is below 0.6
+    if (needed < 1) std::snprintf(need, sizeof need, "%.3f", needed);
+    std::printf("| %d training%s | %.3f | %.3f +- %.3f | %.0f %% | %s |\n", k, k == 1 ? "" : "s",
+                perfect_signal_tau(self, k), d.mean, d.sd, 100 * d.share_at_least, need);
+  }
+  if (signal)
+    std::printf("\na signal measured at tau %.3f against %s: about %.3f against the true order\n", *signal,
+                signal_trainings == 1 ? "one training"
+                                      : ("the mean of " + std::to_string(signal_trainings) + " trainings").c_str(),
+                signal_tau_against_truth(*signal, self, signal_trainings));
+}
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string supernet_path, check_path, space_name = "fmnist";
   long long calibration_images = 2000, validation_images = 5000, split_seed = 1, threads = 2, standalone_epochs = 0,
-            standalone_seed = 2;
+            standalone_seed = 2, architectures = 24, signal_trainings = 1;
+  std::optional<double> ceiling, signal_tau;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto value = [&]() -> const char* {
@@ -89,9 +128,24 @@ int main(int argc, char** argv) {
       standalone_epochs = whole_number(arg, value(), 0, 10000);
     else if (arg == "--standalone-seed")
       standalone_seed = whole_number(arg, value(), 0, 1ll << 53);
+    else if (arg == "--ceiling")
+      ceiling = fraction(arg, value());
+    else if (arg == "--architectures")
+      architectures = whole_number(arg, value(), 3, 10000);
+    else if (arg == "--signal-tau")
+      signal_tau = fraction(arg, value());
+    else if (arg == "--trainings")
+      signal_trainings = whole_number(arg, value(), 1, 1000);
     else
       usage(("unknown argument " + arg).c_str());
   }
+  if (ceiling) try {
+      print_ceiling(*ceiling, static_cast<std::size_t>(architectures), signal_tau, static_cast<int>(signal_trainings));
+      return 0;
+    } catch (const Error& e) {
+      std::fprintf(stderr, "rank_supernet: %s\n", e.what());
+      return 1;
+    }
   if (supernet_path.empty() || check_path.empty()) usage("--supernet and --rank-check are required");
   try {
     set_num_threads(static_cast<int>(threads));
@@ -169,6 +223,16 @@ int main(int argc, char** argv) {
       search::score(again);
       std::printf("\nthe reference against itself: Kendall tau %.3f, Spearman rho %.3f, top-5 overlap %zu of 5\n",
                   again.kendall_tau, again.spearman_rho, again.top5_overlap);
+      if (again.kendall_tau > 0 && again.kendall_tau < 1) {
+        const double self = again.kendall_tau;
+        const RankCeilingDraws one = simulate_rank_ceiling(self, 1, r.architectures.size(), 0.6);
+        std::printf(
+            "a noise-free ranking would reach tau %.3f against one such training (%.3f +- %.3f at %zu architectures, "
+            "tau >= 0.6 in %.0f %% of draws) and %.3f against the mean of two; the supernet's tau %.3f against the "
+            "file's training is about %.3f against the architectures' true order (rank_ceiling.hpp's model)\n",
+            perfect_signal_tau(self), one.mean, one.sd, r.architectures.size(), 100 * one.share_at_least,
+            perfect_signal_tau(self, 2), r.kendall_tau, signal_tau_against_truth(r.kendall_tau, self));
+      }
     }
     std::printf("\n%s (the check's own supernet: tau %.3f, rho %.3f)\n", search::summary(r).c_str(),
                 check.at("kendall_tau", "rank check").as_number("kendall_tau"),

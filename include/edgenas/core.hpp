@@ -6,6 +6,7 @@
 #include "edgenas/core/error.hpp"
 #include "edgenas/core/json.hpp"
 #include "edgenas/core/parallel.hpp"
+#include "edgenas/core/rank_ceiling.hpp"
 #include "edgenas/core/rank_correlation.hpp"
 #include "edgenas/core/rng.hpp"
 #include "edgenas/core/shape.hpp"

@@ -1,6 +1,8 @@
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <edgenas/core.hpp>
+#include <numbers>
 #include <set>
 #include <string>
 
@@ -155,4 +157,49 @@ TEST_CASE("rank correlations agree with hand-computed values and with the no-tie
   CHECK(top_k_overlap(down, up, 2) == 0);
   CHECK(top_k_overlap(down, up, 3) == 1);
   CHECK(top_k_overlap(down, down, 5) == 5);
+}
+
+TEST_CASE("the rank ceiling: Greiner's relation, Spearman-Brown, and draws of the noise model agree", "[core][rank]") {
+  // Greiner's relation against Kendall's τ of many bivariate normal draws with correlation 0.7.
+  Rng rng(11);
+  std::vector<double> x(3000), y(3000);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    x[i] = rng.normal();
+    y[i] = 0.7 * x[i] + std::sqrt(1 - 0.49) * rng.normal();
+  }
+  CHECK(kendall_tau(x, y) == Approx(2 / std::numbers::pi * std::asin(0.7)).margin(0.025));
+  CHECK(tau_of_correlation(0.7) == Approx(0.49365).margin(1e-4));
+  CHECK(correlation_of_tau(tau_of_correlation(0.3)) == Approx(0.3));
+  // Reliability of one training and of the mean of two (Spearman–Brown, by hand).
+  const double r = std::sin(std::numbers::pi / 2 * 0.51);
+  CHECK(reference_reliability(0.51) == Approx(r));
+  CHECK(reference_reliability(0.51, 2) == Approx(2 * r / (1 + r)));
+  CHECK(perfect_signal_tau(0.51) == Approx(2 / std::numbers::pi * std::asin(std::sqrt(r))));
+  CHECK_THROWS_WITH(reference_reliability(1.0), Catch::Contains("must lie in (0, 1)"));
+  // The draws reproduce the reference's repeatability they were built from and, on average, the
+  // closed forms (24 architectures: τ of single draws scatters by about 0.1).
+  const RankCeilingDraws one = simulate_rank_ceiling(0.51, 1, 24, 0.6, 3000);
+  CHECK(one.reference_self_tau == Approx(0.51).margin(0.015));
+  CHECK(one.mean == Approx(perfect_signal_tau(0.51)).margin(0.015));
+  CHECK(one.sd > 0.05);
+  CHECK(one.sd < 0.15);
+  CHECK(one.share_at_least > 0.5);
+  CHECK(one.share_at_least < 0.95);
+  CHECK(simulate_rank_ceiling(0.51, 2, 24, 0.6, 3000).mean == Approx(perfect_signal_tau(0.51, 2)).margin(0.015));
+  // A noisy signal drawn here, independently of simulate_rank_ceiling: its τ against one training,
+  // taken back through signal_tau_against_truth, gives its τ against the truth.
+  const double noise = std::sqrt((1 - r) / r), signal_noise = 0.8;
+  double against_training = 0, against_truth = 0;
+  const int draws = 3000;
+  std::vector<double> truth(24), training(24), signal(24);
+  for (int d = 0; d < draws; ++d) {
+    for (std::size_t i = 0; i < truth.size(); ++i) {
+      truth[i] = rng.normal();
+      training[i] = truth[i] + noise * rng.normal();
+      signal[i] = truth[i] + signal_noise * rng.normal();
+    }
+    against_training += kendall_tau(signal, training) / draws;
+    against_truth += kendall_tau(signal, truth) / draws;
+  }
+  CHECK(signal_tau_against_truth(against_training, 0.51) == Approx(against_truth).margin(0.02));
 }

@@ -273,9 +273,12 @@ class Pipeline {
     } else if (config_.tables.empty()) {
       const std::string file = path("latency-" + std::to_string(config_.latency_threads) + "t" +
                                     (config_.precision == "fp32" ? "" : "-" + config_.precision) + ".json");
-      log("latency: measuring the pieces of space " + config_.space.name + " on this device (" +
-          std::to_string(config_.latency_threads) + (config_.latency_threads == 1 ? " thread" : " threads") + ") into " +
-          file);
+      // A resumed run finds its table (complete or part-built): what is in it is kept, not re-measured.
+      log(std::string(std::filesystem::exists(file)
+                          ? "latency: reusing the table in " + file + " (pieces it lacks are measured: "
+                          : "latency: measuring the pieces into " + file + " (") +
+          "space " + config_.space.name + ", this device, " + std::to_string(config_.latency_threads) +
+          (config_.latency_threads == 1 ? " thread)" : " threads)"));
       tables_.push_back(latency::build_table(
           config_.space, file, config_.latency_threads, config_.fit_networks, config_.seed, timing,
           [&](std::size_t d, std::size_t n, const std::string& key) {
