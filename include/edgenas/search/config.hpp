@@ -158,7 +158,8 @@ inline SearchConfig quick() {
 // final epochs, against 94.11 % in 76 min with 6 sandwich epochs and 200); the final training then
 // takes as many epochs (up to 60) as fit in the hour. The strategy is FBNet's without its latency
 // term (the budgets alone bound latency): the one whose picks retrained best in the equal-cost
-// comparison, and 94.68 % in 54 min here against 94.36–94.50 % from evolution (docs/results.md).
+// comparison; three seeds here 94.68 / 94.41 / 94.10 % in 54–58 min, level with evolution's
+// 94.50 / 94.36 / 94.46 % (docs/results.md).
 inline SearchConfig full() {
   return {.preset = "full",
           .latency_budgets_ms = {0.25},
