@@ -139,6 +139,7 @@ int main(int argc, char** argv) {
     else
       usage(("unknown argument " + arg).c_str());
   }
+  if (signal_tau && !ceiling) usage("--signal-tau goes with --ceiling SELF_TAU (the reference's repeatability)");
   if (ceiling) try {
       print_ceiling(*ceiling, static_cast<std::size_t>(architectures), signal_tau, static_cast<int>(signal_trainings));
       return 0;
