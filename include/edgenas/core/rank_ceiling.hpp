@@ -71,8 +71,8 @@ inline RankCeilingDraws simulate_rank_ceiling(double self_tau, int trainings, st
       truth[i] = rng.normal();
       first[i] = truth[i] + noise * rng.normal();
       second[i] = truth[i] + noise * rng.normal();
-      mean[i] = first[i];
-      for (int t = 1; t < trainings; ++t) mean[i] += (t == 1 ? second[i] : truth[i] + noise * rng.normal());
+      mean[i] = first[i] + (trainings > 1 ? second[i] : 0.0);
+      for (int t = 2; t < trainings; ++t) mean[i] += truth[i] + noise * rng.normal();
       mean[i] /= trainings;
     }
     const double tau = kendall_tau(truth, mean);
