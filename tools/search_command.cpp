@@ -251,6 +251,14 @@ void add_search_command(CLI::App& app, Action& run) {
   field("--supernet-epochs", &C::supernet_epochs, "Epochs of supernet training")->check(epochs());
   field("--supernet", &C::supernet_init, "Start from this supernet checkpoint (e.g. OUT/supernet.ckpt of another run)")
       ->check(CLI::ExistingFile);
+  field("--sandwich-near-budget", &C::sandwich_near_budget,
+        "The supernet's random sub-networks use at least this share of their nearest budget, e.g. 0.7 (default "
+        "0: any that fits)")
+      ->check(number(0, 1));
+  field("--supernet-teacher", &C::supernet_teacher,
+        "The supernet's smaller sub-networks distill from this network (OUT/train.ckpt of `edgenas train` on the "
+        "same data) instead of from its largest")
+      ->check(CLI::ExistingFile);
   flag("--progressive-shrinking,!--sandwich", &C::progressive_shrinking,
        "Supernet schedule: Once-for-All's phases (full, kernel, depth, expand; the full preset's), or the sandwich "
        "rule throughout (--sandwich; the other presets')");

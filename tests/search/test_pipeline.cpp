@@ -46,6 +46,13 @@ SearchConfig small_config(const std::string& out, const std::string& table) {
   return c;
 }
 
+// A latency table of small_space() in `dir`, timed just enough to be valid (fast, not accurate).
+std::string quick_table(const test::TempDir& dir, const std::string& name = "table.json") {
+  latency::build_table(small_space(), dir.file(name), 1, 3, 1,
+                       {.warmup_runs = 1, .round_seconds = 0.0005, .min_rounds = 3, .max_rounds = 3});
+  return dir.file(name);
+}
+
 std::string read(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
@@ -58,9 +65,7 @@ std::string read(const std::string& path) {
 TEST_CASE("a cancelled search resumes to the front of an uninterrupted one", "[search][pipeline]") {
   set_num_threads(2);
   const test::TempDir dir("pipeline");
-  const std::string table = dir.file("table.json");
-  latency::build_table(small_space(), table, 1, 3, 1,
-                       {.warmup_runs = 1, .round_seconds = 0.0005, .min_rounds = 3, .max_rounds = 3});
+  const std::string table = quick_table(dir);
 
   std::vector<std::string> stages_seen;
   Callbacks watch;
@@ -208,9 +213,7 @@ TEST_CASE("an int8 search: int8 latency table, quantized candidates, post-traini
           "[search][pipeline][int8]") {
   set_num_threads(2);
   const test::TempDir dir("pipeline_int8");
-  const std::string fp32_table = dir.file("fp32.json");
-  latency::build_table(small_space(), fp32_table, 1, 3, 1,
-                       {.warmup_runs = 1, .round_seconds = 0.0005, .min_rounds = 3, .max_rounds = 3});
+  const std::string fp32_table = quick_table(dir, "fp32.json");
   SearchConfig c = small_config(dir.file("int8"), fp32_table);
   c.precision = "int8";
   c.qat_epochs = 1;
@@ -254,9 +257,7 @@ TEST_CASE("the final training can take the validation images too, and the report
           "[search][pipeline]") {
   set_num_threads(2);
   const test::TempDir dir("pipeline_final_with_validation");
-  const std::string table = dir.file("table.json");
-  latency::build_table(small_space(), table, 1, 3, 1,
-                       {.warmup_runs = 1, .round_seconds = 0.0005, .min_rounds = 3, .max_rounds = 3});
+  const std::string table = quick_table(dir);
   const auto final_images = [&](const std::string& out, bool with_validation) {
     SearchConfig c = small_config(dir.file(out), table);
     c.final_epochs = 1;
@@ -295,6 +296,41 @@ TEST_CASE("the final training can take the validation images too, and the report
   CHECK(model.weights == train::load_network(dir.file("all/final.ckpt"))->inference_weights());
 }
 
+TEST_CASE("a supernet distilled from a teacher, its sandwich drawn near the budget: recorded, and a different supernet",
+          "[search][pipeline]") {
+  set_num_threads(2);
+  const test::TempDir dir("pipeline_teacher");
+  const std::string table = quick_table(dir);
+  const auto save_teacher = [&](const std::string& name, const char* genotype) {
+    train::Network teacher(parse_genotype(genotype), 4);
+    train::Optimizer opt(teacher.parameters(), {});
+    train::save_checkpoint(dir.file(name), teacher, opt, 1);
+    return dir.file(name);
+  };
+  const std::string teacher =
+      save_teacher("teacher.ckpt", "in:28x28x1 stem:8:k3:s2:relu mb:16:e3:k3:s2:relu head:32:relu fc:10");
+  const auto supernet = [&](const std::string& out, const std::string& with_teacher, double near) {
+    SearchConfig c = small_config(dir.file(out), table);
+    c.supernet_teacher = with_teacher;
+    c.sandwich_near_budget = near;
+    Pipeline p(c);
+    REQUIRE(p.run());
+    const std::string journal = read(dir.file(out + "/journal.jsonl"));
+    CHECK_THAT(journal, Catch::Contains("\"supernet_teacher\":\"" + with_teacher + "\""));
+    return read(dir.file(out + "/supernet.ckpt"));
+  };
+  const std::string in_place = supernet("in-place", "", 0.0);
+  CHECK(supernet("teacher", teacher, 0.0) != in_place);
+  CHECK(supernet("near", "", 0.9) != in_place);
+  CHECK(supernet("in-place-again", "", 0.0) == in_place);  // what differs is the setting, not the run
+  // A teacher for other data is refused, naming what does not match.
+  SearchConfig c = small_config(dir.file("wrong"), table);
+  c.supernet_teacher = save_teacher("wrong.ckpt", "in:28x28x1 stem:8:k3:s2:relu mb:16:e3:k3:s2:relu head:32:relu fc:3");
+  Pipeline wrong(c);
+  CHECK_THROWS_WITH(wrong.run(),
+                    Catch::Contains("the teacher takes 1 channels into 3 classes, the space 1 channels into 10"));
+}
+
 TEST_CASE("epochs at pace: the rest of a training at the mean pace of its epochs so far", "[search][config]") {
   // Nothing timed yet: the plan stands.
   CHECK(epochs_at_pace(43, 100, 2772.8, 0, 0.0) == 43);
@@ -314,9 +350,7 @@ TEST_CASE("a time budget sizes the final training to what the earlier stages lef
           "[search][pipeline]") {
   set_num_threads(2);
   const test::TempDir dir("pipeline_time_budget");
-  const std::string table = dir.file("table.json");
-  latency::build_table(small_space(), table, 1, 3, 1,
-                       {.warmup_runs = 1, .round_seconds = 0.0005, .min_rounds = 3, .max_rounds = 3});
+  const std::string table = quick_table(dir);
   const auto plans = [&](const std::string& out) {
     std::vector<json::Value> found;
     std::istringstream journal(read(dir.file(out + "/journal.jsonl")));
@@ -522,9 +556,7 @@ TEST_CASE("bad data is refused before anything is written to the output folder",
 TEST_CASE("the ranking check trains architectures alone and correlates them with the supernet", "[search][rank]") {
   set_num_threads(2);
   const test::TempDir dir("rank-check");
-  const std::string table = dir.file("table.json");
-  latency::build_table(small_space(), table, 1, 3, 1,
-                       {.warmup_runs = 1, .round_seconds = 0.0005, .min_rounds = 3, .max_rounds = 3});
+  const std::string table = quick_table(dir);
   SearchConfig config = small_config(dir.file("search"), table);
   config.reference_images = 0;  // one stand-alone epoch is one pass over the 600 images
   RankCheck first;

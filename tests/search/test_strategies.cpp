@@ -58,6 +58,36 @@ TEST_CASE("budgets name what they break, and an impossible budget fails before a
   }
 }
 
+TEST_CASE("a sandwich drawn near the budgets uses the asked share of them; share 0 draws as before", "[search]") {
+  Budgets b;
+  CHECK(b.share({0.3, 80'000, 1, 1, 1}) == 0.0);  // no budget set
+  b.latency_ms = 0.25;
+  b.params = 100'000;
+  CHECK(b.share({0.1, 80'000, 1, 1, 1}) == Approx(0.8));  // the nearest budget: parameters
+  CHECK(b.share({0.2, 40'000, 1, 1, 1}) == Approx(0.8));  // latency
+  const FeasibleSampler sampler(spaces::fmnist(), b, proxy_latency);
+  const auto draw = [&](Rng& r) { return sampler.random(r); };
+  Rng plain(7), near0(7);
+  for (int i = 0; i < 5; ++i) CHECK(sampler.near_budget(draw, 0.0, near0).choices == sampler.random(plain).choices);
+  Rng rng(8), uniform(8);
+  double shares = 0.0, uniform_shares = 0.0;
+  for (int i = 0; i < 30; ++i) {
+    const Candidate c = sampler.near_budget(draw, 0.7, rng);
+    INFO("draw " << i << ": latency " << c.costs.latency_ms << " ms, " << c.costs.params << " parameters");
+    CHECK(b.admits(c.costs));
+    CHECK(b.share(c.costs) >= 0.7);
+    shares += b.share(c.costs);
+    uniform_shares += b.share(sampler.random(uniform).costs);
+  }
+  CHECK(shares > uniform_shares);
+  // None of 3 tries reaches a share no architecture has: the nearest of them comes back.
+  Rng few(9), again(9);
+  const Candidate nearest = sampler.near_budget(draw, 1.1, few, 3);
+  double best = 0.0;
+  for (int t = 0; t < 3; ++t) best = std::max(best, b.share(sampler.random(again).costs));
+  CHECK(b.share(nearest.costs) == best);
+}
+
 TEST_CASE("arena and flash budgets count bytes of the precision searched for", "[search][int8]") {
   Budgets flash;
   flash.flash_bytes = 65'536;

@@ -241,6 +241,50 @@ TEST_CASE("supernet: training resumes bit-for-bit and a foreign checkpoint is re
                         Catch::Contains("\"out_channels\": 24"));
 }
 
+TEST_CASE("supernet: with a teacher the smaller sub-networks distill from it, not from the largest", "[supernet]") {
+  const data::Dataset d = tiny_images(16, 4);
+  const auto norm = data::compute_normalization(d);
+  train::Network teacher(parse_genotype("in:8x8x2 stem:16:k3:s1:relu mb:24:e3:k3:s2:relu head:32:relu fc:3"), 9);
+  Rng rng(3);  // a confident teacher (an initialised network's logits are all near 0)
+  for (train::Parameter* p : teacher.parameters())
+    for (float& v : p->value) v = rng.uniform(-1.0f, 1.0f);
+  train::SupernetConfig config;
+  config.epochs = 1, config.batch_size = 16;  // one step: every loss is that of the initial weights
+  config.teacher = &teacher;
+  train::Supernet super(tiny_space(), 1), reference(tiny_space(), 1);
+  train::SupernetTrainer trainer(super, d, norm, config);
+  const std::vector<Choices> subnets = trainer.sandwich(0, 0);
+  REQUIRE(subnets.size() == 4);
+  const auto stats = trainer.train_epoch();
+  // The same step by hand: the batch the trainer filled, each sub-network of the untouched copy.
+  data::BatchLoader loader(d, 16, norm);
+  Tensor x;
+  std::vector<std::int32_t> labels;
+  loader.fill(loader.order(config.seed, 0, true), 0, config.augmentation, config.seed, 0, x, labels);
+  const ConstTensorView t = teacher.forward(x, false);
+  const std::vector<float> from_teacher(t.data(), t.data() + t.size());
+  std::vector<float> from_largest;
+  double expected = 0.0, in_place = 0.0;
+  for (std::size_t i = 0; i < subnets.size(); ++i) {
+    train::Network net(reference.space().decode(subnets[i]), 1);
+    reference.extract(subnets[i], net);
+    const ConstTensorView logits = net.forward(x, true);
+    if (i == 0) {
+      from_largest.assign(logits.data(), logits.data() + logits.size());
+      continue;
+    }
+    expected += train::distillation_loss(logits, ConstTensorView(from_teacher.data(), t.shape()), 1.0f, {}) / 3;
+    in_place += train::distillation_loss(logits, ConstTensorView(from_largest.data(), t.shape()), 1.0f, {}) / 3;
+  }
+  INFO("teacher " << expected << ", in place " << in_place);
+  CHECK(stats.distill_loss == Approx(expected).epsilon(1e-5));
+  CHECK(std::abs(expected - in_place) > 1e-3);  // the two teachers are told apart
+  train::Network wrong(parse_genotype("in:8x8x2 stem:16:k3:s1:relu mb:24:e3:k3:s2:relu head:32:relu fc:4"), 9);
+  config.teacher = &wrong;
+  CHECK_THROWS_WITH(train::SupernetTrainer(super, d, norm, config),
+                    Catch::Contains("the teacher takes 2 channels into 4 classes, the space 2 channels into 3"));
+}
+
 TEST_CASE("supernet: sandwich training on Fashion-MNIST teaches large and small sub-networks", "[supernet][fashion]") {
   set_num_threads(2);
   const auto [train_set, validation] = data::split(data::head(data::load_fashion_mnist(data::Split::train), 6000), 1000, 3);

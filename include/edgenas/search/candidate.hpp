@@ -8,10 +8,12 @@
 // in the space can meet is reported before any work starts.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "edgenas/quant/footprint.hpp"
@@ -61,6 +63,17 @@ struct Budgets {
                     static_cast<long long>(flash_bytes));
     else if (c.macs > macs) std::snprintf(buf, sizeof buf, "MACs %lld > %lld", static_cast<long long>(c.macs), static_cast<long long>(macs));
     return buf;
+  }
+  /// How much of its nearest budget an architecture uses: the largest of cost / budget over the
+  /// budgets that are set (0 when none is).
+  double share(const Costs& c) const noexcept {
+    constexpr std::int64_t none = std::numeric_limits<std::int64_t>::max();
+    double s = std::isfinite(latency_ms) ? c.latency_ms / latency_ms : 0.0;
+    const std::pair<std::int64_t, std::int64_t> counted[] = {
+        {c.params, params}, {c.arena_bytes, arena_bytes}, {c.flash_bytes, flash_bytes}, {c.macs, macs}};
+    for (const auto& [cost, budget] : counted)
+      if (budget != none) s = std::max(s, static_cast<double>(cost) / static_cast<double>(budget));
+    return s;
   }
   /// Every budget holds (no message formatted: this runs for every sample a search draws).
   bool admits(const Costs& c) const noexcept {
@@ -122,6 +135,19 @@ class FeasibleSampler {
       if (budgets_.admits(c.costs)) return c;
     }
     return random(rng);
+  }
+
+  /// The first of up to `tries` feasible draws of `draw(rng)` that uses at least `at_least` of
+  /// its nearest budget (Budgets::share); the nearest of them if none does. With `at_least` 0,
+  /// the first draw: the same as `draw` alone.
+  template <class Draw>
+  Candidate near_budget(Draw&& draw, double at_least, Rng& rng, int tries = 200) const {
+    Candidate nearest = draw(rng);
+    for (int t = 1; t < tries && budgets_.share(nearest.costs) < at_least; ++t) {
+      Candidate c = draw(rng);
+      if (budgets_.share(c.costs) > budgets_.share(nearest.costs)) nearest = std::move(c);
+    }
+    return nearest;
   }
 
   /// A feasible mutation of `parent` (the parent itself if none is found).

@@ -93,6 +93,12 @@ struct SearchConfig {
   int eval_batch = 250;               // batch-norm recalibration and validation
   bool progressive_shrinking = false;
   std::string supernet_init{};        // start from this supernet checkpoint instead of training one
+  // The sandwich's random sub-networks use at least this share of their nearest budget
+  // (candidate.hpp, Budgets::share; drawn by rejection). 0: any feasible one.
+  double sandwich_near_budget = 0.0;
+  // A network checkpoint (`edgenas train`'s OUT/train.ckpt, trained on the same data) the
+  // supernet's smaller sub-networks distill from instead of its largest. Empty: in-place.
+  std::string supernet_teacher{};
   FinalTraining final_training = FinalTraining::retrain;
   int final_epochs = 8;
   double final_lr = 0.2;
@@ -232,6 +238,8 @@ inline json::Value to_json(const SearchConfig& c) {
       .set("eval_batch", c.eval_batch)
       .set("progressive_shrinking", c.progressive_shrinking)
       .set("supernet_init", c.supernet_init)
+      .set("sandwich_near_budget", c.sandwich_near_budget)
+      .set("supernet_teacher", c.supernet_teacher)
       .set("final_training", std::string(final_training_name(c.final_training)))
       .set("final_epochs", c.final_epochs)
       .set("final_lr", c.final_lr)
@@ -316,6 +324,8 @@ inline SearchConfig search_config_from_json(const json::Value& v) {
   c.eval_batch = integer("eval_batch");
   c.progressive_shrinking = flag("progressive_shrinking");
   c.supernet_init = text("supernet_init");
+  if (v.find("sandwich_near_budget")) c.sandwich_near_budget = number("sandwich_near_budget");  // (older: 0)
+  if (v.find("supernet_teacher")) c.supernet_teacher = text("supernet_teacher");                // (older: none)
   c.final_training = parse_final_training(text("final_training"));
   c.final_epochs = integer("final_epochs");
   c.final_lr = number("final_lr");
@@ -376,6 +386,9 @@ inline std::string first_difference(const json::Value& recorded, const json::Val
     if (!old && key == "final_with_validation" && json::dump(value, -1) == "false") continue;
     // Nor did they average the final training's weights.
     if (!old && key == "final_weight_average" && json::dump(value, -1) == "0") continue;
+    // Nor draw the sandwich near the budgets, or distill the supernet from a teacher.
+    if (!old && key == "sandwich_near_budget" && json::dump(value, -1) == "0") continue;
+    if (!old && key == "supernet_teacher" && json::dump(value, -1) == "\"\"") continue;
     // Nor size it to a time budget.
     if (!old && key == "time_budget_minutes" && json::dump(value, -1) == "0") continue;
     // Settings of a strategy added later: a journal from before it did not use them.

@@ -394,10 +394,21 @@ class Pipeline {
     sc.seed = config_.seed;
     const std::string checkpoint = path("supernet.ckpt");
     sc.checkpoint = leader() ? checkpoint : "";
-    sc.sample = [this](Rng& rng) { return sampler_->random(rng).choices; };
+    const double near = config_.sandwich_near_budget;
+    sc.sample = [this, near](Rng& rng) {
+      return sampler_->near_budget([this](Rng& r) { return sampler_->random(r); }, near, rng).choices;
+    };
     if (differentiable()) {  // FBNet: the weights train for the architectures θ favours
       start_architecture_learning(scaled_epochs(config_.supernet_epochs));
-      sc.sample = [this](Rng& rng) { return sampler_->sample(learner_->policy(), rng).choices; };
+      sc.sample = [this, near](Rng& rng) {
+        return sampler_->near_budget([this](Rng& r) { return sampler_->sample(learner_->policy(), r); }, near, rng)
+            .choices;
+      };
+    }
+    if (!config_.supernet_teacher.empty()) {
+      teacher_ = train::load_network(config_.supernet_teacher);
+      teacher_->share_activations(activations_);  // its logits are copied before any sub-network runs
+      sc.teacher = teacher_.get();
     }
     sc.images = static_cast<std::size_t>(config_.supernet_images);  // the first ones, not a copy
     sc.shards = config_.shards;
@@ -416,7 +427,9 @@ class Pipeline {
     if (!st.finished())
       log("supernet: " + std::to_string(supernet_->parameter_count()) + " shared weights; training epochs " +
           std::to_string(st.epochs_done() + 1) + ".." + std::to_string(sc.epochs) + " of " + std::to_string(sc.epochs) +
-          " (sandwich rule, in-place distillation" + (sc.progressive_shrinking ? ", progressive shrinking" : "") + ")");
+          " (sandwich rule, " +
+          (sc.teacher ? "distillation from " + config_.supernet_teacher : "in-place distillation") +
+          (sc.progressive_shrinking ? ", progressive shrinking" : "") + ")");
     while (!st.finished()) {
       const std::string task = "supernet epoch " + std::to_string(st.epochs_done() + 1);
       const auto e = st.train_epoch(training_progress(Stage::supernet, task));
@@ -434,6 +447,7 @@ class Pipeline {
       if (differentiable()) architecture_epochs_up_to(e.epoch);
     }
     if (differentiable()) architecture_epochs_up_to(sc.epochs);  // all of them, after a given supernet
+    teacher_.reset();
   }
 
   // ---- 4. search ----------------------------------------------------------------------------
@@ -833,6 +847,7 @@ class Pipeline {
     in(c.final_weight_decay, 0, 0.5, "final_weight_decay");
     in(c.final_weight_average, 0, 0.999999, "final_weight_average (a decay)");
     in(c.time_budget_minutes, 0, 1e6, "time_budget_minutes");
+    in(c.sandwich_near_budget, 0, 1, "sandwich_near_budget (a share of the budget)");
     EDGENAS_CHECK(!(c.final_with_validation && c.precision == "int8"), Status::invalid_argument,
                   "search config: final_with_validation with int8: the int8 search chooses between post-training "
                   "quantization and QAT on the validation images, which must stay held out (train the final network "
@@ -1312,6 +1327,7 @@ class Pipeline {
   std::optional<FeasibleSampler> sampler_;
   std::shared_ptr<train::Activations> activations_ = std::make_shared<train::Activations>();
   std::unique_ptr<train::Supernet> supernet_;
+  std::unique_ptr<train::Network> teacher_;  // config.supernet_teacher, while the supernet trains
   std::optional<train::SubnetEvaluator> evaluator_;
   std::optional<ArchitectureLearner> learner_;  // differentiable search: θ
   int arch_epochs_done_ = 0;

@@ -3,9 +3,11 @@
 // Every step follows the sandwich rule (Yu et al., BigNAS / slimmable networks): the largest
 // sub-network learns from the labels, then the smallest and `random_subnets` random ones learn
 // from the largest's soft predictions (in-place distillation), their gradients summed into the
-// shared weights before one optimizer step. Progressive shrinking (Once-for-All) optionally
-// splits the epochs into four phases that open one dimension at a time: the full network,
-// then elastic kernel, then depth, then expand ratio (with SE, activation and width).
+// shared weights before one optimizer step. Given a teacher (a network trained beforehand, e.g.
+// by `edgenas train`), the smallest and the random ones learn from its predictions instead.
+// Progressive shrinking (Once-for-All) optionally splits the epochs into four phases that open
+// one dimension at a time: the full network, then elastic kernel, then depth, then expand ratio
+// (with SE, activation and width).
 //
 // Deterministic for a seed and thread count; resuming from an epoch checkpoint continues
 // bit-for-bit, because sampling and batches depend only on (seed, epoch, step).
@@ -46,6 +48,9 @@ struct SupernetConfig {
   int random_subnets = 2;          // sandwich: largest + smallest + this many random
   float distill_temperature = 1.0f;
   bool progressive_shrinking = false;
+  // A stronger teacher than the largest sub-network (not owned; run in inference mode on every
+  // batch): the other sub-networks distill from it. None: in-place distillation.
+  Network* teacher = nullptr;
   // Draws the random sub-networks of the sandwich (default: uniform over the space). A search
   // under budgets passes its feasible sampler, so the shared weights are trained for the
   // architectures the search can actually pick.
@@ -98,6 +103,13 @@ class SupernetTrainer {
                   config_.images > 0 ? std::min(config_.images, train.size()) : train.size(), config_.batch_size);
     EDGENAS_CHECK(config_.epochs >= 1 && config_.random_subnets >= 0, Status::invalid_argument,
                   "SupernetTrainer: %d epochs, %d random sub-networks per step", config_.epochs, config_.random_subnets);
+    if (config_.teacher) {
+      const Genotype& t = config_.teacher->genotype();
+      EDGENAS_CHECK(t.input.c == net_.space().in_channels && t.head.classes == net_.space().head.classes,
+                    Status::invalid_shape,
+                    "SupernetTrainer: the teacher takes %d channels into %d classes, the space %d channels into %d",
+                    t.input.c, t.head.classes, net_.space().in_channels, net_.space().head.classes);
+    }
     const int workers = config_.collective ? config_.collective->workers() : 1;
     EDGENAS_CHECK(config_.shards >= 1 && config_.shards % workers == 0, Status::invalid_argument,
                   "SupernetTrainer: %d shards per step cannot be spread evenly over %d workers (use a multiple of %d)",
@@ -227,6 +239,8 @@ class SupernetTrainer {
     ++fills_;
     net_.zero_grad();
     StepTotals t;
+    if (config_.teacher)
+      keep_as_teacher(config_.teacher->forward(at_resolution(config_.teacher->genotype().input.h), false));
     for (std::size_t i = 0; i < subnets.size(); ++i) {
       Network& net = network_for(subnets[i]);
       net_.extract(subnets[i], net);
@@ -236,8 +250,7 @@ class SupernetTrainer {
       if (dlogits_.shape() != logits.shape()) dlogits_.resize(logits.shape());
       if (i == 0) {
         t.loss = ops::softmax_cross_entropy(logits, labels_, config_.label_smoothing, dlogits_);
-        teacher_.resize(logits.shape());
-        std::copy_n(logits.data(), logits.size(), teacher_.data());
+        if (!config_.teacher) keep_as_teacher(logits);
         predictions_.clear();
         predicted_classes(logits, predictions_);
         for (std::size_t k = 0; k < labels_.size(); ++k) t.correct += predictions_[k] == labels_[k];
@@ -250,6 +263,11 @@ class SupernetTrainer {
       net_.accumulate_gradients(subnets[i], net);
     }
     return t;
+  }
+
+  void keep_as_teacher(ConstTensorView logits) {
+    if (teacher_.shape() != logits.shape()) teacher_.resize(logits.shape());
+    std::copy_n(logits.data(), logits.size(), teacher_.data());
   }
 
   // This worker's shards one after the other, each gradient kept apart; then the sum over every
