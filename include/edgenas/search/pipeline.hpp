@@ -394,17 +394,14 @@ class Pipeline {
     sc.seed = config_.seed;
     const std::string checkpoint = path("supernet.ckpt");
     sc.checkpoint = leader() ? checkpoint : "";
-    const double near = config_.sandwich_near_budget;
-    sc.sample = [this, near](Rng& rng) {
-      return sampler_->near_budget([this](Rng& r) { return sampler_->random(r); }, near, rng).choices;
-    };
+    std::function<Candidate(Rng&)> draw = [this](Rng& r) { return sampler_->random(r); };
     if (differentiable()) {  // FBNet: the weights train for the architectures θ favours
       start_architecture_learning(scaled_epochs(config_.supernet_epochs));
-      sc.sample = [this, near](Rng& rng) {
-        return sampler_->near_budget([this](Rng& r) { return sampler_->sample(learner_->policy(), r); }, near, rng)
-            .choices;
-      };
+      draw = [this](Rng& r) { return sampler_->sample(learner_->policy(), r); };
     }
+    sc.sample = [this, draw, near = config_.sandwich_near_budget](Rng& rng) {
+      return sampler_->near_budget(draw, near, rng).choices;
+    };
     if (!config_.supernet_teacher.empty()) {
       teacher_ = train::load_network(config_.supernet_teacher);
       teacher_->share_activations(activations_);  // its logits are copied before any sub-network runs
