@@ -6,23 +6,28 @@
 //
 //   rank_supernet --supernet OTHER/supernet.ckpt --rank-check OUT/rank-check.json
 //       [--space fmnist|FILE.json] [--calibration-images 2000] [--validation-images 5000]
-//       [--split-seed 1] [--threads 2] [--standalone-epochs E --standalone-seed S]
+//       [--split-seed 1] [--threads 2] [--standalone-epochs E --standalone-seed S [--standalone-seed S2 …]
+//       [--save FILE]]
 //
 // Besides the supernet's validation accuracy it reports the τ of its validation loss (a finer
 // signal than the share of 5 000 images right) and, as every check does, the τ of free signals
 // (parameters, MACs, latency) that the supernet has to beat.
 //
 // With --standalone-epochs the architectures are also trained alone again (E epochs of the
-// check's schedule, training seed S) and correlated with the file's stand-alone accuracies: the
-// reference's own repeatability. From it follows the τ a noise-free ranking would reach against
-// one such training (higher than the repeatability: only one side is noisy) and what the
-// supernet's τ means against the architectures' true order (edgenas/core/rank_ceiling.hpp).
+// check's schedule, once per training seed S) and the supernet is scored against the mean of the
+// file's trainings and these: the reference's own repeatability (the mean τ between pairs of
+// trainings) is reported, and from it the τ a noise-free ranking would reach against that mean
+// and what the supernet's τ means against the architectures' true order
+// (edgenas/core/rank_ceiling.hpp). --save writes the check with the new trainings added (its own
+// supernet's accuracies kept), so later supernets are scored against the less noisy mean.
 // `--ceiling SELF_TAU` prints that table alone, for a repeatability measured before, without a
 // supernet or any training (`--signal-tau T --trainings K` converts a τ measured against the mean
 // of K trainings).
 //
 // The validation split must be the one the check used (the search's --validation-images and
 // --seed: the defaults are the presets').
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <edgenas/core/rank_ceiling.hpp>
@@ -33,20 +38,23 @@
 #include <edgenas/space/space_json.hpp>
 #include <edgenas/train.hpp>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 using namespace edgenas;
 
 namespace {
 [[noreturn]] void usage(const char* problem) {
-  std::fprintf(stderr,
-               "rank_supernet: %s\nusage: rank_supernet --supernet FILE --rank-check FILE [--space NAME|FILE.json] "
-               "[--calibration-images N] [--validation-images N] [--split-seed N] [--threads N] "
-               "[--standalone-epochs N --standalone-seed N]\n"
-               "       rank_supernet --ceiling SELF_TAU [--architectures N] [--signal-tau T [--trainings K]]\n",
-               problem);
+  std::fprintf(
+      stderr,
+      "rank_supernet: %s\nusage: rank_supernet --supernet FILE --rank-check FILE [--space NAME|FILE.json] "
+      "[--calibration-images N] [--validation-images N] [--split-seed N] [--threads N] "
+      "[--standalone-epochs N --standalone-seed N [--standalone-seed N ...] [--save FILE] [--train-images N]]\n"
+      "       rank_supernet --ceiling SELF_TAU [--architectures N] [--signal-tau T [--trainings K]]\n",
+      problem);
   std::exit(2);
 }
 
@@ -100,9 +108,10 @@ void print_ceiling(double self, std::size_t architectures, std::optional<double>
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string supernet_path, check_path, space_name = "fmnist";
+  std::string supernet_path, check_path, save_path, space_name = "fmnist";
   long long calibration_images = 2000, validation_images = 5000, split_seed = 1, threads = 2, standalone_epochs = 0,
-            standalone_seed = 2, architectures = 24, signal_trainings = 1;
+            architectures = 24, signal_trainings = 1, train_images = 0;
+  std::vector<std::uint64_t> standalone_seeds;
   std::optional<double> ceiling, signal_tau;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -127,7 +136,11 @@ int main(int argc, char** argv) {
     else if (arg == "--standalone-epochs")
       standalone_epochs = whole_number(arg, value(), 0, 10000);
     else if (arg == "--standalone-seed")
-      standalone_seed = whole_number(arg, value(), 0, 1ll << 53);
+      standalone_seeds.push_back(static_cast<std::uint64_t>(whole_number(arg, value(), 0, 1ll << 53)));
+    else if (arg == "--train-images")  // the stand-alone trainings use only the first N (tests)
+      train_images = whole_number(arg, value(), 1, 1'000'000'000);
+    else if (arg == "--save")
+      save_path = value();
     else if (arg == "--ceiling")
       ceiling = fraction(arg, value());
     else if (arg == "--architectures")
@@ -148,48 +161,82 @@ int main(int argc, char** argv) {
       return 1;
     }
   if (supernet_path.empty() || check_path.empty()) usage("--supernet and --rank-check are required");
+  if (standalone_epochs > 0 && standalone_seeds.empty()) standalone_seeds.push_back(2);
+  if (!save_path.empty() && standalone_epochs == 0) usage("--save goes with --standalone-epochs (trainings to add)");
   try {
     set_num_threads(static_cast<int>(threads));
     std::optional<SearchSpace> named = spaces::named(space_name);
     const SearchSpace space =
         named ? std::move(*named) : search_space_from_json(json::parse(read_text(space_name), space_name.c_str()));
 
-    // The earlier check: its architectures and their stand-alone accuracies.
-    const json::Value check = json::parse(read_text(check_path), check_path.c_str());
-    search::RankCheck r;
-    r.epochs = check.at("standalone_epochs", "rank check").as_int("standalone_epochs");
+    // The earlier check: its architectures and their stand-alone accuracies (one or more trainings).
+    search::RankCheck file =
+        search::rank_check_from_json(json::parse(read_text(check_path), check_path.c_str()), check_path.c_str());
     std::vector<Choices> choices;
-    for (const json::Value& a : check.at("ranked", "rank check").as_array("ranked")) {
-      search::RankedArchitecture ra;
-      ra.candidate.genotype = parse_genotype(a.at("genotype", "ranked").as_string("genotype"));
-      ra.candidate.costs.latency_ms = a.at("latency_ms", "ranked").as_number("latency_ms");
-      ra.candidate.costs.params = parameter_count(ra.candidate.genotype.view());
-      ra.candidate.costs.macs = mac_count(ra.candidate.genotype.view());
-      ra.standalone_accuracy = a.at("standalone_accuracy", "ranked").as_number("standalone_accuracy");
-      const std::optional<Choices> c = space.encode(ra.candidate.genotype);
+    for (const search::RankedArchitecture& a : file.architectures) {
+      const std::optional<Choices> c = space.encode(a.candidate.genotype);
       EDGENAS_CHECK(c.has_value(), Status::invalid_argument, "%s: %s is not an architecture of space %s (--space)",
-                    check_path.c_str(), to_string(ra.candidate.genotype).c_str(), space.name.c_str());
+                    check_path.c_str(), to_string(a.candidate.genotype).c_str(), space.name.c_str());
       choices.push_back(*c);
-      r.architectures.push_back(std::move(ra));
     }
-    EDGENAS_CHECK(r.architectures.size() >= 2, Status::invalid_argument, "%s: fewer than 2 architectures",
-                  check_path.c_str());
+    EDGENAS_CHECK(standalone_epochs == 0 || save_path.empty() || standalone_epochs == file.epochs,
+                  Status::invalid_argument, "--save: %s's trainings are %d epochs, --standalone-epochs %lld",
+                  check_path.c_str(), file.epochs, standalone_epochs);
+    for (const std::uint64_t seed : standalone_seeds)
+      EDGENAS_CHECK(std::count(file.seeds.begin(), file.seeds.end(), seed) == 0 &&
+                        std::count(standalone_seeds.begin(), standalone_seeds.end(), seed) == 1,
+                    Status::invalid_argument,
+                    "--standalone-seed %llu: already a training of the reference (%s's seeds, or given twice)",
+                    static_cast<unsigned long long>(seed), check_path.c_str());
 
     // The same split as `edgenas search --seed split_seed --validation-images N`.
     auto [train_set, validation] =
         data::split(data::load_fashion_mnist(data::Split::train), static_cast<std::size_t>(validation_images),
                     static_cast<std::uint64_t>(split_seed));
     const auto norm = data::compute_normalization(train_set);
+    // More trainings of each architecture (the reference becomes the mean of all).
+    const data::Dataset standalone_set =
+        train_images > 0 ? data::head(train_set, static_cast<std::size_t>(train_images)) : data::Dataset{};
+    const data::Dataset& standalone_images = train_images > 0 ? standalone_set : train_set;
+    for (const std::uint64_t seed : standalone_seeds) {
+      const auto activations = std::make_shared<train::Activations>();
+      std::printf("| trained alone (mean of %zu) | seed %llu (%lld epochs) | architecture |\n|---|---|---|\n",
+                  file.seeds.size(), static_cast<unsigned long long>(seed), standalone_epochs);
+      for (search::RankedArchitecture& a : file.architectures) {
+        const Genotype& g = a.candidate.genotype;
+        train::Network net(g, seed);
+        net.share_activations(activations);
+        train::Trainer trainer(net, standalone_images, norm,
+                               search::standalone_schedule(static_cast<int>(standalone_epochs), 128,
+                                                           data::default_augmentation(true, g.input.h), seed));
+        while (!trainer.finished()) trainer.train_epoch();
+        const double accuracy = train::evaluate(net, validation, norm, 250).accuracy;
+        std::printf("| %.2f %% | %.2f %% | %s |\n", 100 * a.standalone_accuracy, 100 * accuracy, to_string(g).c_str());
+        std::fflush(stdout);
+        search::add_training(a, accuracy);
+      }
+      file.seeds.push_back(seed);
+      std::printf("\n");
+    }
+    const double file_tau = file.kendall_tau, file_rho = file.spearman_rho;
+    search::score(file);
+    if (!save_path.empty()) {
+      write_file_atomically(save_path, json::dump(search::to_json(file)) + "\n");
+      std::printf("saved %s: %zu trainings per architecture; its own supernet against their mean: %s\n\n",
+                  save_path.c_str(), file.seeds.size(), search::summary(file).c_str());
+    }
+
     train::Supernet supernet(space, 1);
     train::SupernetTrainer loader(supernet, train_set, norm, {});
     loader.resume(supernet_path);
     const train::SubnetEvaluator evaluator(supernet, train_set, validation, norm,
                                            {static_cast<std::size_t>(calibration_images), 250});
+    const std::size_t trainings = file.seeds.size();
     std::printf(
-        "| latency (ms) | supernet accuracy | supernet loss | trained alone (%d epochs) | architecture |\n"
+        "| latency (ms) | supernet accuracy | supernet loss | trained alone (%d epochs, mean of %zu) | architecture |\n"
         "|---|---|---|---|---|\n",
-        r.epochs);
-    search::RankCheck by_loss = r;  // the supernet's validation loss (lower first) as the ranking signal
+        file.epochs, trainings);
+    search::RankCheck r = file, by_loss = file;  // by_loss: the supernet's validation loss (lower first) as the signal
     for (std::size_t i = 0; i < r.architectures.size(); ++i) {
       search::RankedArchitecture& a = r.architectures[i];
       const train::EvalStats stats = evaluator.stats(choices[i], a.candidate.genotype);
@@ -201,43 +248,25 @@ int main(int argc, char** argv) {
     }
     search::score(r);
     search::score(by_loss);
-    if (standalone_epochs > 0) {  // the reference against itself: a second training of each
-      search::RankCheck again = r;
-      const auto activations = std::make_shared<train::Activations>();
+    if (trainings >= 2) {
+      const double self = r.reference_self_tau;
       std::printf(
-          "\n| trained alone (file) | trained alone again (%lld epochs, seed %lld) | architecture |\n|---|---|---|\n",
-          standalone_epochs, standalone_seed);
-      for (search::RankedArchitecture& a : again.architectures) {
-        const Genotype& g = a.candidate.genotype;
-        train::Network net(g, static_cast<std::uint64_t>(standalone_seed));
-        net.share_activations(activations);
-        train::Trainer trainer(net, train_set, norm,
-                               search::standalone_schedule(static_cast<int>(standalone_epochs), 128,
-                                                           data::default_augmentation(true, g.input.h),
-                                                           static_cast<std::uint64_t>(standalone_seed)));
-        while (!trainer.finished()) trainer.train_epoch();
-        a.candidate.accuracy = train::evaluate(net, validation, norm, 250).accuracy;
-        std::printf("| %.2f %% | %.2f %% | %s |\n", 100 * a.standalone_accuracy, 100 * a.candidate.accuracy,
-                    to_string(g).c_str());
-        std::fflush(stdout);
-      }
-      search::score(again);
-      std::printf("\nthe reference against itself: Kendall tau %.3f, Spearman rho %.3f, top-5 overlap %zu of 5\n",
-                  again.kendall_tau, again.spearman_rho, again.top5_overlap);
-      if (again.kendall_tau > 0 && again.kendall_tau < 1) {
-        const double self = again.kendall_tau;
-        const RankCeilingDraws one = simulate_rank_ceiling(self, 1, r.architectures.size(), 0.6);
+          "\nthe reference against itself: %zu trainings agree with each other at Kendall tau %.3f (mean over "
+          "pairs)\n",
+          trainings, self);
+      if (self > 0 && self < 1) {
+        const int k = static_cast<int>(trainings);
+        const RankCeilingDraws d = simulate_rank_ceiling(self, k, r.architectures.size(), 0.6);
         std::printf(
-            "a noise-free ranking would reach tau %.3f against one such training (%.3f +- %.3f at %zu architectures, "
-            "tau >= 0.6 in %.0f %% of draws) and %.3f against the mean of two; the supernet's tau %.3f against the "
-            "file's training is about %.3f against the architectures' true order (rank_ceiling.hpp's model)\n",
-            perfect_signal_tau(self), one.mean, one.sd, r.architectures.size(), 100 * one.share_at_least,
-            perfect_signal_tau(self, 2), r.kendall_tau, signal_tau_against_truth(r.kendall_tau, self));
+            "a noise-free ranking would reach tau %.3f against the mean of %d such trainings (%.3f +- %.3f at %zu "
+            "architectures, tau >= 0.6 in %.0f %% of draws); the supernet's tau %.3f against that mean is about %.3f "
+            "against the architectures' true order (rank_ceiling.hpp's model)\n",
+            perfect_signal_tau(self, k), k, d.mean, d.sd, r.architectures.size(), 100 * d.share_at_least, r.kendall_tau,
+            signal_tau_against_truth(r.kendall_tau, self, k));
       }
     }
-    std::printf("\n%s (the check's own supernet: tau %.3f, rho %.3f)\n", search::summary(r).c_str(),
-                check.at("kendall_tau", "rank check").as_number("kendall_tau"),
-                check.at("spearman_rho", "rank check").as_number("spearman_rho"));
+    std::printf("\n%s (the check's own supernet: tau %.3f, rho %.3f against the file's reference)\n",
+                search::summary(r).c_str(), file_tau, file_rho);
     std::printf("ranked by the supernet's validation loss instead: Kendall tau %.3f, Spearman rho %.3f, top-5 overlap %zu\n",
                 by_loss.kendall_tau, by_loss.spearman_rho, by_loss.top5_overlap);
   } catch (const Error& e) {

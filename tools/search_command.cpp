@@ -27,7 +27,7 @@ struct SearchOptions {
   std::vector<std::pair<CLI::Option*, std::function<void(search::SearchConfig&, const search::SearchConfig&)>>> fields;
   std::string space, strategy, final_training, memory_budget;
   int latency_rank = -1;
-  int rank_check = 0, rank_epochs = 2;
+  int rank_check = 0, rank_epochs = 2, rank_trainings = 1;
   bool json = false, quiet = false, no_flip = false, no_crop = false;
 
   search::SearchConfig config() const {
@@ -98,7 +98,7 @@ int run_search(const SearchOptions& o, const search::SearchConfig& config, searc
     pipeline.measure_latency();
     pipeline.train_supernet();
     pipeline.search();
-    const search::RankCheck r = pipeline.rank_check(o.rank_check, o.rank_epochs);
+    const search::RankCheck r = pipeline.rank_check(o.rank_check, o.rank_epochs, o.rank_trainings);
     if (leader && o.json) std::printf("%s\n", json::dump(search::to_json(r)).c_str());
     else if (leader)
       std::printf("rank check  %s (%s/rank-check.json)\n", search::summary(r).c_str(), config.out.c_str());
@@ -325,6 +325,11 @@ void add_search_command(CLI::App& app, Action& run) {
                   "OUT/rank-check.json) instead of the final training")
       ->check(number(2, 10000));
   cmd->add_option("--rank-epochs", o->rank_epochs, "Epochs of that stand-alone training (default 2)")->check(epochs());
+  cmd->add_option("--rank-trainings", o->rank_trainings,
+                  "Train each of those architectures this many times (seeds --seed, --seed + 1, ...) and rank against "
+                  "the mean; reports how well the trainings agree with each other (default 1). Asked again with more, "
+                  "a check trains only the new seeds")
+      ->check(number(1, 100));
   cmd->add_option("--latency-rank", o->latency_rank,
                   "Under mpirun: this rank (1..N-1; e.g. the board) measures the latency table and the chosen networks "
                   "on its device and does nothing else");

@@ -612,4 +612,69 @@ TEST_CASE("the ranking check trains architectures alone and correlates them with
     CHECK(second.architectures[i].standalone_accuracy == first.architectures[i].standalone_accuracy);
   CHECK(records(read(dir.file("search/journal.jsonl"))) == 4);
   CHECK_THROWS_WITH(again.rank_check(1, 1), Catch::Contains("at least 2 architectures"));
+
+  // Asked again with two trainings: only the second seed trains (4 new records); the reference is
+  // the mean, and the check reports how well the two trainings agree.
+  const RankCheck twice = again.rank_check(4, 1, 2);
+  CHECK(records(read(dir.file("search/journal.jsonl"))) == 8);
+  REQUIRE(twice.seeds == std::vector<std::uint64_t>{config.seed, config.seed + 1});
+  std::vector<double> seed1, seed2, mean, twice_supernet;
+  for (std::size_t i = 0; i < 4; ++i) {
+    const RankedArchitecture& a = twice.architectures[i];
+    REQUIRE(a.trainings.size() == 2);
+    CHECK(a.trainings[0] == first.architectures[i].standalone_accuracy);
+    CHECK(a.standalone_accuracy == (a.trainings[0] + a.trainings[1]) / 2);
+    seed1.push_back(a.trainings[0]);
+    seed2.push_back(a.trainings[1]);
+    mean.push_back(a.standalone_accuracy);
+    twice_supernet.push_back(a.candidate.accuracy);
+  }
+  CHECK(twice.reference_self_tau == kendall_tau(seed1, seed2));
+  CHECK(twice.kendall_tau == kendall_tau(twice_supernet, mean));
+  // rank-check.json holds both trainings and reads back to the same check.
+  const RankCheck read_back =
+      rank_check_from_json(json::parse(read(dir.file("search/rank-check.json")), "check"), "check");
+  CHECK(read_back.seeds == twice.seeds);
+  CHECK(read_back.reference_self_tau == twice.reference_self_tau);
+  CHECK(read_back.kendall_tau == twice.kendall_tau);
+  for (std::size_t i = 0; i < 4; ++i) CHECK(read_back.architectures[i].trainings == twice.architectures[i].trainings);
+}
+
+TEST_CASE("a ranking check's reference is the mean of its trainings; checks written with one training still read",
+          "[search][rank]") {
+  // Three trainings of three architectures, by hand: pairwise τ 1 (seeds 1 and 2), 1/3 (1 and 3), 1/3 (2 and 3).
+  RankCheck r;
+  r.seeds = {1, 2, 3};
+  const double t[3][3] = {{0.80, 0.81, 0.84}, {0.82, 0.83, 0.82}, {0.84, 0.85, 0.86}};
+  for (int a = 0; a < 3; ++a) {
+    RankedArchitecture ra;
+    ra.candidate.accuracy = 0.5 + 0.1 * a;
+    for (int s = 0; s < 3; ++s) add_training(ra, t[a][s]);
+    r.architectures.push_back(ra);
+  }
+  CHECK(r.architectures[0].standalone_accuracy == Approx((0.80 + 0.81 + 0.84) / 3));
+  score(r);
+  CHECK(r.reference_self_tau == Approx((1.0 + 1.0 / 3 + 1.0 / 3) / 3));
+  CHECK(r.kendall_tau == Approx(1.0));  // means 0.8167, 0.8233, 0.85 rise with the supernet's
+  CHECK(summary(r).find("mean of 3 trainings, which agree with each other at tau 0.556") != std::string::npos);
+  r.architectures[1].trainings.pop_back();
+  CHECK_THROWS_WITH(score(r), Catch::Contains("has 2 stand-alone trainings, the first architecture 3"));
+
+  // Written before repeated trainings: one stand-alone accuracy, no seeds (the search's is assumed).
+  const json::Value old = json::parse(R"({"standalone_epochs": 1, "ranked": [
+      {"genotype": "in:8x8x1 stem:4:k3:s1:relu mb:4:e1:k3:s1:relu head:8:relu fc:2", "latency_ms": 0.01, "params": 100, "macs": 1000,
+       "supernet_accuracy": 0.6, "standalone_accuracy": 0.7},
+      {"genotype": "in:8x8x1 stem:8:k3:s1:relu mb:8:e1:k3:s1:relu head:8:relu fc:2", "latency_ms": 0.02, "params": 200, "macs": 2000,
+       "supernet_accuracy": 0.5, "standalone_accuracy": 0.8}]})",
+                                      "old");
+  const RankCheck o = rank_check_from_json(old, "old.json", 7);
+  CHECK(o.seeds == std::vector<std::uint64_t>{7});
+  REQUIRE(o.architectures.size() == 2);
+  CHECK(o.architectures[1].trainings == std::vector<double>{0.8});
+  CHECK(o.kendall_tau == -1.0);
+  CHECK(o.reference_self_tau == 0.0);
+  json::Value bad = json::parse(json::dump(to_json(o)), "again");
+  bad.set("standalone_seeds", json::Value::Array{json::Value(7), json::Value(8)});
+  CHECK_THROWS_WITH(rank_check_from_json(bad, "bad.json"), Catch::Contains("bad.json: in:8x8x1"));
+  CHECK_THROWS_WITH(rank_check_from_json(bad, "bad.json"), Catch::Contains("has 1 stand-alone trainings for 2 seeds"));
 }

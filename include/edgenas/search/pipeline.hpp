@@ -34,6 +34,7 @@
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -517,45 +518,60 @@ class Pipeline {
 
   // ---- the supernet's ranking, measured (optional, after search) -------------------------------
   /// `n` evaluated architectures spread across the latency range, each trained alone from
-  /// scratch for `epochs` (scaled like every schedule) and validated on the held-out split:
-  /// how well the supernet ranked them (search/rank_check.hpp). Journaled per architecture, so
-  /// a killed check resumes; written to OUT/rank-check.json. The leader runs it.
-  RankCheck rank_check(int n, int epochs) {
+  /// scratch for `epochs` (scaled like every schedule) `trainings` times (seeds seed, seed + 1, …)
+  /// and validated on the held-out split: how well the supernet ranked them against the mean of
+  /// their trainings (search/rank_check.hpp). Journaled per training, so a killed check resumes,
+  /// and a check asked again with more trainings trains only the new ones; written to
+  /// OUT/rank-check.json. The leader runs it.
+  RankCheck rank_check(int n, int epochs, int trainings = 1) {
     require(evaluator_.has_value(), "rank_check", "search");
-    EDGENAS_CHECK(n >= 2 && epochs >= 1, Status::invalid_argument,
-                  "rank check: %d architectures trained alone for %d epochs (at least 2 architectures, 1 epoch)", n,
-                  epochs);
+    EDGENAS_CHECK(n >= 2 && epochs >= 1 && trainings >= 1, Status::invalid_argument,
+                  "rank check: %d architectures trained alone %d time(s) for %d epochs (at least 2 architectures, "
+                  "1 training, 1 epoch)",
+                  n, trainings, epochs);
     RankCheck r;
     r.epochs = epochs;
+    for (int t = 0; t < trainings; ++t) r.seeds.push_back(config_.seed + static_cast<std::uint64_t>(t));
     if (!leader()) return r;
-    std::unordered_map<std::string, double> trained;  // by an earlier (interrupted) check
+    // Trained by an earlier (interrupted or shorter) check, by genotype and seed; records written
+    // before repeated trainings have no seed: theirs was the search's.
+    std::map<std::pair<std::string, std::uint64_t>, double> trained;
     for (const json::Value& rec : journal_->records())
-      if (type_of(rec) == "rank_check" && rec.at("epochs", "rank_check").as_int("epochs") == epochs)
-        trained[rec.at("genotype", "rank_check").as_string("genotype")] = rec.at("accuracy", "rank_check").as_number("accuracy");
+      if (type_of(rec) == "rank_check" && rec.at("epochs", "rank_check").as_int("epochs") == epochs) {
+        const json::Value* seed = rec.find("seed");
+        trained[{rec.at("genotype", "rank_check").as_string("genotype"),
+                 seed ? static_cast<std::uint64_t>(seed->as_int64("seed", 0)) : config_.seed}] =
+            rec.at("accuracy", "rank_check").as_number("accuracy");
+      }
     const std::vector<std::size_t> picked = spread_by_latency(history_, static_cast<std::size_t>(n));
     for (std::size_t i = 0; i < picked.size(); ++i) {
       const Candidate& c = history_[picked[i]];
       const std::string g = to_string(c.genotype);
-      if (const auto it = trained.find(g); it != trained.end()) {
-        r.architectures.push_back({c, it->second});
-        continue;
+      RankedArchitecture a{c};
+      for (const std::uint64_t seed : r.seeds) {
+        if (const auto it = trained.find({g, seed}); it != trained.end()) {
+          add_training(a, it->second);
+          continue;
+        }
+        sets_ = sets_at(c.genotype.input.h);
+        train::Network net(c.genotype, seed);
+        net.share_activations(activations_);
+        const train::TrainConfig tc = standalone_schedule(scaled_epochs(epochs), config_.batch, augmentation_, seed);
+        train::Trainer trainer(net, *sets_.train, norm_, tc);
+        std::string task = "rank check " + std::to_string(i + 1) + "/" + std::to_string(picked.size());
+        if (trainings > 1) task += " seed " + std::to_string(seed);
+        while (!trainer.finished()) trainer.train_epoch(training_progress(Stage::search, task));
+        const double accuracy = train::evaluate(net, *sets_.validation, norm_, config_.eval_batch).accuracy;
+        record(json::Value()
+                   .set("type", "rank_check")
+                   .set("genotype", g)
+                   .set("epochs", epochs)
+                   .set("seed", static_cast<std::int64_t>(seed))
+                   .set("accuracy", accuracy)
+                   .set("supernet_accuracy", c.accuracy));
+        add_training(a, accuracy);
       }
-      sets_ = sets_at(c.genotype.input.h);
-      train::Network net(c.genotype, config_.seed);
-      net.share_activations(activations_);
-      const train::TrainConfig tc =
-          standalone_schedule(scaled_epochs(epochs), config_.batch, augmentation_, config_.seed);
-      train::Trainer trainer(net, *sets_.train, norm_, tc);
-      const std::string task = "rank check " + std::to_string(i + 1) + "/" + std::to_string(picked.size());
-      while (!trainer.finished()) trainer.train_epoch(training_progress(Stage::search, task));
-      const double accuracy = train::evaluate(net, *sets_.validation, norm_, config_.eval_batch).accuracy;
-      record(json::Value()
-                 .set("type", "rank_check")
-                 .set("genotype", g)
-                 .set("epochs", epochs)
-                 .set("accuracy", accuracy)
-                 .set("supernet_accuracy", c.accuracy));
-      r.architectures.push_back({c, accuracy});
+      r.architectures.push_back(std::move(a));
     }
     score(r);
     write_file_atomically(path("rank-check.json"), json::dump(to_json(r)) + "\n");
