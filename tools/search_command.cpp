@@ -216,6 +216,11 @@ void add_search_command(CLI::App& app, Action& run) {
          "(MnasNet's policy gradient) or differentiable (FBNet's Gumbel-softmax, latency in the loss; the full "
          "preset's, with --latency-beta 0)")
       ->check(CLI::IsMember({"random", "evolution", "nsga2", "reinforce", "differentiable"}));
+  field("--choose-by", &C::choose_by,
+        "How the final network is chosen among the evaluated ones within the budgets: accuracy (the supernet's; "
+        "default) or accuracy+macs (the rank sum of the supernet's accuracy and the MACs, which ranks architectures "
+        "trained alone better on the ranking checks: docs/search.md)")
+      ->check(CLI::IsMember({"accuracy", "accuracy+macs"}));
   field("--evaluations", &C::evaluations, "Distinct architectures evaluated")->check(number(1, 1e6));
   field("--population", &C::population, "Population of evolution / NSGA-II")->check(number(2, 100000));
   field("--latency-budget", &C::latency_budgets_ms,

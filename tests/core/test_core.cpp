@@ -157,6 +157,9 @@ TEST_CASE("rank correlations agree with hand-computed values and with the no-tie
   CHECK(top_k_overlap(down, up, 2) == 0);
   CHECK(top_k_overlap(down, up, 3) == 1);
   CHECK(top_k_overlap(down, down, 5) == 5);
+  // Rank sums: ranks of {1, 2, 2, 3} are 1, 2.5, 2.5, 4; of {1, 3, 2, 4} 1, 3, 2, 4.
+  CHECK(rank_sum(tied, y) == std::vector<double>{2, 5.5, 4.5, 8});
+  CHECK_THROWS_WITH(rank_sum(tied, up), Catch::Contains("rank_sum: 4 and 5 values"));
 }
 
 TEST_CASE("the rank ceiling: Greiner's relation, Spearman-Brown, and draws of the noise model agree", "[core][rank]") {

@@ -46,6 +46,7 @@ TEST_CASE("presets are plain values and every field survives JSON", "[search][co
   c.time_budget_minutes = 45;
   c.sandwich_near_budget = 0.7;
   c.supernet_teacher = "teacher/train.ckpt";
+  c.choose_by = "accuracy+macs";
   const json::Value v = to_json(c);
   const SearchConfig back = search_config_from_json(json::parse(json::dump(v), "test"));
   CHECK(back == c);
@@ -64,14 +65,16 @@ TEST_CASE("presets are plain values and every field survives JSON", "[search][co
   CHECK(back.time_budget_minutes == 45);
   CHECK(back.sandwich_near_budget == 0.7);
   CHECK(back.supernet_teacher == "teacher/train.ckpt");
+  CHECK(back.choose_by == "accuracy+macs");
   // A config written before int8 existed reads as fp32; an unknown precision is refused.
   json::Value::Object fields = to_json(presets::quick()).as_object("test");
   std::erase_if(fields, [](const auto& kv) {
     return kv.first.starts_with("qat_") || kv.first == "precision" || kv.first == "latency_statistic" ||
            kv.first == "final_erase" || kv.first == "final_weight_decay" || kv.first == "final_with_validation" ||
            kv.first == "final_weight_average" || kv.first == "time_budget_minutes" ||
-           kv.first == "sandwich_near_budget" || kv.first == "supernet_teacher";
+           kv.first == "sandwich_near_budget" || kv.first == "supernet_teacher" || kv.first == "choose_by";
   });
+  CHECK(search_config_from_json(json::Value(fields)).choose_by == "accuracy");      // chosen by accuracy then
   CHECK(search_config_from_json(json::Value(fields)).final_weight_average == 0.0);  // no average then
   CHECK(search_config_from_json(json::Value(fields)).sandwich_near_budget == 0.0);  // any feasible sandwich
   CHECK(search_config_from_json(json::Value(fields)).supernet_teacher.empty());     // in-place distillation
@@ -116,7 +119,7 @@ TEST_CASE("a resume names the first setting that differs and ignores where files
   std::erase_if(no_erase, [](const auto& kv) {
     return kv.first == "final_erase" || kv.first == "final_weight_decay" || kv.first == "final_with_validation" ||
            kv.first == "final_weight_average" || kv.first == "time_budget_minutes" ||
-           kv.first == "sandwich_near_budget" || kv.first == "supernet_teacher";
+           kv.first == "sandwich_near_budget" || kv.first == "supernet_teacher" || kv.first == "choose_by";
   });
   a.final_weight_decay = 1e-4;  // what every search trained its final networks with before the setting
   CHECK(first_difference(json::Value(no_erase), to_json(a)).empty());
@@ -141,6 +144,9 @@ TEST_CASE("a resume names the first setting that differs and ignores where files
   b = a;
   b.supernet_teacher = "t.ckpt";
   CHECK(first_difference(json::Value(no_erase), to_json(b)).rfind("supernet_teacher = (not recorded", 0) == 0);
+  b = a;
+  b.choose_by = "accuracy+macs";
+  CHECK(first_difference(json::Value(no_erase), to_json(b)).rfind("choose_by = (not recorded", 0) == 0);
   b = a;
   b.strategy = Strategy::reinforce;
   b.policy_lr = 0.3;

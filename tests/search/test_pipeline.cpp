@@ -253,6 +253,25 @@ TEST_CASE("an int8 search: int8 latency table, quantized candidates, post-traini
   CHECK(read(dir.file("int8-measured/report.md")).find("post-training") != std::string::npos);
 }
 
+TEST_CASE("the final network can be chosen by the rank sum of its supernet accuracy and MACs", "[search][pipeline]") {
+  set_num_threads(2);
+  const test::TempDir dir("pipeline_choose_by");
+  SearchConfig c = small_config(dir.file("out"), quick_table(dir));
+  c.final_epochs = 1;
+  c.choose_by = "accuracy+macs";
+  Pipeline p(c);
+  REQUIRE(p.run());
+  REQUIRE(p.report().chosen.size() == 1);
+  REQUIRE(p.report().chosen[0].found);
+  Budgets within;
+  within.latency_ms = 1.0;  // small_config's one budget (tiny sets no other)
+  const std::ptrdiff_t pick = best_by_accuracy_and_macs(p.history(), within);
+  REQUIRE(pick >= 0);
+  CHECK(p.report().chosen[0].candidate.genotype == p.history()[static_cast<std::size_t>(pick)].genotype);
+  CHECK(read(dir.file("out/journal.jsonl")).find("\"choose_by\":\"accuracy+macs\"") != std::string::npos);
+  CHECK(read(dir.file("out/report.md")).find("rank sum of the supernet's accuracy and the MACs") != std::string::npos);
+}
+
 TEST_CASE("the final training can take the validation images too, and the report says they were seen",
           "[search][pipeline]") {
   set_num_threads(2);
@@ -457,6 +476,7 @@ TEST_CASE("search settings out of range or NaN are refused before any work namin
   refused([&](SearchConfig& c) { c.latency_budgets_ms = {nan}; }, "latency budget (ms) = nan");
   refused([&](SearchConfig& c) { c.final_lr = nan; }, "final_lr = nan");
   refused([](SearchConfig& c) { c.final_erase = 1.5; }, "final_erase (a probability) = 1.5");
+  refused([](SearchConfig& c) { c.choose_by = "macs"; }, "choose_by \"macs\", expected accuracy or accuracy+macs");
   refused([](SearchConfig& c) { c.final_weight_decay = -1e-4; }, "final_weight_decay = -0.0001");
   refused([](SearchConfig& c) { c.final_weight_average = 1; }, "final_weight_average (a decay) = 1");
   refused([](SearchConfig& c) { c.time_budget_minutes = -1; }, "time_budget_minutes = -1");
@@ -591,6 +611,7 @@ TEST_CASE("the ranking check trains architectures alone and correlates them with
   CHECK(first.params_tau == kendall_tau(params, alone));
   CHECK(first.macs_tau == kendall_tau(macs, alone));
   CHECK(first.latency_tau == kendall_tau(latency, alone));
+  CHECK(first.supernet_macs_tau == kendall_tau(rank_sum(supernet, macs), alone));
   const std::string journal = read(dir.file("search/journal.jsonl"));
   const auto records = [&](const std::string& text) {
     std::size_t n = 0;
@@ -649,6 +670,7 @@ TEST_CASE("a ranking check's reference is the mean of its trainings; checks writ
   for (int a = 0; a < 3; ++a) {
     RankedArchitecture ra;
     ra.candidate.accuracy = 0.5 + 0.1 * a;
+    ra.candidate.costs.macs = a == 0 ? 3000 : a == 1 ? 1000 : 2000;
     for (int s = 0; s < 3; ++s) add_training(ra, t[a][s]);
     r.architectures.push_back(ra);
   }
@@ -656,6 +678,8 @@ TEST_CASE("a ranking check's reference is the mean of its trainings; checks writ
   score(r);
   CHECK(r.reference_self_tau == Approx((1.0 + 1.0 / 3 + 1.0 / 3) / 3));
   CHECK(r.kendall_tau == Approx(1.0));  // means 0.8167, 0.8233, 0.85 rise with the supernet's
+  // Rank sums of supernet and MACs: 1 + 3, 2 + 1, 3 + 2 = 4, 3, 5 against rising means: τ 1/3.
+  CHECK(r.supernet_macs_tau == Approx(1.0 / 3));
   CHECK(summary(r).find("mean of 3 trainings, which agree with each other at tau 0.556") != std::string::npos);
   r.architectures[1].trainings.pop_back();
   CHECK_THROWS_WITH(score(r), Catch::Contains("has 2 stand-alone trainings, the first architecture 3"));

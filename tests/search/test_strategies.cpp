@@ -250,6 +250,18 @@ TEST_CASE("the front is non-dominated and sorted by latency; best_within respect
   CHECK(best_within(h, b) == 1);
   b.latency_ms = 0.05;
   CHECK(best_within(h, b) == -1);
+  // By the rank sum of accuracy and MACs among those within the budget (latency ≤ 0.25: 0, 1, 4).
+  const std::int64_t macs[] = {9000, 1000, 99999, 8000, 5000};
+  for (int i = 0; i < 5; ++i) h[static_cast<std::size_t>(i)].costs.macs = macs[i];
+  b.latency_ms = 0.25;
+  // accuracy ranks 1 (0.90), 3 (0.92), 2 (0.91); MACs ranks 3, 1, 2: sums 4, 4, 4 — a tie, the
+  // most accurate wins (1); with 4's MACs above 0's its sum is 2 + 3 = 5, the largest.
+  CHECK(best_by_accuracy_and_macs(h, b) == 1);
+  h[4].costs.macs = 9500;
+  CHECK(best_by_accuracy_and_macs(h, b) == 4);
+  b.latency_ms = 0.05;
+  CHECK(best_by_accuracy_and_macs(h, b) == -1);
+  b.latency_ms = 0.25;
   // Hypervolume by hand: steps of the front under (error 1, latency 0.5).
   const double expected = (0.15 - 0.10) * 0.90 + (0.20 - 0.15) * 0.91 + (0.40 - 0.20) * 0.92 + (0.5 - 0.40) * 0.93;
   CHECK(hypervolume(h, 0.5) == Approx(expected).epsilon(1e-12));

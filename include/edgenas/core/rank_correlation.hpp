@@ -50,6 +50,16 @@ inline std::vector<double> average_ranks(std::span<const double> v) {
   return rank;
 }
 
+/// The sum of each element's average ranks in `a` and in `b`: a ranking by two signals at once,
+/// equally weighted whatever their scales.
+inline std::vector<double> rank_sum(std::span<const double> a, std::span<const double> b) {
+  EDGENAS_CHECK(a.size() == b.size(), Status::invalid_argument, "rank_sum: %zu and %zu values", a.size(), b.size());
+  std::vector<double> sum = average_ranks(a);
+  const std::vector<double> rb = average_ranks(b);
+  for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += rb[i];
+  return sum;
+}
+
 /// Spearman's ρ: Pearson's correlation of the average ranks; 0 when a list is constant.
 inline double spearman_rho(std::span<const double> a, std::span<const double> b) {
   EDGENAS_CHECK(a.size() == b.size(), Status::invalid_argument, "spearman_rho: %zu and %zu values", a.size(), b.size());

@@ -70,6 +70,10 @@ struct SearchConfig {
   // α·(ln LAT_µs)^β; one architecture epoch (a pass over the validation split) follows every
   // supernet epoch.
   double arch_lr = 0.01, latency_alpha = 0.2, latency_beta = 0.6;
+  // How the final network is chosen among the evaluated ones within the budgets: "accuracy" (the
+  // supernet's), or "accuracy+macs" (the rank sum of the supernet's accuracy and the MACs, which
+  // ranked architectures trained alone better than either alone; strategies.hpp).
+  std::string choose_by = "accuracy";
 
   // ---- data: images of the training split used by each stage (0: all) ---------------------
   std::int64_t train_images = 0, supernet_images = 0, validation_images = 5000, test_images = 0,
@@ -227,6 +231,7 @@ inline json::Value to_json(const SearchConfig& c) {
       .set("arch_lr", c.arch_lr)
       .set("latency_alpha", c.latency_alpha)
       .set("latency_beta", c.latency_beta)
+      .set("choose_by", c.choose_by)
       .set("train_images", c.train_images)
       .set("supernet_images", c.supernet_images)
       .set("validation_images", c.validation_images)
@@ -313,6 +318,7 @@ inline SearchConfig search_config_from_json(const json::Value& v) {
     c.latency_alpha = number("latency_alpha");
     c.latency_beta = number("latency_beta");
   }
+  if (v.find("choose_by")) c.choose_by = text("choose_by");  // (older configs: by accuracy)
   c.train_images = i64("train_images");
   c.supernet_images = i64("supernet_images");
   c.validation_images = i64("validation_images");
@@ -389,6 +395,8 @@ inline std::string first_difference(const json::Value& recorded, const json::Val
     // Nor draw the sandwich near the budgets, or distill the supernet from a teacher.
     if (!old && key == "sandwich_near_budget" && json::dump(value, -1) == "0") continue;
     if (!old && key == "supernet_teacher" && json::dump(value, -1) == "\"\"") continue;
+    // Nor choose the final network by anything but the supernet's accuracy.
+    if (!old && key == "choose_by" && json::dump(value, -1) == "\"accuracy\"") continue;
     // Nor size it to a time budget.
     if (!old && key == "time_budget_minutes" && json::dump(value, -1) == "0") continue;
     // Settings of a strategy added later: a journal from before it did not use them.

@@ -590,7 +590,8 @@ class Pipeline {
     for (std::size_t b = 0; b < targets.size(); ++b) {
       Budgets bb = budgets_;
       bb.latency_ms = targets[b];
-      const std::ptrdiff_t pick = best_within(history_, bb);
+      const std::ptrdiff_t pick =
+          config_.choose_by == "accuracy+macs" ? best_by_accuracy_and_macs(history_, bb) : best_within(history_, bb);
       ChosenNetwork ch;
       ch.budget_ms = targets[b];
       if (pick < 0) {
@@ -801,6 +802,7 @@ class Pipeline {
     report_.time_budget_minutes = config_.time_budget_minutes;
     report_.space = config_.space.name;
     report_.strategy = std::string(strategy_name(config_.strategy));
+    report_.choose_by = config_.choose_by;
     report_.preset = config_.preset;
     report_.seed = config_.seed;
     report_.history = history_;
@@ -861,6 +863,8 @@ class Pipeline {
     in(c.final_weight_average, 0, 0.999999, "final_weight_average (a decay)");
     in(c.time_budget_minutes, 0, 1e6, "time_budget_minutes");
     in(c.sandwich_near_budget, 0, 1, "sandwich_near_budget (a share of the budget)");
+    EDGENAS_CHECK(c.choose_by == "accuracy" || c.choose_by == "accuracy+macs", Status::invalid_argument,
+                  "search config: choose_by \"%s\", expected accuracy or accuracy+macs", c.choose_by.c_str());
     EDGENAS_CHECK(!(c.final_with_validation && c.precision == "int8"), Status::invalid_argument,
                   "search config: final_with_validation with int8: the int8 search chooses between post-training "
                   "quantization and QAT on the validation images, which must stay held out (train the final network "

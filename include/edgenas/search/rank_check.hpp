@@ -41,6 +41,9 @@ struct RankCheck {
   // The same Kendall τ for signals that cost nothing to compute — what the supernet must beat:
   // the architectures ranked by their parameters, MACs and predicted latency (larger first).
   double params_tau = 0, macs_tau = 0, latency_tau = 0;
+  // The τ of the rank sum of the supernet's accuracy and the MACs: the ranking
+  // `--choose-by accuracy+macs` picks the final network by (strategies.hpp).
+  double supernet_macs_tau = 0;
 };
 
 /// The one short fixed schedule on which architectures are trained alone to compare them (the
@@ -123,20 +126,23 @@ inline void score(RankCheck& r) {
   r.params_tau = kendall_tau(params, alone);
   r.macs_tau = kendall_tau(macs, alone);
   r.latency_tau = kendall_tau(latency, alone);
+  r.supernet_macs_tau = kendall_tau(rank_sum(supernet, macs), alone);
 }
 
 /// One line: the correlations, and the free signals' τ beside them.
 inline std::string summary(const RankCheck& r) {
-  char line[320], reference[120] = "";
+  char line[400], reference[120] = "";
   const std::size_t k = r.architectures.empty() ? 0 : r.architectures.front().trainings.size();
   if (k >= 2)
     std::snprintf(reference, sizeof reference, " (mean of %zu trainings, which agree with each other at tau %.3f)", k,
                   r.reference_self_tau);
   std::snprintf(line, sizeof line,
                 "%zu architectures trained alone for %d epoch(s)%s: Kendall tau %.3f, Spearman rho %.3f, top-5 overlap "
-                "%zu of %zu; free signals' tau: parameters %.3f, MACs %.3f, latency %.3f",
+                "%zu of %zu; free signals' tau: parameters %.3f, MACs %.3f, latency %.3f; supernet and MACs (rank "
+                "sum) %.3f",
                 r.architectures.size(), r.epochs, reference, r.kendall_tau, r.spearman_rho, r.top5_overlap,
-                std::min<std::size_t>(5, r.architectures.size()), r.params_tau, r.macs_tau, r.latency_tau);
+                std::min<std::size_t>(5, r.architectures.size()), r.params_tau, r.macs_tau, r.latency_tau,
+                r.supernet_macs_tau);
   return line;
 }
 
@@ -165,6 +171,7 @@ inline json::Value to_json(const RankCheck& r) {
       .set("top5_overlap", static_cast<int>(r.top5_overlap))
       .set("free_signals_tau",
            json::Value().set("params", r.params_tau).set("macs", r.macs_tau).set("latency", r.latency_tau))
+      .set("supernet_macs_tau", r.supernet_macs_tau)
       .set("ranked", std::move(archs));
 }
 

@@ -59,6 +59,7 @@ inline std::string int8_summary(const ChosenNetwork& c) {
 
 struct SearchReport {
   std::string device, space, strategy, preset;
+  std::string choose_by = "accuracy";  // SearchConfig::choose_by: how each budget's network was chosen
   std::uint64_t seed = 0;
   std::vector<Candidate> history;
   std::vector<std::size_t> front;
@@ -125,6 +126,7 @@ inline json::Value report_json(const SearchReport& r) {
       .set("device", r.device)
       .set("space", r.space)
       .set("strategy", r.strategy)
+      .set("choose_by", r.choose_by)
       .set("preset", r.preset)
       .set("seed", static_cast<std::int64_t>(r.seed))
       .set("evaluations", static_cast<std::int64_t>(r.history.size()))
@@ -255,6 +257,9 @@ inline std::string report_markdown(const SearchReport& r) {
         "device.\n\n",
         100 * (r.table_drift - 1), r.table_drift_when.c_str());
   add("![front](front.svg)\n\n## Chosen networks\n\n");
+  if (r.choose_by == "accuracy+macs")
+    add("Chosen within each budget by the rank sum of the supernet's accuracy and the MACs among the evaluated "
+        "networks that meet it (`--choose-by accuracy+macs`).\n\n");
   for (const ChosenNetwork& c : r.chosen) {
     if (std::isfinite(c.budget_ms)) add("### Latency budget %.3f ms\n\n", c.budget_ms);
     else add("### No latency budget\n\n");

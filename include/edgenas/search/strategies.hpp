@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "edgenas/core/rank_correlation.hpp"
 #include "edgenas/search/candidate.hpp"
 #include "edgenas/search/pareto.hpp"
 #include "edgenas/search/policy.hpp"
@@ -117,6 +118,29 @@ inline std::ptrdiff_t best_within(const std::vector<Candidate>& history, const B
     if (budgets.admits(history[i].costs) && (best < 0 || history[i].accuracy > history[static_cast<std::size_t>(best)].accuracy))
       best = static_cast<std::ptrdiff_t>(i);
   return best;
+}
+
+/// The candidate that meets `budgets` with the largest rank sum of its supernet accuracy and its
+/// MACs among those that meet them (ties: the more accurate, then the first), or -1. The supernet
+/// and the MACs rank architectures trained alone about equally well and agree little with each
+/// other; their rank sum ranked better than either on the ranking checks of docs/results.md.
+inline std::ptrdiff_t best_by_accuracy_and_macs(const std::vector<Candidate>& history, const Budgets& budgets) {
+  std::vector<std::size_t> within;
+  std::vector<double> accuracy, macs;
+  for (std::size_t i = 0; i < history.size(); ++i)
+    if (budgets.admits(history[i].costs)) {
+      within.push_back(i);
+      accuracy.push_back(history[i].accuracy);
+      macs.push_back(static_cast<double>(history[i].costs.macs));
+    }
+  const std::vector<double> score = rank_sum(accuracy, macs);
+  std::ptrdiff_t best = -1;
+  for (std::size_t k = 0; k < within.size(); ++k) {
+    const auto b = static_cast<std::size_t>(best);
+    if (best < 0 || score[k] > score[b] || (score[k] == score[b] && accuracy[k] > accuracy[b]))
+      best = static_cast<std::ptrdiff_t>(k);
+  }
+  return best < 0 ? -1 : static_cast<std::ptrdiff_t>(within[static_cast<std::size_t>(best)]);
 }
 
 class SearchRun {
