@@ -179,9 +179,10 @@ int main(int argc, char** argv) {
                     check_path.c_str(), to_string(a.candidate.genotype).c_str(), space.name.c_str());
       choices.push_back(*c);
     }
-    EDGENAS_CHECK(standalone_epochs == 0 || save_path.empty() || standalone_epochs == file.epochs,
-                  Status::invalid_argument, "--save: %s's trainings are %d epochs, --standalone-epochs %lld",
-                  check_path.c_str(), file.epochs, standalone_epochs);
+    EDGENAS_CHECK(standalone_epochs == 0 || standalone_epochs == file.epochs, Status::invalid_argument,
+                  "--standalone-epochs %lld: %s's trainings are %d epochs (the reference is the mean of trainings "
+                  "on one schedule)",
+                  standalone_epochs, check_path.c_str(), file.epochs);
     for (const std::uint64_t seed : standalone_seeds)
       EDGENAS_CHECK(std::count(file.seeds.begin(), file.seeds.end(), seed) == 0 &&
                         std::count(standalone_seeds.begin(), standalone_seeds.end(), seed) == 1,

@@ -3,7 +3,7 @@
 # the same supernet accuracies, so the same Kendall tau as the check wrote (genotypes encoded back
 # into choices, the same validation split and recalibration images as the search's). Then it adds
 # a third training of each architecture (--save): the file then holds three per architecture, the
-# same architectures, and a seed the file already has is refused.
+# same architectures; a seed the file already has, and a training on another schedule, are refused.
 #   rank_supernet.sh RANK_SUPERNET_BINARY CHECK_DIR SPACE_JSON
 set -euo pipefail
 binary="$1" dir="$2" space="$3"
@@ -32,4 +32,9 @@ if "$binary" "${args[@]}" --rank-check "$tmp/three.json" --standalone-epochs 1 -
   echo "FAIL: seed 2 trained twice"; exit 1
 fi
 grep -q "standalone-seed 2: already a training of the reference" "$tmp/err" || { cat "$tmp/err"; exit 1; }
+if "$binary" "${args[@]}" --rank-check "$tmp/three.json" --standalone-epochs 2 --standalone-seed 10 \
+     --train-images 1000 2> "$tmp/err"; then
+  echo "FAIL: a 2-epoch training averaged with 1-epoch ones"; exit 1
+fi
+grep -q "standalone-epochs 2: .* trainings are 1 epochs" "$tmp/err" || { cat "$tmp/err"; exit 1; }
 echo "PASS: tau $now, as the check; a third training saved; a repeated seed refused"
