@@ -347,6 +347,19 @@ TEST_CASE("journal: records survive reopening, a torn last line is dropped, a da
   CHECK(open_files() == before);
 }
 
+TEST_CASE("journal: a record held while more are appended stays where it is", "[search][journal]") {
+  // The pipeline reads its final-training plan after journaling a re-plan; with the records in a
+  // vector a regrowth freed the plan, and a full run died of it after 16 epochs. The address is
+  // the check: reading a freed record may well pass.
+  test::TempDir dir("journal-held");
+  Journal j(dir.file("journal.jsonl"));
+  j.append(json::Value().set("type", "final_plan").set("epoch_seconds", 47.5));
+  const json::Value* held = &j.records()[0];
+  for (int i = 0; i < 100; ++i) j.append(json::Value().set("type", "final_replan").set("epochs", i));
+  CHECK(&j.records()[0] == held);
+  CHECK(held->at("epoch_seconds", "").as_number("") == 47.5);
+}
+
 TEST_CASE(
     "differentiable: the derived architectures are the learned distribution's most likely, then its feasible samples",
     "[search][differentiable]") {

@@ -4,6 +4,8 @@
 // a crash (SIGKILL, power loss) the file holds every record that was acknowledged, plus at
 // most one torn line at the end. Opening the journal drops that torn tail (truncating the
 // file) and keeps the rest; a damaged line anywhere else is an error naming the line.
+// Records live in a deque: a reference to one stays valid while more are appended (the pipeline
+// holds its final-training plan while journaling re-plans; a vector's growth once freed it).
 #pragma once
 
 #include <fcntl.h>
@@ -11,8 +13,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <string>
-#include <vector>
 
 #include "edgenas/core/error.hpp"
 #include "edgenas/core/json.hpp"
@@ -43,7 +45,7 @@ class Journal {
   Journal& operator=(const Journal&) = delete;
 
   const std::string& path() const noexcept { return path_; }
-  const std::vector<json::Value>& records() const noexcept { return records_; }
+  const std::deque<json::Value>& records() const noexcept { return records_; }
   /// Bytes of an unfinished record found (and dropped) at the end when opening.
   std::size_t torn_bytes() const noexcept { return torn_bytes_; }
 
@@ -72,7 +74,7 @@ class Journal {
   };
   std::string path_;
   File fd_;
-  std::vector<json::Value> records_;
+  std::deque<json::Value> records_;
   std::size_t torn_bytes_ = 0;
 };
 

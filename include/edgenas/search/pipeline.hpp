@@ -744,6 +744,7 @@ class Pipeline {
     const json::Value* first = last_record({"final_plan"}, budget_key);
     if (!first || !first->find("training_seconds")) return;  // planned by a version that did not re-plan
     const double training_seconds = first->at("training_seconds", "final_plan").as_number("training_seconds");
+    const double sampled_seconds = first->at("epoch_seconds", "final_plan").as_number("epoch_seconds");
     const int done = trainer.epochs_done();
     std::vector<double> seconds(static_cast<std::size_t>(done) + 1, -1.0);  // the latest record of each epoch
     for (const json::Value& r : journal_->records()) {
@@ -770,7 +771,7 @@ class Pipeline {
                          .set("epoch_seconds", spent / done));
     char line[200];
     std::snprintf(line, sizeof line, "time budget: epochs take %.1f s, not %.1f s as sampled: %d final epochs, not %d",
-                  spent / done, first->at("epoch_seconds", "final_plan").as_number("epoch_seconds"), fit, planned);
+                  spent / done, sampled_seconds, fit, planned);
     log(line);
   }
 
